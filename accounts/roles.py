@@ -1,0 +1,77 @@
+"""The roles seeded in every country, with their permission sets.
+
+A role is a Django group. Changing a set here and re-running provisioning (or
+``roles_sync``) updates every country's groups. The README documents these.
+"""
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class Role:
+    key: str
+    name: str  # group name, stable: never translated in the database
+    label: object
+    description: object
+    permissions: tuple[str, ...]
+    requires_two_factor: bool = False
+
+
+SMS_ADMINISTRATOR = "sms_administrator"
+HQ_OFFICER = "hq_officer"
+STORE_MANAGER = "store_manager"
+AUDITOR = "auditor"
+
+ROLES: dict[str, Role] = {
+    SMS_ADMINISTRATOR: Role(
+        key=SMS_ADMINISTRATOR,
+        name="SMS administrator",
+        label=_("SMS administrator"),
+        description=_(
+            "Manages users, roles, site scopes, custom fields and ODK; sees every change."
+        ),
+        permissions=(
+            "accounts.manage_users",
+            "accounts.view_access_log",
+            "stock.view_site",
+            "stock.add_site",
+            "stock.change_site",
+            "stock.view_customfielddefinition",
+            "stock.add_customfielddefinition",
+            "stock.change_customfielddefinition",
+        ),
+        requires_two_factor=True,
+    ),
+    HQ_OFFICER: Role(
+        key=HQ_OFFICER,
+        name="HQ officer",
+        label=_("HQ officer"),
+        description=_("Reads dashboards, items and reports for the sites in scope."),
+        permissions=("stock.view_site",),
+    ),
+    STORE_MANAGER: Role(
+        key=STORE_MANAGER,
+        name="Store manager",
+        label=_("Store manager"),
+        description=_("Registers, corrects and moves items of the sites in scope."),
+        permissions=("stock.view_site",),
+    ),
+    AUDITOR: Role(
+        key=AUDITOR,
+        name="Auditor",
+        label=_("Auditor"),
+        description=_("Read-only; runs stock-takes and integrity checks."),
+        permissions=("stock.view_site",),
+    ),
+}
+
+
+def role_of(user) -> Role | None:
+    """The user's role (the first of their groups that is a known role)."""
+    names = {role.name: role for role in ROLES.values()}
+    for group_name in user.groups.values_list("name", flat=True):
+        if group_name in names:
+            return names[group_name]
+    return None

@@ -1,0 +1,16 @@
+"""The one Celery app, tenant-aware: each task runs in the schema it was sent from."""
+
+import os
+
+from tenant_schemas_celery.app import CeleryApp
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sms_platform.settings")
+
+app = CeleryApp("sms")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# Periodic per-country work is declared in code (django-celery-beat does not
+# support Django 6.1); tenant-schemas-celery's scheduler runs each entry in
+# every country schema. Apps add their entries here as they need them.
+app.conf.beat_schedule = {}

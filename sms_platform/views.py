@@ -1,0 +1,27 @@
+"""Public-host console for platform staff, and the country home page."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django_tenants.utils import get_public_schema_name
+
+from tenants.selectors import country_overview_list
+
+
+def _on_public_host(request) -> bool:
+    return request.tenant.schema_name == get_public_schema_name()
+
+
+@login_required
+def console(request):
+    """Countries with status, host, creation date and counts of users and sites:
+    no stock data ever appears here."""
+    if not _on_public_host(request) or not request.user.is_staff:
+        raise Http404
+    return render(request, "sms_platform/console.html", {"countries": country_overview_list()})
+
+
+@login_required
+def country_home(request):
+    # Replaced by the stock dashboard once the register exists.
+    return render(request, "sms_platform/country_home.html")

@@ -1,0 +1,1 @@
+"""Countries (the tenants) and their host names. Lives in the public schema only."""

@@ -1,0 +1,81 @@
+"""Test harness: the real PostgreSQL, two countries created once per session.
+
+Country schemas are created outside the per-test transactions (they are slow
+to migrate); each test's own writes are rolled back as usual.
+"""
+
+import pytest
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from tests.factories import make_user
+
+COUNTRY_A = {"code": "XA", "name": "Alphaland", "default_language": "en", "languages": ["en", "fr"]}
+COUNTRY_B = {"code": "XB", "name": "Betaland", "default_language": "fr", "languages": ["fr", "en"]}
+
+
+def _ensure_country(spec):
+    from accounts.services import roles_sync
+    from tenants.models import Country, Domain, country_host
+
+    country = Country.objects.filter(code=spec["code"]).first()
+    if country is None:
+        country = Country(schema_name=spec["code"].lower(), **spec)
+        country.save(verbosity=0)
+        Domain.objects.create(tenant=country, domain=country_host(spec["code"]), is_primary=True)
+    with schema_context(country.schema_name):
+        roles_sync()
+    return country
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        _ensure_country(COUNTRY_A)
+        _ensure_country(COUNTRY_B)
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _public_schema_after_each_test():
+    yield
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def country_a(db):
+    from tenants.models import Country
+
+    return Country.objects.get(code="XA")
+
+
+@pytest.fixture
+def country_b(db):
+    from tenants.models import Country
+
+    return Country.objects.get(code="XB")
+
+
+@pytest.fixture
+def in_country_a(country_a):
+    """Run the test body with the connection on country A's schema."""
+    with schema_context(country_a.schema_name):
+        yield country_a
+
+
+@pytest.fixture
+def host_a(country_a):
+    return country_a.host
+
+
+@pytest.fixture
+def host_b(country_b):
+    return country_b.host
+
+
+@pytest.fixture
+def public_host(settings):
+    return settings.SMS_BASE_DOMAIN
+
+
+__all__ = ["make_user"]
