@@ -1,7 +1,18 @@
-"""Stock register models (country schema)."""
+"""Stock register models (country schema).
 
+Stock contract (shared with the web views): StockItem, ItemPhoto, ItemChange,
+ArchiveRecord, FieldDefinitionChange, MarkSerial, StockTotal as in the contract;
+one addition, ItemNumberSerial (the per-year counter behind SMS numbers), and
+ItemType.whole (a whole tusk/horn: marked at any size, see stock.marks).
+"""
+
+import uuid
+
+import pgtrigger
 from django.conf import settings
+from django.contrib.postgres.indexes import OpClass
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 
@@ -86,6 +97,9 @@ class ItemType(models.Model):
         ],
         default="none",
     )
+    # A whole tusk (or horn): Res. Conf. 10.10 marks it whatever its size.
+    # Types whose code contains "whole" count as whole too (protocol files).
+    whole = models.BooleanField(_("whole piece"), default=False)
     enabled = models.BooleanField(_("enabled"), default=True)
     order = models.PositiveIntegerField(_("order"), default=0)
 
@@ -103,6 +117,10 @@ class ItemType(models.Model):
     @property
     def is_lot(self) -> bool:
         return self.counting == self.Counting.LOT
+
+    @property
+    def is_whole(self) -> bool:
+        return self.whole or "whole" in self.code
 
 
 class CustomFieldDefinition(models.Model):
@@ -151,3 +169,400 @@ def localized_label(labels: dict, language: str | None, *, fallback: str) -> str
     if not labels:
         return str(fallback)
     return labels.get(language) or labels.get("en") or next(iter(labels.values()))
+
+
+# --- The register ---------------------------------------------------------------
+#
+# Everything below is append-mostly: the database refuses DELETE on items,
+# photos, changes, archive records and field-definition changes (pgtrigger
+# Protect triggers, installed in each country schema by migrate_schemas).
+# Writes go through stock.services only.
+
+
+def _protect_delete(name: str) -> "pgtrigger.Protect":
+    return pgtrigger.Protect(name=name, operation=pgtrigger.Delete)
+
+
+def _protect_update(name: str) -> "pgtrigger.Protect":
+    return pgtrigger.Protect(name=name, operation=pgtrigger.Update)
+
+
+class StockItem(models.Model):
+    class Status(models.TextChoices):
+        IN_STOCK = "in_stock", _("In stock")
+        IN_TRANSIT = "in_transit", _("In transit")
+        MISSING = "missing", _("Missing")
+        ARCHIVED = "archived", _("Archived")
+
+    class Side(models.TextChoices):
+        LEFT = "L", _("Left")
+        RIGHT = "R", _("Right")
+
+    class HornPosition(models.TextChoices):
+        ANTERIOR = "anterior", _("Anterior")
+        POSTERIOR = "posterior", _("Posterior")
+        UNKNOWN = "unknown", _("Unknown")
+
+    class Source(models.TextChoices):
+        SEIZURE = "seizure", _("Seizure")
+        NATURAL_MORTALITY = "natural_mortality", _("Natural mortality")
+        MANAGEMENT = "management", _("Problem-animal control / management")
+        POACHED_CARCASS = "poached_carcass", _("Poached carcass")
+        DEHORNING = "dehorning", _("Dehorning")
+        SURRENDER = "surrender", _("Surrender")
+        UNKNOWN = "unknown", _("Unknown")
+
+    class LegalStatus(models.TextChoices):
+        GOVERNMENT_PROPERTY = "government_property", _("Government property")
+        EVIDENCE = "evidence", _("Evidence in a case")
+        UNDER_INVESTIGATION = "under_investigation", _("Under investigation")
+        FORFEITED = "forfeited", _("Forfeited to the state")
+        UNKNOWN = "unknown", _("Unknown")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Human-friendly, allocated without gaps per country and year by
+    # stock.marks.allocate_sms_number: "XA-2026-000123".
+    sms_number = models.CharField(_("SMS number"), max_length=32, unique=True, editable=False)
+    item_type = models.ForeignKey(
+        ItemType, on_delete=models.PROTECT, related_name="items", verbose_name=_("item type")
+    )
+    site = models.ForeignKey(
+        Site, on_delete=models.PROTECT, related_name="items", verbose_name=_("site")
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.IN_STOCK
+    )
+
+    weight_kg = models.DecimalField(_("weight (kg)"), max_digits=10, decimal_places=3)
+    # Horn is dried before its final weighing: the first weight is provisional.
+    weight_is_final = models.BooleanField(_("final weight"), default=True)
+    pieces = models.PositiveIntegerField(_("pieces"), default=1)
+    bags = models.PositiveIntegerField(_("bags"), null=True, blank=True)
+
+    length_outer_cm = models.DecimalField(
+        _("length, outer curve (cm)"), max_digits=7, decimal_places=1, null=True, blank=True
+    )
+    length_inner_cm = models.DecimalField(
+        _("length, inner curve (cm)"), max_digits=7, decimal_places=1, null=True, blank=True
+    )
+    lip_circumference_cm = models.DecimalField(
+        _("lip circumference (cm)"), max_digits=7, decimal_places=1, null=True, blank=True
+    )
+    base_circumference_cm = models.DecimalField(
+        _("base circumference (cm)"), max_digits=7, decimal_places=1, null=True, blank=True
+    )
+    length_cm = models.DecimalField(
+        _("length (cm)"), max_digits=7, decimal_places=1, null=True, blank=True
+    )
+    species = models.CharField(_("species"), max_length=100, blank=True)
+    side = models.CharField(_("side"), max_length=1, choices=Side.choices, blank=True)
+    horn_position = models.CharField(
+        _("horn position"), max_length=16, choices=HornPosition.choices, blank=True
+    )
+
+    source = models.CharField(
+        _("source"), max_length=32, choices=Source.choices, default=Source.UNKNOWN
+    )
+    legal_status = models.CharField(
+        _("legal status"),
+        max_length=32,
+        choices=LegalStatus.choices,
+        default=LegalStatus.GOVERNMENT_PROPERTY,
+    )
+    court_hold = models.BooleanField(_("court hold"), default=False)
+    case_reference = models.CharField(_("case reference"), max_length=100, blank=True)
+    exhibit_reference = models.CharField(_("exhibit reference"), max_length=100, blank=True)
+    country_of_origin = models.CharField(_("country of origin"), max_length=2, blank=True)
+    country_of_seizure = models.CharField(_("country of seizure"), max_length=2, blank=True)
+    acquired_on = models.DateField(_("date acquired"), null=True, blank=True)
+    acquired_place = models.CharField(_("place acquired"), max_length=200, blank=True)
+    received_on = models.DateField(_("date received"))
+    received_by = models.CharField(_("received by"), max_length=150, blank=True)
+
+    dna_sample_id = models.CharField(_("DNA sample ID"), max_length=100, blank=True)
+    dna_lab = models.CharField(_("DNA laboratory"), max_length=150, blank=True)
+    dna_weight_removed_g = models.DecimalField(
+        _("weight removed for DNA (g)"), max_digits=9, decimal_places=1, null=True, blank=True
+    )
+
+    # Values of the country's CustomFieldDefinitions, by key, validated by
+    # stock.custom_fields; keys of deactivated fields stay (never dropped).
+    custom_values = models.JSONField(_("custom values"), default=dict, blank=True)
+    # Stored normalised (upper case, single spaces); NULL for unmarked items
+    # so the unique constraint only bites on real marks.
+    cites_mark = models.CharField(
+        _("CITES mark"), max_length=64, null=True, blank=True, unique=True
+    )
+    notes = models.TextField(_("notes"), blank=True)
+
+    created_at = models.DateTimeField(_("registered"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("registered by"),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("stock item")
+        verbose_name_plural = _("stock items")
+        ordering = ["-received_on", "-sms_number"]
+        permissions = [
+            ("register_item", _("Can register items")),
+            ("correct_item", _("Can correct items")),
+            ("archive_item", _("Can archive items")),
+        ]
+        indexes = [
+            # The list's filters and default order.
+            models.Index(
+                fields=["status", "site", "-received_on"], name="stock_item_status_site_recv"
+            ),
+            models.Index(fields=["item_type", "status"], name="stock_item_type_status"),
+            # Search: exact or prefix, case-insensitive (q is upper-cased).
+            models.Index(
+                OpClass(Upper("cites_mark"), name="text_pattern_ops"),
+                name="stock_item_mark_upper",
+            ),
+            models.Index(
+                OpClass(Upper("sms_number"), name="text_pattern_ops"),
+                name="stock_item_number_upper",
+            ),
+            models.Index(
+                OpClass(Upper("case_reference"), name="text_pattern_ops"),
+                name="stock_item_case_upper",
+            ),
+        ]
+        triggers = [_protect_delete("stockitem_no_delete")]
+
+    def __str__(self):
+        return self.sms_number
+
+    @property
+    def is_archived(self) -> bool:
+        return self.status == self.Status.ARCHIVED
+
+
+def photo_upload_to(photo: "ItemPhoto", filename: str) -> str:
+    # The storage adds countries/<schema>/; the item id keeps one item's
+    # photos together and the random name never collides.
+    ext = (filename.rsplit(".", 1)[-1] if "." in filename else "bin").lower()
+    return f"items/{photo.item_id}/{uuid.uuid4().hex}.{ext}"
+
+
+def thumbnail_upload_to(photo: "ItemPhoto", filename: str) -> str:
+    return f"items/{photo.item_id}/thumbs/{uuid.uuid4().hex}.jpg"
+
+
+class ItemPhoto(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    item = models.ForeignKey(
+        StockItem, on_delete=models.PROTECT, related_name="photos", verbose_name=_("item")
+    )
+    # The original, byte for byte; sha256 is of exactly these bytes.
+    file = models.FileField(_("file"), upload_to=photo_upload_to, max_length=255)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    size_bytes = models.PositiveBigIntegerField(_("size (bytes)"))
+    content_type = models.CharField(_("content type"), max_length=32)
+    width = models.PositiveIntegerField(_("width"))
+    height = models.PositiveIntegerField(_("height"))
+    thumbnail = models.FileField(_("thumbnail"), upload_to=thumbnail_upload_to, max_length=255)
+    caption = models.CharField(_("caption"), max_length=200, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("photo")
+        verbose_name_plural = _("photos")
+        ordering = ["uploaded_at"]
+        triggers = [_protect_delete("itemphoto_no_delete")]
+
+    def __str__(self):
+        return f"{self.item_id} {self.sha256[:12]}"
+
+
+class ItemChange(models.Model):
+    """One corrected field of an item: who, when, old and new value, why."""
+
+    item = models.ForeignKey(
+        StockItem, on_delete=models.PROTECT, related_name="changes", verbose_name=_("item")
+    )
+    field = models.CharField(_("field"), max_length=100)
+    old_value = models.JSONField(_("old value"), null=True, blank=True)
+    new_value = models.JSONField(_("new value"), null=True, blank=True)
+    reason = models.TextField(_("reason"))
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    changed_at = models.DateTimeField(_("changed"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("item change")
+        verbose_name_plural = _("item changes")
+        ordering = ["changed_at", "id"]
+        indexes = [models.Index(fields=["item", "changed_at"], name="stock_change_item_at")]
+        triggers = [
+            _protect_delete("itemchange_no_delete"),
+            _protect_update("itemchange_no_update"),
+        ]
+
+    def __str__(self):
+        return f"{self.item_id} {self.field}"
+
+
+class ArchiveRecord(models.Model):
+    """Why and how an item left government custody (the item is never deleted)."""
+
+    class Reason(models.TextChoices):
+        DESTROYED = "destroyed", _("Destroyed")
+        EDUCATION_DISPLAY = "education_display", _("Retained for education or display")
+        SCIENTIFIC_FORENSIC = "scientific_forensic", _("Scientific or forensic use")
+        ENFORCEMENT_TRAINING = "enforcement_training", _("Enforcement or training use")
+        RELEASED_TO_COURT = "released_to_court", _("Released to court or police")
+        TRANSFERRED_ABROAD = "transferred_abroad", _("Transferred to another country")
+        LOST_STOLEN = "lost_stolen", _("Lost or stolen")
+        DETERIORATED = "deteriorated", _("Deteriorated")
+        NOT_GENUINE = "not_genuine", _("Not genuine or wrong species")
+        SPLIT_MERGED = "split_merged", _("Split or merged")
+        DUPLICATE_ENTRY = "duplicate_entry", _("Duplicate entry")
+        LEGAL_SALE = "legal_sale", _("Legal sale")
+
+    item = models.OneToOneField(
+        StockItem, on_delete=models.PROTECT, related_name="archive_record", verbose_name=_("item")
+    )
+    reason = models.CharField(_("reason"), max_length=32, choices=Reason.choices)
+    archived_on = models.DateField(_("date"))
+    authority_reference = models.CharField(_("authority reference"), max_length=200)
+    destruction_method = models.CharField(_("destruction method"), max_length=200, blank=True)
+    witnesses = models.TextField(_("witnesses"), blank=True)
+    incident_reference = models.CharField(_("incident reference"), max_length=200, blank=True)
+    # Split / merged: the parent or children of the archived item.
+    related_items = models.ManyToManyField(
+        StockItem, related_name="+", blank=True, verbose_name=_("related items")
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    archived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("archived by"),
+    )
+    archived_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("archive record")
+        verbose_name_plural = _("archive records")
+        ordering = ["-archived_on", "-archived_at"]
+        indexes = [models.Index(fields=["reason", "archived_on"], name="stock_archive_reason_on")]
+        triggers = [
+            _protect_delete("archiverecord_no_delete"),
+            _protect_update("archiverecord_no_update"),
+        ]
+
+    def __str__(self):
+        return f"{self.item_id} {self.reason}"
+
+
+class FieldDefinitionChange(models.Model):
+    """A change to a custom field definition, with the definition before and after."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("Created")
+        UPDATED = "updated", _("Updated")
+        DEACTIVATED = "deactivated", _("Deactivated")
+        REACTIVATED = "reactivated", _("Reactivated")
+
+    definition = models.ForeignKey(
+        CustomFieldDefinition,
+        on_delete=models.PROTECT,
+        related_name="changes",
+        verbose_name=_("field"),
+    )
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+    before = models.JSONField(_("before"), null=True, blank=True)
+    after = models.JSONField(_("after"), null=True, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    changed_at = models.DateTimeField(_("changed"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("field definition change")
+        verbose_name_plural = _("field definition changes")
+        ordering = ["changed_at", "id"]
+        triggers = [
+            _protect_delete("fielddefchange_no_delete"),
+            _protect_update("fielddefchange_no_update"),
+        ]
+
+    def __str__(self):
+        return f"{self.definition_id} {self.action}"
+
+
+class MarkSerial(models.Model):
+    """Last CITES mark serial used per (year, category); locked FOR UPDATE to allocate."""
+
+    year = models.PositiveIntegerField(_("year"))
+    category = models.ForeignKey(
+        ItemCategory, on_delete=models.PROTECT, related_name="+", verbose_name=_("category")
+    )
+    last_serial = models.PositiveIntegerField(_("last serial"), default=0)
+
+    class Meta:
+        verbose_name = _("mark serial")
+        verbose_name_plural = _("mark serials")
+        constraints = [
+            models.UniqueConstraint(fields=["year", "category"], name="stock_markserial_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.year} {self.category_id}: {self.last_serial}"
+
+
+class ItemNumberSerial(models.Model):
+    """Last SMS number used per year; locked FOR UPDATE to allocate."""
+
+    year = models.PositiveIntegerField(_("year"), unique=True)
+    last_serial = models.PositiveIntegerField(_("last serial"), default=0)
+
+    class Meta:
+        verbose_name = _("SMS number serial")
+        verbose_name_plural = _("SMS number serials")
+
+    def __str__(self):
+        return f"{self.year}: {self.last_serial}"
+
+
+class StockTotal(models.Model):
+    """Running totals per (site, type, status), kept by stock.services in the
+    same transaction as each change, so dashboards never scan the item table."""
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+")
+    item_type = models.ForeignKey(ItemType, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=16, choices=StockItem.Status.choices)
+    items = models.BigIntegerField(default=0)
+    pieces = models.BigIntegerField(default=0)
+    weight_kg = models.DecimalField(max_digits=16, decimal_places=3, default=0)
+
+    class Meta:
+        verbose_name = _("stock total")
+        verbose_name_plural = _("stock totals")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "item_type", "status"], name="stock_total_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.site_id}/{self.item_type_id}/{self.status}: {self.items}"
