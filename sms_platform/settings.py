@@ -54,6 +54,8 @@ SHARED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Registers OpClass for expression indexes (stock's search indexes).
+    "django.contrib.postgres",
     "accounts",
     "allauth",
     "allauth.account",
@@ -213,6 +215,10 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION
+# Photos: larger uploads are refused (stock.photos); the pixel limit stops
+# decompression bombs before Pillow allocates the image.
+SMS_PHOTO_MAX_BYTES = int(os.environ.get("SMS_PHOTO_MAX_BYTES", str(15 * 1024 * 1024)))
+SMS_PHOTO_MAX_PIXELS = int(os.environ.get("SMS_PHOTO_MAX_PIXELS", str(60_000_000)))
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
