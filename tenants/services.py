@@ -1,0 +1,84 @@
+"""Country writes (public schema; creating a country also creates its schema).
+
+Only provisioning calls these: platform staff never write inside a country
+schema except through provisioning code that enters it explicitly.
+"""
+
+from django.core.management import call_command
+from django.db import connection, transaction
+from django_tenants.models import TenantMixin
+from django_tenants.signals import post_schema_sync
+from django_tenants.utils import get_public_schema_name, quote_schema_name, schema_exists
+
+from .models import Country, Domain, country_host
+
+
+class CountryExists(ValueError):
+    pass
+
+
+@transaction.atomic
+def country_create(
+    *,
+    code: str,
+    name: str,
+    languages: list[str],
+    default_language: str,
+    time_zone: str,
+    two_factor_policy: str = Country.TwoFactorPolicy.ADMINS_ONLY,
+) -> Country:
+    """Create the Country row, its primary Domain and its migrated schema.
+
+    All of it happens in the caller's transaction: PostgreSQL DDL is
+    transactional, so when anything later in the caller's block fails the
+    schema disappears with the row. That only holds if the migrations run on
+    this connection, hence the explicit ``standard`` executor below (the
+    multiprocessing one closes the connection, committing nothing we can roll
+    back).
+    """
+    if connection.schema_name != get_public_schema_name():
+        raise RuntimeError("Countries are created from the public schema.")
+    code = code.upper()
+    if Country.objects.filter(code=code).exists():
+        raise CountryExists(code)
+    country = Country(
+        schema_name=code.lower(),
+        code=code,
+        name=name,
+        languages=list(languages),
+        default_language=default_language,
+        time_zone=time_zone,
+        two_factor_policy=two_factor_policy,
+    )
+    # We create the schema ourselves (below) instead of letting save() do it.
+    country.auto_create_schema = False
+    country.save(verbosity=0)
+    if schema_exists(country.schema_name):
+        # A schema without a Country row is left over from something else;
+        # adopting it could expose or mix someone's data.
+        raise CountryExists(f"schema {country.schema_name!r} already exists")
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE SCHEMA " + quote_schema_name(country.schema_name))
+    call_command(
+        "migrate_schemas",
+        tenant=True,
+        schema_name=country.schema_name,
+        executor="standard",
+        interactive=False,
+        verbosity=0,
+    )
+    connection.set_schema_to_public()
+    post_schema_sync.send(sender=TenantMixin, tenant=country)
+    Domain.objects.create(tenant=country, domain=country_host(code), is_primary=True)
+    return country
+
+
+@transaction.atomic
+def country_update(*, country: Country, **values) -> list[str]:
+    """Set the given fields; returns the names of those that changed."""
+    changed = [field for field, value in values.items() if getattr(country, field) != value]
+    for field in changed:
+        setattr(country, field, values[field])
+    if changed:
+        country.save(update_fields=changed)
+    return changed
