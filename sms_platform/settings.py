@@ -210,15 +210,15 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(os.environ.get("SMS_MEDIA_ROOT", BASE_DIR / "var" / "media"))
 MEDIA_URL = "/media-not-served/"
 MULTITENANT_RELATIVE_MEDIA_ROOT = "countries/%s"
+# Photos: larger uploads are refused (stock.photos); the pixel limit stops
+# decompression bombs before Pillow allocates the image.
+SMS_PHOTO_MAX_BYTES = int(os.environ.get("SMS_PHOTO_MAX_BYTES", str(15 * 1024 * 1024)))
+SMS_PHOTO_MAX_PIXELS = int(os.environ.get("SMS_PHOTO_MAX_PIXELS", str(60_000_000)))
 STORAGES = {
     "default": {"BACKEND": "django_tenants.files.storage.TenantFileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION
-# Photos: larger uploads are refused (stock.photos); the pixel limit stops
-# decompression bombs before Pillow allocates the image.
-SMS_PHOTO_MAX_BYTES = int(os.environ.get("SMS_PHOTO_MAX_BYTES", str(15 * 1024 * 1024)))
-SMS_PHOTO_MAX_PIXELS = int(os.environ.get("SMS_PHOTO_MAX_PIXELS", str(60_000_000)))
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
