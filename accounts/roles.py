@@ -41,6 +41,7 @@ ROLES: dict[str, Role] = {
             "stock.view_customfielddefinition",
             "stock.add_customfielddefinition",
             "stock.change_customfielddefinition",
+            "stock.view_stockitem",
         ),
         requires_two_factor=True,
     ),
@@ -49,21 +50,27 @@ ROLES: dict[str, Role] = {
         name="HQ officer",
         label=_("HQ officer"),
         description=_("Reads dashboards, items and reports for the sites in scope."),
-        permissions=("stock.view_site",),
+        permissions=("stock.view_site", "stock.view_stockitem"),
     ),
     STORE_MANAGER: Role(
         key=STORE_MANAGER,
         name="Store manager",
         label=_("Store manager"),
         description=_("Registers, corrects and moves items of the sites in scope."),
-        permissions=("stock.view_site",),
+        permissions=(
+            "stock.view_site",
+            "stock.view_stockitem",
+            "stock.register_item",
+            "stock.correct_item",
+            "stock.archive_item",
+        ),
     ),
     AUDITOR: Role(
         key=AUDITOR,
         name="Auditor",
         label=_("Auditor"),
         description=_("Read-only; runs stock-takes and integrity checks."),
-        permissions=("stock.view_site",),
+        permissions=("stock.view_site", "stock.view_stockitem"),
     ),
 }
 
