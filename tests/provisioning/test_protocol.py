@@ -1,0 +1,131 @@
+"""Validation of protocol files: every problem named by its key path, before
+anything touches the database."""
+
+import pytest
+
+from provisioning.protocol import ProtocolInvalid, protocol_load, protocol_parse
+from tests.provisioning.helpers import protocol_data, protocol_yaml
+
+
+def issues_of(data_or_text) -> list[str]:
+    text = data_or_text if isinstance(data_or_text, str) else protocol_yaml(data_or_text)
+    with pytest.raises(ProtocolInvalid) as caught:
+        protocol_parse(text)
+    return [str(issue) for issue in caught.value.issues]
+
+
+def test_valid_protocol_parses_with_defaults():
+    data = protocol_data()
+    data["country"]["code"] = "xm"
+    protocol = protocol_parse(protocol_yaml(data))
+    assert protocol.country.code == "XM"
+    assert protocol.sites[1].active is True
+    assert protocol.sites[1].gps is None
+    assert protocol.categories[0].types[1].counting == "piece"
+    assert protocol.custom_fields[2].applies_to is None  # every type
+    assert protocol.administrators[0].login == "ada"
+
+
+def test_username_defaults_to_email():
+    data = protocol_data()
+    del data["administrators"][0]["username"]
+    assert protocol_parse(protocol_yaml(data)).administrators[0].login == "ada@emland.example"
+
+
+def test_yaml_syntax_error_gives_its_line():
+    text = protocol_yaml(protocol_data()).replace("name: North Store", "name: [North Store", 1)
+    [issue] = issues_of(text)
+    assert issue.startswith("YAML syntax error at line ")
+    line = int(issue.split("line ")[1].split(",")[0])
+    assert line > 5
+
+
+def test_missing_required_key_is_named():
+    data = protocol_data()
+    del data["sites"][1]["name"]
+    assert issues_of(data) == ["sites[1].name: this key is required"]
+
+
+def test_unknown_item_type_in_applies_to():
+    data = protocol_data()
+    data["custom_fields"][0]["applies_to"] = ["tusk", "tuskk"]
+    assert issues_of(data) == ['custom_fields[0].applies_to[1]: unknown item type "tuskk"']
+
+
+def test_duplicate_site_code():
+    data = protocol_data()
+    data["sites"][1]["code"] = "central"
+    assert issues_of(data) == ["sites[1].code: this code is used twice (first at sites[0].code)"]
+
+
+def test_bad_iso_code_and_misspelt_key_reported_together():
+    data = protocol_data()
+    data["country"]["code"] = "XYZ"
+    data["sites"][0]["regoin"] = "Capital"
+    assert issues_of(data) == [
+        'country.code: "XYZ" is not a two-letter ISO code',
+        "sites[0].regoin: unknown key",
+    ]
+
+
+def test_yaml_boolean_country_code_suggests_quotes():
+    # Norway's code unquoted is the boolean false in YAML.
+    text = protocol_yaml(protocol_data()).replace("code: XM", "code: NO", 1)
+    assert issues_of(text) == ["country.code: must be text (put it in quotes)"]
+
+
+def test_semantic_errors():
+    data = protocol_data()
+    data["country"]["default_language"] = "pt"
+    data["categories"][1]["types"][0]["code"] = "tusk"
+    data["categories"][0]["mark_pattern"] = ""
+    data["custom_fields"][1]["type"] = "choice"
+    data["administrators"].append({"full_name": "Bis", "email": "ADA@emland.example"})
+    issues = issues_of(data)
+    assert 'country.default_language: "pt" is not in country.languages' in issues
+    assert (
+        "categories[1].types[0].code: this type code is used twice "
+        "(first at categories[0].types[0].code)" in issues
+    )
+    assert "categories[0].mark_pattern: required because type tusk is marked" in issues
+    assert "custom_fields[1].choices: a choice field needs at least one choice" in issues
+    assert (
+        "administrators[1].email: this address is used twice (first at administrators[0].email)"
+        in issues
+    )
+
+
+def test_labels_must_use_the_country_languages():
+    data = protocol_data()
+    data["categories"][0]["labels"] = {"fr": "Ivoire", "de": "Elfenbein"}
+    assert issues_of(data) == [
+        'categories[0].labels.de: "de" is not one of the country\'s languages (en, fr)',
+        "categories[0].labels: a label in the default language (en) is required",
+    ]
+
+
+def test_mark_pattern_placeholders_are_checked():
+    data = protocol_data()
+    data["categories"][0]["mark_pattern"] = "{country} {year}/{serial}"
+    [issue] = issues_of(data)
+    assert issue.startswith('categories[0].mark_pattern: unknown placeholder "{year}"')
+
+
+def test_empty_and_non_mapping_files():
+    assert issues_of("") == [
+        "the protocol must be a mapping with the keys country, sites, categories, "
+        "custom_fields and administrators"
+    ]
+    assert issues_of("- a\n- b\n")[0].startswith("the protocol must be a mapping")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ProtocolInvalid) as caught:
+        protocol_load(tmp_path / "nope.yaml")
+    assert "cannot read" in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["demo.yaml", "exemple-fr.yaml"])
+def test_shipped_protocols_are_valid(name, settings):
+    protocol = protocol_load(settings.BASE_DIR / "provisioning" / "protocols" / name)
+    assert protocol.country.code in {"XD", "XF"}
