@@ -1,5 +1,7 @@
-"""Per-request language: the user's choice, else the country's default."""
+"""Per-request language: the user's choice, else the one picked before signing
+in, else the country's default (the browser's on the public host)."""
 
+from django.conf import settings
 from django.utils import translation
 from django_tenants.utils import get_public_schema_name
 
@@ -19,13 +21,14 @@ class UserLanguageMiddleware:
 
     @staticmethod
     def _language_for(request) -> str:
+        known = dict(settings.LANGUAGES)
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and user.language:
+        if user is not None and user.is_authenticated and user.language in known:
             return user.language
-        chosen = request.session.get("sms_language")  # picked before logging in
-        if chosen:
+        chosen = request.session.get("sms_language")  # picked before signing in
+        if chosen in known:
             return chosen
         tenant = getattr(request, "tenant", None)
         if tenant is not None and tenant.schema_name != get_public_schema_name():
-            return tenant.default_language or "en"
-        return translation.get_language_from_request(request) or "en"
+            return tenant.default_language if tenant.default_language in known else "en"
+        return translation.get_language_from_request(request) or settings.LANGUAGE_CODE

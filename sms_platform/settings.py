@@ -172,6 +172,11 @@ LOGIN_REDIRECT_URL = "/"
 ACCOUNT_LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 OTP_TOTP_ISSUER = "SMS"
+# Wrong codes are throttled per user in accounts.throttle (5 per 5 minutes,
+# with a message saying so); django-otp's own silent back-off would also
+# refuse a right code typed seconds after a wrong one, with no explanation.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
 
 # Sessions live in each schema (the table exists in public and in every
 # country schema); cookies are host-only.

@@ -16,13 +16,13 @@ COUNTRY_B = {"code": "XB", "name": "Betaland", "default_language": "fr", "langua
 
 def _ensure_country(spec):
     from accounts.services import roles_sync
-    from tenants.models import Country, Domain, country_host
+    from tenants.models import Country
+    from tenants.services import country_create
 
     country = Country.objects.filter(code=spec["code"]).first()
     if country is None:
-        country = Country(schema_name=spec["code"].lower(), **spec)
-        country.save(verbosity=0)
-        Domain.objects.create(tenant=country, domain=country_host(spec["code"]), is_primary=True)
+        # The same path as provisioning: row, migrated schema and domain in one transaction.
+        country = country_create(time_zone="UTC", **spec)
     with schema_context(country.schema_name):
         roles_sync()
     return country
@@ -40,6 +40,16 @@ def django_db_setup(django_db_setup, django_db_blocker):
 def _public_schema_after_each_test():
     yield
     connection.set_schema_to_public()
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    # Login throttles (allauth's and accounts.throttle) count in the cache;
+    # counts left by one test must not lock out the next one.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
 
 
 @pytest.fixture

@@ -1,0 +1,234 @@
+"""Login steps for the second factor, the Security page and My account
+(any schema: the public host for platform staff, a country host for its users).
+
+Views parse input, call one service or selector, and render.
+"""
+
+from base64 import b32encode
+from binascii import unhexlify
+
+from allauth.account.internal.decorators import login_stage_required
+from allauth.account.internal.stagekit import stash_login
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language_info
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django_otp import login as otp_login
+from django_otp.models import Device
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_tenants.utils import get_public_schema_name
+
+from . import services
+from .forms import CodeForm, EnrolForm, LanguageForm
+from .qr import qr_svg
+from .selectors import backup_code_count, totp_device_of, two_factor_required
+from .stages import BACKUP_CODES, ENROL, TwoFactorStage
+
+SECURITY_KEY_SESSION = "sms_totp_key"  # secret of an enrolment in progress from the Security page
+
+def _too_many_message() -> str:
+    return _(
+        "Too many wrong codes. For your safety, wait 5 minutes, then try again "
+        "with a new code."
+    )
+
+
+def _wrong_code_message() -> str:
+    return _("That code is not right. Check the numbers in your app and try again.")
+
+
+def _enrolment_context(*, user, key: str, form) -> dict:
+    uri = TOTPDevice(user=user, key=key, name=services.TOTP_DEVICE_NAME).config_url
+    secret = b32encode(unhexlify(key)).decode()
+    return {
+        "form": form,
+        "qr_svg": qr_svg(uri),
+        # Groups of 4 letters are easier to type into a phone by hand.
+        "secret_groups": [secret[i : i + 4] for i in range(0, len(secret), 4)],
+    }
+
+
+# --- Steps of the login (the user is not logged in yet) ------------------------
+
+
+@login_stage_required(stage=TwoFactorStage.key, redirect_urlname="account_login")
+def login_verify(request):
+    stage = request._login_stage
+    user = stage.login.user
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = services.two_factor_verify(user=user, code=form.cleaned_data["code"])
+        except services.TooManyAttempts:
+            form.add_error("code", _too_many_message())
+        else:
+            if device is not None:
+                # django-otp marks the session verified when login() sees this.
+                user.otp_device = device
+                return stage.exit()
+            form.add_error("code", _wrong_code_message())
+    return render(request, "account/two_factor_verify.html", {"form": form})
+
+
+@login_stage_required(stage=TwoFactorStage.key, redirect_urlname="account_login")
+def login_enrol(request):
+    stage = request._login_stage
+    if stage.state.get("step") == BACKUP_CODES:
+        return redirect("account_2fa_enrol_codes")
+    if stage.state.get("step") != ENROL:
+        return redirect("account_2fa_verify")
+    user = stage.login.user
+    key = stage.state.get("totp_key")
+    if not key:
+        key = stage.state["totp_key"] = services.new_totp_key()
+        stash_login(request, stage.login)
+    form = EnrolForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.two_factor_enrol(user=user, key=key, code=form.cleaned_data["code"])
+        except services.TooManyAttempts:
+            form.add_error("code", _too_many_message())
+        else:
+            if result is not None:
+                device, codes = result
+                stage.state.pop("totp_key")
+                stage.state.update(
+                    step=BACKUP_CODES, backup_codes=codes, device=device.persistent_id
+                )
+                stash_login(request, stage.login)
+                return redirect("account_2fa_enrol_codes")
+            form.add_error("code", _wrong_code_message())
+    context = _enrolment_context(user=user, key=key, form=form)
+    context["during_login"] = True
+    return render(request, "account/two_factor_enrol.html", context)
+
+
+@login_stage_required(stage=TwoFactorStage.key, redirect_urlname="account_login")
+def login_enrol_codes(request):
+    stage = request._login_stage
+    if stage.state.get("step") != BACKUP_CODES:
+        return redirect(stage.urlname)
+    if request.method == "POST":
+        device = Device.from_persistent_id(stage.state["device"])
+        # The codes were shown; they must not stay in the session.
+        stage.state.pop("backup_codes", None)
+        stage.login.user.otp_device = device
+        return stage.exit()
+    return render(
+        request,
+        "account/two_factor_backup_codes.html",
+        {"codes": stage.state.get("backup_codes", []), "during_login": True},
+    )
+
+
+# --- The user's own pages ---------------------------------------------------------
+
+
+def _required_for(request) -> bool:
+    return two_factor_required(user=request.user, country=getattr(request, "tenant", None))
+
+
+@login_required
+def security(request):
+    return render(
+        request,
+        "account/security.html",
+        {
+            "has_app": totp_device_of(request.user) is not None,
+            "backup_code_count": backup_code_count(request.user),
+            "required": _required_for(request),
+        },
+    )
+
+
+@login_required
+def security_enrol(request):
+    key = request.session.get(SECURITY_KEY_SESSION)
+    if not key:
+        key = request.session[SECURITY_KEY_SESSION] = services.new_totp_key()
+    form = EnrolForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.two_factor_enrol(
+                user=request.user, key=key, code=form.cleaned_data["code"]
+            )
+        except services.TooManyAttempts:
+            form.add_error("code", _too_many_message())
+        else:
+            if result is not None:
+                device, codes = result
+                del request.session[SECURITY_KEY_SESSION]
+                otp_login(request, device)
+                messages.success(request, _("Two-step sign-in is now on."))
+                return render(request, "account/two_factor_backup_codes.html", {"codes": codes})
+            form.add_error("code", _wrong_code_message())
+    context = _enrolment_context(user=request.user, key=key, form=form)
+    return render(request, "account/two_factor_enrol.html", context)
+
+
+@login_required
+@require_POST
+def security_backup_codes(request):
+    if totp_device_of(request.user) is None:
+        return redirect("account_security")
+    codes = services.backup_codes_regenerate(user=request.user)
+    return render(request, "account/two_factor_backup_codes.html", {"codes": codes})
+
+
+@login_required
+@require_POST
+def security_disable(request):
+    if _required_for(request):
+        messages.error(request, _("Two-step sign-in is required for your account."))
+    else:
+        services.two_factor_reset(user=request.user)
+        messages.success(request, _("Two-step sign-in is now off."))
+    return redirect("account_security")
+
+
+def _default_language_label(request) -> str:
+    tenant = getattr(request, "tenant", None)
+    if tenant is not None and tenant.schema_name != get_public_schema_name():
+        name = get_language_info(tenant.default_language or "en")["name_translated"]
+        return _("The country's language (%(language)s)") % {"language": name}
+    return _("The browser's language")
+
+
+@login_required
+def my_account(request):
+    form = LanguageForm(
+        request.POST or None,
+        initial={"language": request.user.language},
+        default_label=_default_language_label(request),
+    )
+    if request.method == "POST" and form.is_valid():
+        services.user_set_language(user=request.user, language=form.cleaned_data["language"])
+        # A choice made before signing in must not override "the country's language".
+        request.session.pop("sms_language", None)
+        messages.success(request, _("Your language has been saved."))
+        return redirect("account_me")
+    return render(request, "account/my_account.html", {"form": form})
+
+
+@require_POST
+def set_language(request):
+    """The language menu in the top bar: saved on the account when signed in,
+    otherwise kept in the session until the person signs in."""
+    form = LanguageForm(request.POST, default_label="")
+    next_url = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = "/"
+    if form.is_valid():
+        language = form.cleaned_data["language"]
+        if request.user.is_authenticated:
+            services.user_set_language(user=request.user, language=language)
+        else:
+            request.session["sms_language"] = language
+    return HttpResponseRedirect(next_url)
+
