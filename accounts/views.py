@@ -30,10 +30,10 @@ from .stages import BACKUP_CODES, ENROL, TwoFactorStage
 
 SECURITY_KEY_SESSION = "sms_totp_key"  # secret of an enrolment in progress from the Security page
 
+
 def _too_many_message() -> str:
     return _(
-        "Too many wrong codes. For your safety, wait 5 minutes, then try again "
-        "with a new code."
+        "Too many wrong codes. For your safety, wait 5 minutes, then try again with a new code."
     )
 
 
@@ -231,4 +231,3 @@ def set_language(request):
         else:
             request.session["sms_language"] = language
     return HttpResponseRedirect(next_url)
-

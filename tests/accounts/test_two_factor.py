@@ -47,9 +47,7 @@ def user_with_app(**fields):
 
 
 class TestEnrolmentOnFirstLogin:
-    def test_administrator_must_enrol_and_is_not_signed_in_before(
-        self, client, country_a, host_a
-    ):
+    def test_administrator_must_enrol_and_is_not_signed_in_before(self, client, country_a, host_a):
         with schema_context(country_a.schema_name):
             make_user(username="admin", role=SMS_ADMINISTRATOR)
         response = log_in(client, host_a, "admin")
@@ -118,9 +116,7 @@ class TestEnrolmentOnFirstLogin:
 
 
 class TestCodeAtLogin:
-    def test_authenticator_code_signs_in_with_a_verified_session(
-        self, client, country_a, host_a
-    ):
+    def test_authenticator_code_signs_in_with_a_verified_session(self, client, country_a, host_a):
         with schema_context(country_a.schema_name):
             _user, device, _codes = user_with_app(username="keeper", role=STORE_MANAGER)
         # Anyone who set up an app is asked for it, even where it is optional.
@@ -181,9 +177,10 @@ class TestSecurityPage:
         with schema_context(country_a.schema_name):
             make_user(username="keeper", role=STORE_MANAGER)
         log_in(client, host_a, "keeper")
-        assert "Turn two-step sign-in on" in client.get(
-            "/accounts/security/", HTTP_HOST=host_a
-        ).content.decode()
+        assert (
+            "Turn two-step sign-in on"
+            in client.get("/accounts/security/", HTTP_HOST=host_a).content.decode()
+        )
         page = client.get("/accounts/security/set-up/", HTTP_HOST=host_a).content.decode()
         secret = secret_on_page(page)
         response = client.post(
