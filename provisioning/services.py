@@ -16,7 +16,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context
 
-from accounts.invitations import invitation_send
+from accounts.invitations import invitation_link, invitation_send
 from accounts.roles import ROLES, SMS_ADMINISTRATOR
 from accounts.services import roles_sync
 from tenants.models import Country, country_host, host_url
@@ -84,15 +84,19 @@ class ProvisioningResult:
         return sum(1 for change in self.changes if change.action == action)
 
 
-def country_provision(*, protocol: Protocol, dry_run: bool = False) -> ProvisioningResult:
+def country_provision(
+    *, protocol: Protocol, dry_run: bool = False, send_invitations: bool = True
+) -> ProvisioningResult:
     """Make the country match ``protocol``; with ``dry_run``, only say what
     that would change. Either everything is applied or nothing is: a new
-    schema is rolled back with the rest."""
+    schema is rolled back with the rest. New administrators get their
+    one-time link by e-mail unless ``send_invitations`` is false (the demo,
+    which sets their password itself)."""
     if connection.schema_name != get_public_schema_name():
         raise RuntimeError("Provisioning runs from the public schema.")
     try:
         with transaction.atomic():
-            sync = _Sync(protocol=protocol, apply=not dry_run)
+            sync = _Sync(protocol=protocol, apply=not dry_run, send_invitations=send_invitations)
             sync.run()
             if dry_run:
                 # Reads only, but roll back anyway so a dry run can never leave a trace.
@@ -121,9 +125,10 @@ def country_provision(*, protocol: Protocol, dry_run: bool = False) -> Provision
 
 
 class _Sync:
-    def __init__(self, *, protocol: Protocol, apply: bool):
+    def __init__(self, *, protocol: Protocol, apply: bool, send_invitations: bool):
         self.protocol = protocol
         self.apply = apply
+        self.send_invitations = send_invitations
         self.changes: list[Change] = []
         self.invitations: list[Invitation] = []
         self.new_country = False
@@ -412,7 +417,10 @@ class _Sync:
             user.set_unusable_password()
             user.save()
             user.groups.add(group)
-            link = invitation_send(user=user, country=country)
+            if self.send_invitations:
+                link = invitation_send(user=user, country=country)
+            else:
+                link = invitation_link(user=user, country=country)
             self.invitations.append(Invitation(spec.full_name, spec.email, spec.login, link))
 
 
