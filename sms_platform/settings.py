@@ -30,7 +30,14 @@ PRODUCTION = SMS_ENV == "production"
 DEBUG = env_bool("DJANGO_DEBUG", not PRODUCTION)
 
 if PRODUCTION:
-    SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]
+    SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+    if len(SECRET_KEY) < 50:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            "SMS_ENV=production needs DJANGO_SECRET_KEY in the environment "
+            "(50 or more random characters; see deploy/README.md)."
+        )
 else:
     SECRET_KEY = os.environ.get(
         "DJANGO_SECRET_KEY", "development-only-key-never-used-in-production-0123456789abcdef"

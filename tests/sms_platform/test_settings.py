@@ -1,0 +1,167 @@
+"""Deployment settings: where each app lives, the production profile, Sentry.
+
+The production checks run ``manage.py`` / import the settings in a subprocess
+with a production environment, because settings are read once per process.
+"""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SHARED_ONLY = ["tenants", "provisioning", "sms_platform"]
+BOTH = [
+    "accounts",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "allauth",
+    "allauth.account",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+]
+# Country data: only ever in country schemas.
+TENANT_ONLY = ["stock", "custody", "odk", "reporting"]
+
+
+@pytest.mark.parametrize("app", SHARED_ONLY)
+def test_platform_apps_live_in_the_public_schema_only(app):
+    assert app in settings.SHARED_APPS
+    assert app not in settings.TENANT_APPS
+
+
+@pytest.mark.parametrize("app", BOTH)
+def test_user_apps_live_in_every_schema(app):
+    # Users, groups and sessions exist per schema (DESIGN.md, "Users live in each schema").
+    assert app in settings.SHARED_APPS
+    assert app in settings.TENANT_APPS
+
+
+@pytest.mark.parametrize("app", TENANT_ONLY)
+def test_country_data_apps_live_in_country_schemas_only(app):
+    if not (ROOT / app).is_dir():
+        pytest.skip(f"{app}/ does not exist yet")
+    assert app in settings.TENANT_APPS
+    assert app not in settings.SHARED_APPS
+
+
+def test_no_sites_framework_and_installed_apps_cover_both_lists():
+    assert "django.contrib.sites" not in settings.INSTALLED_APPS
+    for app in settings.SHARED_APPS + settings.TENANT_APPS:
+        assert app in settings.INSTALLED_APPS
+
+
+def test_no_package_shadows_the_standard_library_platform_module():
+    assert not (ROOT / "platform").exists()
+    assert not (ROOT / "platform.py").exists()
+    import platform
+
+    assert callable(platform.system)
+    assert Path(platform.__file__).parent == Path(os.__file__).parent
+    # ruff keeps it that way (rule A005, stdlib-module-shadowing).
+    ruff = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["ruff"]["lint"]
+    assert "A005" in ruff["select"]
+
+
+def _production_env(**extra):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "SMS_", "SENTRY_"))
+    }
+    env.update(
+        SMS_ENV="production",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
+        SMS_BASE_DOMAIN="sms.example.org",
+        DJANGO_SETTINGS_MODULE="sms_platform.settings",
+    )
+    env.update(extra)
+    return env
+
+
+def _run(args, env):
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_production_settings_pass_check_deploy_without_warnings():
+    result = _run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], _production_env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize("key", [None, "", "too-short-to-be-a-real-secret"])
+def test_production_refuses_to_start_without_a_real_secret_key(key):
+    env = _production_env()
+    if key is None:
+        del env["DJANGO_SECRET_KEY"]
+    else:
+        env["DJANGO_SECRET_KEY"] = key
+    result = _run(["manage.py", "check"], env)
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+READ_SETTINGS = """
+import json
+from django.conf import settings as s
+print(json.dumps({name: getattr(s, name) for name in [
+    "DEBUG", "SESSION_COOKIE_NAME", "CSRF_COOKIE_NAME", "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE", "SESSION_COOKIE_DOMAIN", "CSRF_COOKIE_DOMAIN",
+    "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_PROXY_SSL_HEADER",
+    "SECURE_SSL_REDIRECT", "ALLOWED_HOSTS", "SECRET_KEY",
+]}))
+"""
+
+
+def test_production_profile_cookies_hsts_and_proxy_header():
+    env = _production_env()
+    result = _run(["-c", "import django; django.setup()\n" + READ_SETTINGS], env)
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout.strip().splitlines()[-1])
+    assert values["DEBUG"] is False
+    assert values["SECRET_KEY"] == env["DJANGO_SECRET_KEY"]
+    # __Host- cookies: Secure, path /, no Domain: they never reach another country's host.
+    assert values["SESSION_COOKIE_NAME"].startswith("__Host-")
+    assert values["CSRF_COOKIE_NAME"].startswith("__Host-")
+    assert values["SESSION_COOKIE_SECURE"] and values["CSRF_COOKIE_SECURE"]
+    assert values["SESSION_COOKIE_DOMAIN"] is None and values["CSRF_COOKIE_DOMAIN"] is None
+    assert values["SECURE_HSTS_SECONDS"] >= 31536000
+    assert values["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
+    assert values["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert values["SECURE_SSL_REDIRECT"] is True
+    assert values["ALLOWED_HOSTS"][:2] == ["sms.example.org", ".sms.example.org"]
+    assert "testserver" not in values["ALLOWED_HOSTS"]
+
+
+SENTRY_PROBE = """
+import sentry_sdk
+import sms_platform.settings
+client = sentry_sdk.get_client()
+print(client.is_active(), client.options["send_default_pii"], client.options["environment"])
+"""
+
+
+def test_sentry_is_initialised_from_sentry_dsn_without_personal_data():
+    env = _production_env(SENTRY_DSN="https://public@127.0.0.1/1")
+    result = _run(["-c", SENTRY_PROBE], env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "False", "production"]
+
+
+def test_sentry_stays_off_without_sentry_dsn():
+    result = _run(
+        ["-c", SENTRY_PROBE.replace('client.options["environment"]', "0")], _production_env()
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == "False"
