@@ -43,3 +43,25 @@ class SiteFactory(factory.django.DjangoModelFactory):
     code = factory.Sequence(lambda n: f"site-{n}")
     name = factory.Sequence(lambda n: f"Store {n}")
     region = "Central"
+
+
+class ItemCategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "stock.ItemCategory"
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"category-{n}")
+    kind = "ivory"
+    labels = factory.LazyAttribute(lambda o: {"en": o.code.title(), "fr": o.code.title()})
+
+
+class ItemTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "stock.ItemType"
+        django_get_or_create = ("code",)
+
+    category = factory.SubFactory(ItemCategoryFactory)
+    code = factory.Sequence(lambda n: f"type-{n}")
+    labels = factory.LazyAttribute(lambda o: {"en": o.code.title()})
+    counting = "piece"
+    marking = "none"
