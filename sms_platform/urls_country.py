@@ -2,10 +2,12 @@
 
 from django.urls import include, path
 
-from . import views
+from stock import views as stock_views
 
 urlpatterns = [
-    path("", views.country_home, name="home"),
+    # The country's home page is the stock dashboard.
+    path("", stock_views.dashboard, name="home"),
+    path("", include("stock.urls")),
     path("accounts/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -196,20 +196,24 @@ class MultiplePhotoField(forms.FileField):
         return [single(data, initial)] if data else []
 
 
-def add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Put a service's ValidationError next to the fields it names."""
+def add_service_errors(form: forms.Form, error: ValidationError, aliases=None) -> None:
+    """Put a service's ValidationError next to the fields it names (``aliases``
+    maps a service's name to the form's, e.g. choices -> choices_text)."""
     if not hasattr(error, "error_dict"):
         form.add_error(None, error)
         return
+    aliases = aliases or {}
     for name, errors in error.error_dict.items():
+        name = aliases.get(name, name)
         target = None
-        if name in form.fields:
+        if name in form.fields and not form.fields[name].widget.is_hidden:
             target = name
-        elif f"custom_{name}" in form.fields:
-            target = f"custom_{name}"
         elif name.startswith("custom_values.") and f"custom_{name.split('.', 1)[1]}" in form.fields:
             target = f"custom_{name.split('.', 1)[1]}"
         for message in errors:
+            if target is None and name in form.fields:
+                # A hidden field (the store, the type): say which one in the message.
+                message = f"{form.fields[name].label}: {message}"
             form.add_error(target, message)
 
 
@@ -232,7 +236,7 @@ class ItemFieldsMixin:
         return {
             name: self.cleaned_data.get(name)
             for key, names in self.groups.items()
-            if key != "custom"
+            if key not in ("custom", "mark")
             for name in names
         }
 
@@ -331,6 +335,11 @@ class CorrectForm(ItemFieldsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         reason = self.fields.pop("reason")
         self.build_item_fields(item.item_type, definitions=definitions)
+        if item.item_type.marking != "none" or item.cites_mark:
+            self.fields["cites_mark"] = model_formfield("cites_mark")
+            self.fields["cites_mark"].required = False
+            self.fields["cites_mark"].help_text = ""
+            self.groups["mark"] = ["cites_mark"]
         for key, names in self.groups.items():
             for name in names:
                 if key == "custom":
@@ -348,16 +357,18 @@ class CorrectForm(ItemFieldsMixin, forms.Form):
             for name, value in self.item_data().items()
             if _normalise(value) != _normalise(getattr(self.item, name))
         }
-        old_custom = dict(self.item.custom_values or {})
-        new_custom = dict(old_custom)
+        if "cites_mark" in self.fields:
+            mark = (self.cleaned_data.get("cites_mark") or "").strip()
+            if " ".join(mark.split()).upper() != (self.item.cites_mark or ""):
+                changes["cites_mark"] = mark or None
+        old_custom = self.item.custom_values or {}
+        custom = {}
         for definition in self.definitions:
             value = custom_to_json(self.cleaned_data.get(f"custom_{definition.key}"))
-            if value is None:
-                new_custom.pop(definition.key, None)
-            else:
-                new_custom[definition.key] = value
-        if new_custom != old_custom:
-            changes["custom_values"] = new_custom
+            if value != old_custom.get(definition.key):
+                custom[definition.key] = value  # None empties it
+        if custom:
+            changes["custom_values"] = custom
         return changes
 
 
@@ -551,7 +562,9 @@ class CustomFieldForm(forms.Form):
         ordered.update({k: v for k, v in self.fields.items() if k != "key"})
         self.fields = ordered
         if definition is not None:
+            # Stored values depend on these two: they never change.
             self.fields["key"].disabled = True
+            self.fields["field_type"].disabled = True
             self.initial.update(
                 {
                     "key": definition.key,

@@ -14,13 +14,14 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import FileResponse, Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from . import selectors, services
 from .forms import (
+    GROUP_TITLES,
     ArchiveFilterForm,
     ArchiveForm,
     CorrectForm,
@@ -29,8 +30,9 @@ from .forms import (
     RegisterForm,
     RegisterStartForm,
     add_service_errors,
+    fields_for_type,
 )
-from .models import ArchiveRecord, StockItem
+from .models import ArchiveRecord, CustomFieldDefinition, StockItem
 
 PAGE_SIZE = 50
 
@@ -44,6 +46,89 @@ def _country_languages(request) -> list[tuple[str, str]]:
             languages.append((code, code))
             known.add(code)
     return languages
+
+
+# --- Presentation of one item ----------------------------------------------------
+
+
+def _display(item, name):
+    field = StockItem._meta.get_field(name)
+    value = getattr(item, name)
+    if field.choices and value not in (None, ""):
+        return getattr(item, f"get_{name}_display")()
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    return value
+
+
+def item_sections(item) -> list[tuple[str, list[tuple[str, object]]]]:
+    """[(title, [(label, value)])]: the fields that apply to the item's type,
+    plus any other field that has a value (e.g. after a change of type)."""
+    groups = fields_for_type(item.item_type)
+    shown = {name for names in groups.values() for name in names}
+    extra = [
+        name
+        for name in services.ITEM_FIELDS
+        if name not in shown and getattr(item, name) not in (None, "", False)
+    ]
+    if extra:
+        groups["description"] = [*groups["description"], *extra]
+    sections = []
+    for key, names in groups.items():
+        rows = [
+            (StockItem._meta.get_field(name).verbose_name, _display(item, name)) for name in names
+        ]
+        sections.append((GROUP_TITLES[key], rows))
+    sections.append(
+        (
+            _("Record"),
+            [
+                (_("SMS number"), item.sms_number),
+                (_("Registered by"), item.created_by.display_name),
+                (_("Registered on"), item.created_at),
+                (_("Last change"), item.updated_at),
+            ],
+        )
+    )
+    return sections
+
+
+def _field_label(name: str, definitions: dict) -> str:
+    if name.startswith("custom_values."):
+        key = name.split(".", 1)[1]
+        definition = definitions.get(key)
+        return definition.label() if definition else key
+    try:
+        return str(StockItem._meta.get_field(name).verbose_name)
+    except Exception:  # a field since renamed: its stored name is still meaningful
+        return name
+
+
+def item_history_rows(events: list[dict], *, definitions: dict) -> list[dict]:
+    """History events with corrections of one moment grouped together and each
+    field named by its label (custom fields in the user's language)."""
+    rows: list[dict] = []
+    for event in events:
+        if event["kind"] == "change":
+            change = {
+                "label": _field_label(event["field"], definitions),
+                "old": event["old"],
+                "new": event["new"],
+            }
+            last = rows[-1] if rows else None
+            if (
+                last
+                and last["kind"] == "change"
+                and last["by"] == event["by"]
+                and last["reason"] == event["reason"]
+                and abs((last["at"] - event["at"]).total_seconds()) < 2
+            ):
+                last["changes"].append(change)
+                continue
+            rows.append({**event, "changes": [change]})
+        else:
+            rows.append(event)
+    return rows
 
 
 # --- Dashboard ------------------------------------------------------------------
@@ -137,13 +222,18 @@ def item_list(request):
 @permission_required("stock.view_stockitem", raise_exception=True)
 def item_detail(request, item_id):
     item = selectors.item_get(user=request.user, item_id=item_id)
+    definitions = _definitions_of_item(item)
     return render(
         request,
         "stock/item_detail.html",
         {
             "item": item,
-            "detail": selectors.item_detail_context(item=item),
-            "history": selectors.item_history(item=item),
+            "sections": item_sections(item),
+            "custom_rows": [(d, (item.custom_values or {}).get(d.key)) for d in definitions],
+            "photos": list(item.photos.all()),
+            "history": item_history_rows(
+                selectors.item_history(item=item), definitions={d.key: d for d in definitions}
+            ),
         },
     )
 
@@ -324,6 +414,23 @@ def archive_list(request):
 
 
 # --- Custom fields (SMS administrators) ----------------------------------------------
+#
+# Definitions are country-wide configuration, not tied to a site: no scope
+# applies, so these small reads live here rather than in stock.selectors.
+
+
+def _definitions_of_item(item) -> list[CustomFieldDefinition]:
+    """The active fields of the item's type, then any other field (deactivated
+    or no longer applying) the item still has a value for."""
+    active = selectors.custom_fields_for_type(item_type=item.item_type)
+    keys = {d.key for d in active}
+    extra = [k for k in (item.custom_values or {}) if k not in keys]
+    others = list(CustomFieldDefinition.objects.filter(key__in=extra)) if extra else []
+    return [*active, *others]
+
+
+def _definition_or_404(definition_id) -> CustomFieldDefinition:
+    return get_object_or_404(CustomFieldDefinition, pk=definition_id)
 
 
 @login_required
@@ -332,7 +439,11 @@ def custom_field_list(request):
     return render(
         request,
         "stock/custom_field_list.html",
-        {"definitions": selectors.custom_field_list()},
+        {
+            "definitions": CustomFieldDefinition.objects.prefetch_related("applies_to").order_by(
+                "-active", "order", "key"
+            )
+        },
     )
 
 
@@ -342,7 +453,7 @@ def custom_field_list(request):
 def custom_field_edit(request, definition_id=None):
     definition = None
     if definition_id is not None:
-        definition = selectors.custom_field_get(definition_id=definition_id)
+        definition = _definition_or_404(definition_id)
     form = CustomFieldForm(
         request.POST or None, languages=_country_languages(request), definition=definition
     )
@@ -352,7 +463,11 @@ def custom_field_edit(request, definition_id=None):
                 actor=request.user, definition=definition, data=form.definition_data()
             )
         except ValidationError as error:
-            add_service_errors(form, error)
+            add_service_errors(
+                form,
+                error,
+                aliases={"choices": "choices_text", "labels": f"label_{form.languages[0][0]}"},
+            )
         else:
             messages.success(
                 request, _("The field “%(label)s” is saved.") % {"label": saved.label()}
@@ -364,13 +479,13 @@ def custom_field_edit(request, definition_id=None):
 @login_required
 @permission_required("stock.change_customfielddefinition", raise_exception=True)
 def custom_field_detail(request, definition_id):
-    definition = selectors.custom_field_get(definition_id=definition_id)
+    definition = _definition_or_404(definition_id)
     return render(
         request,
         "stock/custom_field_detail.html",
         {
             "definition": definition,
-            "changes": selectors.custom_field_changes(definition=definition),
+            "changes": definition.changes.select_related("changed_by").order_by("-changed_at"),
         },
     )
 
@@ -379,7 +494,7 @@ def custom_field_detail(request, definition_id):
 @permission_required("stock.change_customfielddefinition", raise_exception=True)
 @require_http_methods(["POST"])
 def custom_field_deactivate(request, definition_id):
-    definition = selectors.custom_field_get(definition_id=definition_id)
+    definition = _definition_or_404(definition_id)
     try:
         services.custom_field_deactivate(actor=request.user, definition=definition)
     except ValidationError as error:

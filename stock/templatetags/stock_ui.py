@@ -96,3 +96,14 @@ def as_text(value):
     if isinstance(value, dict):
         return "; ".join(f"{k}: {as_text(v)}" for k, v in value.items()) or "—"
     return value
+
+
+@register.simple_tag
+def items_url(**filters):
+    """The item list with these filters, e.g. {% items_url status="in_stock" site=1 %}."""
+    from urllib.parse import urlencode
+
+    from django.urls import reverse
+
+    query = urlencode({k: v for k, v in filters.items() if v not in (None, "")})
+    return reverse("stock:item_list") + (f"?{query}" if query else "")
