@@ -227,7 +227,7 @@ local_cluster() {
 		"${as_owner[@]}" "$bindir/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start >/dev/null ||
 			die "PostgreSQL did not start, see $data/server.log"
 	fi
-	export DATABASE_URL="postgres://postgres:$(cat "$pwfile")@127.0.0.1:$port/sms"
+	export DATABASE_URL="postgres://postgres:$(cat "$pwfile")@127.0.0.1:$port/${SMS_DB_NAME:-sms}"
 }
 
 stop_local_cluster() {
@@ -247,13 +247,14 @@ stop_local_cluster() {
 
 ensure_postgres() {
 	# Order: DATABASE_URL; a server on 127.0.0.1:5432 that lets `postgres` in;
-	# a project-local cluster (SMS_LOCAL_PG=1 forces this one).
+	# a project-local cluster (SMS_LOCAL_PG=1 forces this one). The database is
+	# SMS_DB_NAME (default sms) in the last two cases.
 	if [ -n "${DATABASE_URL:-}" ]; then
 		say "Database: DATABASE_URL from the environment"
 	elif [ -z "${SMS_LOCAL_PG:-}" ] &&
 		"$PY" "$SMS_ROOT/scripts/dbtool.py" check postgres://postgres@127.0.0.1:5432/postgres 2>/dev/null; then
-		export DATABASE_URL=postgres://postgres@127.0.0.1:5432/sms
-		say "Database: the PostgreSQL server on 127.0.0.1:5432 (database sms)"
+		export DATABASE_URL="postgres://postgres@127.0.0.1:5432/${SMS_DB_NAME:-sms}"
+		say "Database: the PostgreSQL server on 127.0.0.1:5432 (database ${SMS_DB_NAME:-sms})"
 	else
 		local_cluster
 		say "Database: project-local cluster (var/pgdata)"
