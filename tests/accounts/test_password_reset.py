@@ -11,7 +11,7 @@ from django_tenants.utils import schema_context
 
 from accounts.roles import SMS_ADMINISTRATOR
 from tests.accounts.helpers import code_for_secret, is_signed_in, log_in, secret_on_page
-from tests.factories import make_user
+from tests.factories import DEFAULT_PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -95,3 +95,20 @@ def test_invitation_link_then_login_then_2fa_enrolment(client, country_a, host_a
     assert response["Location"] == "/accounts/2fa/backup-codes/"
     assert client.post("/accounts/2fa/backup-codes/", HTTP_HOST=host_a)["Location"] == "/"
     assert is_signed_in(client, host_a)
+
+
+def test_change_password_signs_out_and_new_password_works(client, country_a, host_a):
+    with schema_context(country_a.schema_name):
+        make_user(username="neema")
+    log_in(client, host_a, "neema")
+    page = client.get("/accounts/password/change/", HTTP_HOST=host_a).content.decode()
+    assert "Change my password" in page
+    response = client.post(
+        "/accounts/password/change/",
+        {"oldpassword": DEFAULT_PASSWORD, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+        HTTP_HOST=host_a,
+    )
+    assert response.status_code == 302
+    assert not is_signed_in(client, host_a)
+    assert log_in(client, host_a, "neema", DEFAULT_PASSWORD).status_code == 200
+    assert log_in(client, host_a, "neema", NEW_PASSWORD)["Location"] == "/"

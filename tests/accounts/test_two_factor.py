@@ -122,6 +122,8 @@ class TestCodeAtLogin:
         # Anyone who set up an app is asked for it, even where it is optional.
         assert log_in(client, host_a, "keeper")["Location"] == VERIFY
         assert not is_signed_in(client, host_a)
+        page = client.get(VERIFY, HTTP_HOST=host_a).content.decode()
+        assert "authenticator app" in page and "backup codes" in page
         response = client.post(VERIFY, {"code": code_for_key(device.key)}, HTTP_HOST=host_a)
         assert response["Location"] == "/"
         me = client.get("/accounts/me/", HTTP_HOST=host_a)
