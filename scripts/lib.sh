@@ -177,7 +177,7 @@ local_cluster() {
 			id "$owner" >/dev/null 2>&1 ||
 				useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin "$owner"
 		fi
-		as_owner=(runuser -u "$owner" --)
+		as_owner=(env -C / runuser -u "$owner" --) # from /: $owner may not enter the cwd
 		if ! "${as_owner[@]}" test -x "$VAR"; then
 			# The checkout is not reachable by $owner (e.g. under /root): keep the
 			# cluster under /var/lib and point var/pgdata at it.
@@ -239,7 +239,7 @@ stop_local_cluster() {
 	bindir=$(pg_bindir) || die "no pg_ctl found"
 	data=$(readlink -f "$data")
 	if is_root; then
-		runuser -u "$(stat -c %U "$data")" -- "$bindir/pg_ctl" -D "$data" -m fast stop
+		env -C / runuser -u "$(stat -c %U "$data")" -- "$bindir/pg_ctl" -D "$data" -m fast stop
 	else
 		"$bindir/pg_ctl" -D "$data" -m fast stop
 	fi
@@ -292,6 +292,7 @@ ensure_chromium() {
 }
 
 setup_common() {
+	mkdir -p "$VAR/static" # collectstatic's target; WhiteNoise warns when it is missing
 	ensure_venv
 	ensure_requirements
 	ensure_postgres
