@@ -14,12 +14,14 @@ from tenants.models import Country
 
 
 class Command(BaseCommand):
-    help = _("Remove a user's two-step sign-in so they set it up again at their next sign-in.")
+    # Operators' text, like Django's own commands: read at import, before any language is active.
+    help = "Remove a user's two-step sign-in so they set it up again at their next sign-in."
 
     def add_arguments(self, parser):
         parser.add_argument("username")
         parser.add_argument(
-            "--country", help=_("ISO code of the user's country; omit for platform staff.")
+            "--country",
+            help=_("ISO code of the user's country; omit for platform staff."),
         )
 
     def handle(self, *args, username, country, **options):
