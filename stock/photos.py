@@ -39,6 +39,8 @@ class CheckedPhoto:
 
 def _read(upload) -> bytes:
     limit = settings.SMS_PHOTO_MAX_BYTES
+    if isinstance(upload, bytes | bytearray):
+        upload = io.BytesIO(bytes(upload))
     size = getattr(upload, "size", None)
     if size is not None and size > limit:
         raise PhotoRefused(_too_big(size, limit))
@@ -63,7 +65,7 @@ def _too_big(size: int, limit: int) -> str:
 
 
 def check_photo(upload) -> CheckedPhoto:
-    """Check ``upload`` (a Django UploadedFile or any file-like object)."""
+    """Check ``upload`` (a Django UploadedFile, any file-like object, or bytes)."""
     content = _read(upload)
     max_pixels = settings.SMS_PHOTO_MAX_PIXELS
     try:
