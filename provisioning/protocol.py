@@ -8,7 +8,6 @@ every key.
 """
 
 import re
-import string
 import zoneinfo
 from dataclasses import dataclass
 from decimal import Decimal
@@ -114,6 +113,8 @@ class TypeSpec(_Spec):
     labels: Labels = Field(min_length=1)
     counting: Literal["piece", "lot"] = "piece"
     marking: Literal["none", "always", "cites_ivory"] = "none"
+    # A whole tusk or horn: Res. Conf. 10.10 marks it whatever its size.
+    whole: bool = False
     active: bool = True
 
 
@@ -128,21 +129,23 @@ class CategorySpec(_Spec):
     @field_validator("mark_pattern")
     @classmethod
     def _mark_pattern(cls, value: str) -> str:
+        # Same syntax as stock.marks: {name} or {name:width}.
         if not value:
             return value
-        try:
-            names = [name for _text, name, _spec, _conv in string.Formatter().parse(value)]
-        except ValueError as exc:
-            raise ValueError(_("unbalanced braces in the pattern")) from exc
-        unknown = [name for name in names if name is not None and name not in MARK_PLACEHOLDERS]
-        if unknown:
-            raise ValueError(
-                _('unknown placeholder "{%(name)s}"; use %(known)s')
-                % {
-                    "name": unknown[0],
-                    "known": ", ".join("{" + name + "}" for name in MARK_PLACEHOLDERS),
-                }
-            )
+        if value.count("{") != value.count("}"):
+            raise ValueError(_("unbalanced braces in the pattern"))
+        names = []
+        for placeholder in re.findall(r"\{([^{}]*)\}", value):
+            match = re.fullmatch(r"(\w+)(?::\d+)?", placeholder)
+            if not match or match.group(1) not in MARK_PLACEHOLDERS:
+                raise ValueError(
+                    _('unknown placeholder "{%(name)s}"; use %(known)s')
+                    % {
+                        "name": placeholder,
+                        "known": ", ".join("{" + name + "}" for name in MARK_PLACEHOLDERS),
+                    }
+                )
+            names.append(match.group(1))
         if "serial" not in names:
             raise ValueError(_("the pattern needs a {serial}"))
         return value

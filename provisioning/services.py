@@ -275,6 +275,7 @@ class _Sync:
                     "labels": dict(t_spec.labels),
                     "counting": t_spec.counting,
                     "marking": t_spec.marking,
+                    "whole": t_spec.whole,
                     "enabled": t_spec.active,
                     "order": t_order,
                 }
@@ -343,6 +344,7 @@ class _Sync:
 
         for index, spec in enumerate(self.protocol.custom_fields):
             current = existing.get(spec.key)
+            before = _definition_snapshot(current) if current is not None and self.apply else None
             values = {
                 "labels": dict(spec.labels),
                 "field_type": spec.type,
@@ -371,13 +373,40 @@ class _Sync:
                 )
             if self.apply and wanted != have:
                 definition.applies_to.set([types[code] for code in wanted])
+            if self.apply:
+                self.log_definition(definition, before)
         listed = {spec.key for spec in self.protocol.custom_fields}
         for key, definition in existing.items():
             if key not in listed and definition.active:
                 self.record(DEACTIVATE, _("custom field"), key)
                 if self.apply:
+                    before = _definition_snapshot(definition)
                     definition.active = False
                     definition.save(update_fields=["active"])
+                    self.log_definition(definition, before)
+
+    def log_definition(self, definition, before: dict | None):
+        """Record a definition change like an administrator's edit would be
+        (stock.FieldDefinitionChange), attributed to the provisioning account."""
+        from stock.models import FieldDefinitionChange
+
+        after = _definition_snapshot(definition)
+        if after == before:
+            return
+        Action = FieldDefinitionChange.Action
+        if before is None:
+            action = Action.CREATED
+        elif before["active"] != after["active"]:
+            action = Action.REACTIVATED if after["active"] else Action.DEACTIVATED
+        else:
+            action = Action.UPDATED
+        FieldDefinitionChange.objects.create(
+            definition=definition,
+            action=action,
+            before=before,
+            after=after,
+            changed_by=_provisioning_account(),
+        )
 
     def administrators(self, exists: bool, country):
         from accounts.models import User
@@ -422,6 +451,35 @@ class _Sync:
             else:
                 link = invitation_link(user=user, country=country)
             self.invitations.append(Invitation(spec.full_name, spec.email, spec.login, link))
+
+
+PROVISIONING_USERNAME = "_provisioning"
+
+
+def _provisioning_account():
+    """The author of changes made from the protocol file, in the current
+    country: an account that can't log in (inactive, no password, no role),
+    so the history never pins them on a person."""
+    from accounts.models import User
+
+    user = User.objects.filter(username=PROVISIONING_USERNAME).first()
+    if user is None:
+        user = User(
+            username=PROVISIONING_USERNAME,
+            full_name=_("Provisioning (inventory protocol file)"),
+            is_active=False,
+        )
+        user.set_unusable_password()
+        user.save()
+    return user
+
+
+def _definition_snapshot(definition) -> dict:
+    # The same shape stock.services records for an administrator's edit, so
+    # the field history reads the same whoever made the change.
+    from stock.services import _definition_snapshot as snapshot
+
+    return snapshot(definition)
 
 
 def _coordinate(value: Decimal) -> Decimal:

@@ -34,6 +34,7 @@ BASE = {
                     "code": "tusk",
                     "labels": {"en": "Whole tusk", "fr": "Défense entière"},
                     "marking": "cites_ivory",
+                    "whole": True,
                 },
                 {"code": "cut-piece", "labels": {"en": "Cut piece", "fr": "Morceau coupé"}},
             ],

@@ -111,6 +111,13 @@ def test_mark_pattern_placeholders_are_checked():
     assert issue.startswith('categories[0].mark_pattern: unknown placeholder "{year}"')
 
 
+def test_mark_pattern_accepts_padded_serial():
+    data = protocol_data()
+    data["categories"][0]["mark_pattern"] = "{country}/{serial:4}/{yyyy}/{weight}"
+    protocol = protocol_parse(protocol_yaml(data))
+    assert protocol.categories[0].mark_pattern == "{country}/{serial:4}/{yyyy}/{weight}"
+
+
 def test_empty_and_non_mapping_files():
     assert issues_of("") == [
         "the protocol must be a mapping with the keys country, sites, categories, "

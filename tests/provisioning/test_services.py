@@ -10,6 +10,7 @@ import pytest
 from allauth.account.forms import default_token_generator
 from django.contrib.auth.models import Group
 from django.db import connection
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.roles import ROLES, SMS_ADMINISTRATOR
@@ -35,7 +36,13 @@ def schema_exists(name: str) -> bool:
 def snapshot(schema: str) -> dict:
     """Everything provisioning writes in a country, as plain values."""
     from accounts.models import User
-    from stock.models import CustomFieldDefinition, ItemCategory, ItemType, Site
+    from stock.models import (
+        CustomFieldDefinition,
+        FieldDefinitionChange,
+        ItemCategory,
+        ItemType,
+        Site,
+    )
 
     country = Country.objects.get(schema_name=schema)
     with schema_context(schema):
@@ -83,6 +90,7 @@ def snapshot(schema: str) -> dict:
                 )
                 for f in CustomFieldDefinition.objects.order_by("key")
             ],
+            "field_changes": FieldDefinitionChange.objects.count(),
             "users": list(
                 User.objects.order_by("username").values_list(
                     "username", "email", "full_name", "all_sites", "password", "is_active"
@@ -129,6 +137,7 @@ def test_new_country_gets_everything(django_capture_on_commit_callbacks, mailout
         )
         assert tusk.category.mark_pattern == "{country} {yy}/{serial}/{weight}"
         assert ItemType.objects.get(code="scales").is_lot
+        assert tusk.whole and not ItemType.objects.get(code="cut-piece").whole
         condition = CustomFieldDefinition.objects.get(key="condition")
         assert sorted(condition.applies_to.values_list("code", flat=True)) == ["cut-piece", "tusk"]
         assert condition.choices[1] == {
@@ -138,6 +147,9 @@ def test_new_country_gets_everything(django_capture_on_commit_callbacks, mailout
         # No applies_to in the file: every type.
         seal = CustomFieldDefinition.objects.get(key="seal")
         assert seal.applies_to.count() == 3
+        assert sorted(seal.changes.values_list("action", "after__applies_to")) == [
+            ("created", ["cut-piece", "scales", "tusk"])
+        ]
         admin = User.objects.get(username="ada")
         assert admin.email == "ada@emland.example" and admin.full_name == "Ada Admin"
         assert admin.all_sites and not admin.has_usable_password()
@@ -187,9 +199,10 @@ def test_running_twice_gives_the_same_state():
 
 def test_an_edit_applies_only_the_difference():
     from accounts.models import User
-    from stock.models import CustomFieldDefinition, ItemType, Site
+    from stock.models import CustomFieldDefinition, FieldDefinitionChange, ItemType, Site
 
     provision(protocol_data("XP"))
+    after_first_run = timezone.now()
     with schema_context("xp"):
         # A user the country's administrators created meanwhile.
         clerk = make_user(username="clerk", full_name="Clerk Kent")
@@ -239,7 +252,17 @@ def test_an_edit_applies_only_the_difference():
             .groups.filter(name=ROLES[SMS_ADMINISTRATOR].name)
             .exists()
         )
-        assert User.objects.count() == 3
+        assert User.objects.filter(is_active=True).count() == 3
+        # Definition changes are in the field history, by the provisioning account.
+        log = {
+            (c.definition.key, c.action, c.changed_by.username)
+            for c in FieldDefinitionChange.objects.filter(changed_at__gte=after_first_run)
+        }
+        assert log == {
+            ("seal", "deactivated", "_provisioning"),
+            ("condition", "updated", "_provisioning"),
+        }
+        assert not User.objects.get(username="_provisioning").is_active
 
     # Putting a removed site back reactivates the same row.
     data["sites"].append({"code": "north", "name": "North Store", "region": "North"})
