@@ -6,8 +6,11 @@ by stock.services, whose ValidationError messages are put back next to the
 fields here (``add_service_errors``).
 """
 
+from decimal import Decimal
+
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -118,6 +121,11 @@ def model_formfield(name: str) -> forms.Field:
         field.widget.attrs.update({"maxlength": 2, "size": 3, "autocapitalize": "characters"})
     if name == "notes":
         field.widget.attrs.update({"rows": 3})
+    if name == "weight_kg":
+        # Same rule as the service, checked here too so it shows with the other errors.
+        field.validators.append(
+            MinValueValidator(Decimal("0.001"), message=_("The weight must be more than 0 kg."))
+        )
     if name in HELP:
         field.help_text = HELP[name]
     return field

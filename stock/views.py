@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -69,15 +70,20 @@ def item_sections(item) -> list[tuple[str, list[tuple[str, object]]]]:
     extra = [
         name
         for name in services.ITEM_FIELDS
-        if name not in shown and getattr(item, name) not in (None, "", False)
+        if name not in shown
+        and getattr(item, name) not in (None, "", False)
+        and not (name == "pieces" and not item.item_type.is_lot)
     ]
     if extra:
         groups["description"] = [*groups["description"], *extra]
     sections = []
     for key, names in groups.items():
         rows = [
-            (StockItem._meta.get_field(name).verbose_name, _display(item, name)) for name in names
+            (capfirst(StockItem._meta.get_field(name).verbose_name), _display(item, name))
+            for name in names
         ]
+        if key in ("dna", "notes") and all(v in (None, "") for _label, v in rows):
+            continue  # rarely filled in: no empty box
         sections.append((GROUP_TITLES[key], rows))
     sections.append(
         (
@@ -99,7 +105,7 @@ def _field_label(name: str, definitions: dict) -> str:
         definition = definitions.get(key)
         return definition.label() if definition else key
     try:
-        return str(StockItem._meta.get_field(name).verbose_name)
+        return capfirst(StockItem._meta.get_field(name).verbose_name)
     except Exception:  # a field since renamed: its stored name is still meaningful
         return name
 

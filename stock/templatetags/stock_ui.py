@@ -107,3 +107,11 @@ def items_url(**filters):
 
     query = urlencode({k: v for k, v in filters.items() if v not in (None, "")})
     return reverse("stock:item_list") + (f"?{query}" if query else "")
+
+
+@register.filter
+def is_single_checkbox(bound_field) -> bool:
+    """A lone tick box (its label goes beside it), not a list of tick boxes."""
+    from django.forms import CheckboxInput
+
+    return isinstance(bound_field.field.widget, CheckboxInput)
