@@ -198,6 +198,10 @@ def _clean_item_fields(values: dict, *, item_type: ItemType) -> tuple[dict, dict
         except ValidationError as exc:
             errors[name] = list(exc.messages)
             continue
+        if kind == "DecimalField" and clean[name] is not None:
+            # "9" and "9.000" are the same weight: keep the stored scale so the
+            # history shows what the database holds.
+            clean[name] = clean[name].quantize(Decimal(1).scaleb(-field.decimal_places))
         if name == "weight_kg" and clean[name] is None:
             errors[name] = [_("Enter the weight in kilograms.")]
     weight = clean.get("weight_kg")
