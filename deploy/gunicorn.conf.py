@@ -1,0 +1,23 @@
+"""Gunicorn settings for SMS (WSGI only: the async ORM is not tenant-safe).
+
+Used by the container image, the systemd unit and the Kubernetes Deployment:
+    gunicorn sms_platform.wsgi:application --config deploy/gunicorn.conf.py
+"""
+
+import os
+
+bind = os.environ.get("SMS_BIND", "0.0.0.0:8000")
+# Sync workers: one request per process; WEB_CONCURRENCY overrides (gunicorn reads it too).
+workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
+worker_class = "sync"
+# Reports and photo uploads can take a while; nginx waits 120 s as well.
+timeout = int(os.environ.get("SMS_WEB_TIMEOUT", "120"))
+graceful_timeout = 30
+# Recycle workers now and then so a slow leak can't grow forever.
+max_requests = 1000
+max_requests_jitter = 100
+accesslog = "-"
+errorlog = "-"
+# Django reads X-Forwarded-Proto itself (SECURE_PROXY_SSL_HEADER); the app
+# must only be reachable through nginx, which overwrites that header.
+forwarded_allow_ips = os.environ.get("SMS_FORWARDED_ALLOW_IPS", "127.0.0.1")
