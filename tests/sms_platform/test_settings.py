@@ -173,7 +173,7 @@ def test_every_environment_variable_settings_read_is_documented_for_production()
     source = (ROOT / "sms_platform" / "settings.py").read_text()
     names = set(
         re.findall(
-            r"""(?:environ(?:\.get)?[\[(]|env_bool\(|env_list\()\s*["']([A-Z_]+)["']""", source
+            r"""(?:environ(?:\.get)?[\[(]|env_bool\(|env_list\()\s*["']([A-Z0-9_]+)["']""", source
         )
     )
     assert {"DJANGO_SECRET_KEY", "DATABASE_URL", "SENTRY_DSN"} <= names
