@@ -77,7 +77,7 @@ ensure_python() { # prints the interpreter to build .venv with
 		return 0
 	fi
 	if is_root && have apt-get; then
-		have apt-cache && apt-get update -q >&2 || true
+		apt-get update -q >&2 || true
 		for package in python3.13 python3.12; do
 			if apt_has "$package"; then
 				say "No Python >= 3.12 found: installing Debian's $package"
@@ -227,7 +227,9 @@ local_cluster() {
 		"${as_owner[@]}" "$bindir/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start >/dev/null ||
 			die "PostgreSQL did not start, see $data/server.log"
 	fi
-	export DATABASE_URL="postgres://postgres:$(cat "$pwfile")@127.0.0.1:$port/${SMS_DB_NAME:-sms}"
+	local password
+	password=$(cat "$pwfile") || die "$pwfile is missing: ./sms stop-db && rm -rf var/pgdata, then run again"
+	export DATABASE_URL="postgres://postgres:$password@127.0.0.1:$port/${SMS_DB_NAME:-sms}"
 }
 
 stop_local_cluster() {
