@@ -104,9 +104,11 @@ def seed_demo_stock(country: Country) -> None:
     Called by ``demo_setup`` on every run, inside its transaction, with the
     connection already on ``country``'s schema and the demo users and sites in
     place. It must be idempotent (e.g. do nothing when items already exist),
-    because the setup command runs ``demo_setup`` each time. It does nothing
-    yet: the stock register fills it in.
+    because the setup command runs ``demo_setup`` each time.
     """
+    from stock.demo import seed_demo_stock as register_demo_stock
+
+    register_demo_stock(country=country)
 
 
 @transaction.atomic
