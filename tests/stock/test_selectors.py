@@ -75,7 +75,7 @@ def test_dashboard_totals_respect_scope(reg, stock):
     assert everyone["in_transit"]["items"] == everyone["missing"]["items"] == 0
 
 
-def test_dashboard_reads_only_the_totals_table(reg, stock, django_assert_max_num_queries):
+def test_dashboard_reads_only_the_totals_table(reg, stock):
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as queries:
