@@ -87,6 +87,7 @@ TENANT_APPS = [
     "django_otp.plugins.otp_static",
     "stock",
 ]
+    "odk",
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -312,3 +313,10 @@ if SENTRY_DSN:
         send_default_pii=False,
         traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0")),
     )
+
+# ODK Central: timeout (seconds) and retries of each HTTP request; the sync's
+# beat interval (seconds); submissions per OData page.
+SMS_ODK_HTTP_TIMEOUT = float(os.environ.get("SMS_ODK_HTTP_TIMEOUT", "60"))
+SMS_ODK_HTTP_RETRIES = int(os.environ.get("SMS_ODK_HTTP_RETRIES", "3"))
+SMS_ODK_SYNC_SECONDS = int(os.environ.get("SMS_ODK_SYNC_SECONDS", "300"))
+SMS_ODK_PAGE_SIZE = int(os.environ.get("SMS_ODK_PAGE_SIZE", "250"))

@@ -1,0 +1,1 @@
+"""ODK Collect capture (country schema): XLSForms, ODK Central, and the sync."""
