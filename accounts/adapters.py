@@ -2,6 +2,7 @@
 as a login stage (accounts.stages.TwoFactorStage)."""
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.core.exceptions import ValidationError
 from django_tenants.utils import get_public_schema_name
 
 
@@ -10,8 +11,32 @@ class AccountAdapter(DefaultAccountAdapter):
         # Accounts are created by provisioning or by a country's administrators.
         return False
 
+    def pre_authenticate(self, request, **credentials):
+        try:
+            super().pre_authenticate(request, **credentials)
+        except ValidationError:
+            # Too many failures: the refusal goes into the access log, where
+            # administrators see lockouts.
+            from audit.services import lockout_record
+
+            lockout_record(request=request, credentials=credentials)
+            raise
+
     def authenticate(self, request, **credentials):
         user = super().authenticate(request, **credentials)
+        if user is not None and not on_public_host_of(request):
+            from administration.services import support_account_valid
+
+            if support_account_valid(user) is False:
+                # A support account whose grant has expired or was ended:
+                # refused like a wrong password (and logged as a failure).
+                from django.contrib.auth.signals import user_login_failed
+
+                user_login_failed.send(
+                    sender=__name__, credentials={**credentials, "password": "*"}, request=request
+                )
+                self.authentication_failed(request, **credentials)
+                return None
         tenant = getattr(request, "tenant", None)
         on_public_host = tenant is not None and tenant.schema_name == get_public_schema_name()
         if user is not None and on_public_host and not user.is_staff:
@@ -25,3 +50,8 @@ class AccountAdapter(DefaultAccountAdapter):
     def get_login_stages(self):
         # Last, so nothing runs between the second factor and the actual login.
         return [*super().get_login_stages(), "accounts.stages.TwoFactorStage"]
+
+
+def on_public_host_of(request) -> bool:
+    tenant = getattr(request, "tenant", None)
+    return tenant is None or tenant.schema_name == get_public_schema_name()

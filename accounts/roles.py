@@ -23,6 +23,9 @@ SMS_ADMINISTRATOR = "sms_administrator"
 HQ_OFFICER = "hq_officer"
 STORE_MANAGER = "store_manager"
 AUDITOR = "auditor"
+# Given only through a support grant to platform staff (administration app).
+SUPPORT_READ_ONLY = "support_read_only"
+SUPPORT_FULL = "support_full"
 
 ROLES: dict[str, Role] = {
     SMS_ADMINISTRATOR: Role(
@@ -35,6 +38,7 @@ ROLES: dict[str, Role] = {
         permissions=(
             "accounts.manage_users",
             "accounts.view_access_log",
+            "administration.approve_correction",
             "stock.view_site",
             "stock.add_site",
             "stock.change_site",
@@ -71,6 +75,31 @@ ROLES: dict[str, Role] = {
         label=_("Auditor"),
         description=_("Read-only; runs stock-takes and integrity checks."),
         permissions=("stock.view_site", "stock.view_stockitem"),
+    ),
+    SUPPORT_READ_ONLY: Role(
+        key=SUPPORT_READ_ONLY,
+        name="Support (read-only)",
+        label=_("Platform support (read-only)"),
+        description=_("A platform staff member helping for a limited time; sees, changes nothing."),
+        permissions=("stock.view_site", "stock.view_stockitem", "stock.view_customfielddefinition"),
+        requires_two_factor=True,
+    ),
+    SUPPORT_FULL: Role(
+        key=SUPPORT_FULL,
+        name="Support (with changes)",
+        label=_("Platform support (with changes)"),
+        description=_(
+            "A platform staff member helping for a limited time; may also correct items "
+            "and custom fields, never users."
+        ),
+        permissions=(
+            "stock.view_site",
+            "stock.view_stockitem",
+            "stock.correct_item",
+            "stock.view_customfielddefinition",
+            "stock.change_customfielddefinition",
+        ),
+        requires_two_factor=True,
     ),
 }
 

@@ -21,7 +21,10 @@ def two_factor_required(*, user, country) -> bool:
     if country.two_factor_policy == type(country).TwoFactorPolicy.EVERYONE:
         return True
     role = role_of(user)
-    return bool(role and role.requires_two_factor)
+    if role and role.requires_two_factor:
+        return True
+    # A custom role that can manage users is an administrator's role.
+    return user.has_perm("accounts.manage_users")
 
 
 def totp_device_of(user) -> TOTPDevice | None:

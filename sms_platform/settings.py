@@ -73,6 +73,7 @@ SHARED_APPS = [
     "django_htmx",
     "provisioning",
     "sms_platform",
+    "audit",
 ]
 
 TENANT_APPS = [
@@ -86,8 +87,10 @@ TENANT_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "stock",
-]
+    "audit",
+    "administration",
     "odk",
+]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -112,6 +115,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # After authentication: ends idle sessions and expired support access.
+    "administration.middleware.SessionPolicyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -176,6 +181,10 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "5/h/ip,3/h/key",
 }
 LOGIN_URL = "account_login"
+# How many reverse proxies of our own sit in front of Django (nginx: 1). The
+# access log then takes the client address from X-Forwarded-For at that
+# depth; with 0 it uses REMOTE_ADDR and ignores the header (it can be forged).
+SMS_TRUSTED_PROXY_COUNT = int(os.environ.get("SMS_TRUSTED_PROXY_COUNT", "0"))
 LOGIN_REDIRECT_URL = "/"
 ACCOUNT_LOGOUT_REDIRECT_URL = "/accounts/login/"
 

@@ -38,6 +38,11 @@ class Country(TenantMixin):
     idle_session_minutes = models.PositiveIntegerField(
         _("idle session timeout (minutes)"), default=60
     )
+    # Corrections by anyone without administration.approve_correction wait
+    # for an administrator (administration.services.correction_submit).
+    corrections_need_approval = models.BooleanField(
+        _("corrections need an administrator's approval"), default=False
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     # Saving a new country creates and migrates its schema (in the caller's

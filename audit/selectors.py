@@ -1,0 +1,59 @@
+"""Reading the access log (country schema on a country host).
+
+Site scope: an administrator who sees every site sees every event; one scoped
+to some sites sees the events tied to those sites, plus the events tied to no
+site (sign-ins, administration). The scope itself comes from accounts.scope.
+"""
+
+import datetime
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.scope import visible_sites
+
+from .models import AccessEvent
+
+ITEM_TYPES = ("stock.stockitem", "stock.itemphoto")
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def access_event_list(*, user, filters: dict | None = None) -> QuerySet:
+    """Newest first. ``filters``: user (a User or id), date_from, date_to
+    (dates, both included), site (a Site or id), item (an SMS number), action."""
+    filters = filters or {}
+    queryset = AccessEvent.objects.select_related("user")
+    if not (getattr(user, "is_authenticated", False) and user.is_active):
+        return queryset.none()
+    if not user.all_sites:
+        queryset = queryset.filter(
+            Q(site_id__isnull=True) | Q(site_id__in=visible_sites(user).values("pk"))
+        )
+    if filters.get("user"):
+        queryset = queryset.filter(user=getattr(filters["user"], "pk", filters["user"]))
+    if filters.get("date_from"):
+        queryset = queryset.filter(at__gte=_day_start(filters["date_from"]))
+    if filters.get("date_to"):
+        next_day = filters["date_to"] + datetime.timedelta(days=1)
+        queryset = queryset.filter(at__lt=_day_start(next_day))
+    if filters.get("site"):
+        queryset = queryset.filter(site_id=getattr(filters["site"], "pk", filters["site"]))
+    if filters.get("item"):
+        number = filters["item"].strip()
+        queryset = queryset.filter(object_type__in=ITEM_TYPES, object_repr__iexact=number)
+    if filters.get("action"):
+        queryset = queryset.filter(action=filters["action"])
+    return queryset.order_by("-id")
+
+
+def access_event_page(queryset: QuerySet, *, before_id: int | None, size: int):
+    """(rows, next cursor or None): keyset paging on the id, so no COUNT and
+    no OFFSET however long the log grows."""
+    if before_id:
+        queryset = queryset.filter(id__lt=before_id)
+    rows = list(queryset[: size + 1])
+    next_cursor = rows[size - 1].id if len(rows) > size else None
+    return rows[:size], next_cursor
