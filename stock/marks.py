@@ -163,9 +163,10 @@ class AllocatedMark:
 @transaction.atomic
 def allocate_mark(*, category: ItemCategory, weight_kg, year: int | None = None) -> AllocatedMark:
     year = year or timezone.localdate().year
-    serial = _next_serial(MarkSerial, year=year, category=category)
+    pattern = pattern_of(category)
+    serial = _next_serial(MarkSerial, year=year, series=pattern)
     mark = format_mark(
-        pattern_of(category),
+        pattern,
         country=current_country_code(),
         year=year,
         serial=serial,

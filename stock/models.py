@@ -511,23 +511,27 @@ class FieldDefinitionChange(models.Model):
 
 
 class MarkSerial(models.Model):
-    """Last CITES mark serial used per (year, category); locked FOR UPDATE to allocate."""
+    """Last CITES mark serial used per (year, mark series); locked FOR UPDATE to allocate.
+
+    The series is the mark pattern itself: categories that share a pattern
+    (e.g. every ivory type under "{country} {yy}/{serial}/{weight}") share one
+    counter, so two marks can never come out the same; a category with its own
+    format (e.g. rhino horn "ZA/{serial}/{yyyy}/{weight}") runs its own series.
+    """
 
     year = models.PositiveIntegerField(_("year"))
-    category = models.ForeignKey(
-        ItemCategory, on_delete=models.PROTECT, related_name="+", verbose_name=_("category")
-    )
+    series = models.CharField(_("mark series"), max_length=100)
     last_serial = models.PositiveIntegerField(_("last serial"), default=0)
 
     class Meta:
         verbose_name = _("mark serial")
         verbose_name_plural = _("mark serials")
         constraints = [
-            models.UniqueConstraint(fields=["year", "category"], name="stock_markserial_unique")
+            models.UniqueConstraint(fields=["year", "series"], name="stock_markserial_year_series")
         ]
 
     def __str__(self):
-        return f"{self.year} {self.category_id}: {self.last_serial}"
+        return f"{self.year} {self.series}: {self.last_serial}"
 
 
 class ItemNumberSerial(models.Model):

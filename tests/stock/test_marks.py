@@ -9,12 +9,13 @@ from decimal import Decimal
 import pgtrigger
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django_tenants.utils import schema_context
 
 from accounts.models import User
 from accounts.roles import STORE_MANAGER
 from stock import marks, services
+from stock.marks import pattern_of
 from stock.models import ItemNumberSerial, ItemPhoto, MarkSerial, StockItem, StockTotal
 from tests.factories import ItemCategoryFactory, ItemTypeFactory, SiteFactory, make_user
 from tests.stock.conftest import register
@@ -44,6 +45,18 @@ def test_typed_marks_are_normalised_and_checked_against_the_pattern():
     assert regex.match(marks.normalise_mark("XA 00/5/14.5"))
     for bad in ("XB 26/127/14", "XA 2026/127/14", "XA 26-127-14", "XA 26/ABC/14", "XA 26/1/"):
         assert not regex.match(marks.normalise_mark(bad)), bad
+
+
+@pytest.mark.django_db
+def test_categories_sharing_a_pattern_share_one_serial_series(in_country_a):
+    """Two categories with the same mark format must never produce the same mark."""
+    first = ItemCategoryFactory(mark_pattern=marks.DEFAULT_PATTERN)
+    second = ItemCategoryFactory(mark_pattern=marks.DEFAULT_PATTERN)
+    with transaction.atomic():
+        a = marks.allocate_mark(category=first, weight_kg=Decimal("10"), year=2001)
+        b = marks.allocate_mark(category=second, weight_kg=Decimal("10"), year=2001)
+    assert (a.serial, b.serial) == (1, 2)
+    assert a.mark != b.mark
 
 
 def test_mark_rules():
@@ -123,7 +136,7 @@ def committed_register(country_a):
         ItemPhoto.objects.filter(item__site=site).delete()
         StockTotal.objects.filter(site=site).delete()
         StockItem.objects.filter(site=site).delete()
-        MarkSerial.objects.filter(category=category).delete()
+        MarkSerial.objects.filter(series=pattern_of(category)).delete()
         if before is None:
             ItemNumberSerial.objects.filter(year=YEAR).delete()
         else:
