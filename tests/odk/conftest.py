@@ -1,0 +1,70 @@
+"""ODK fixtures: a fake Central over real HTTP, and country A connected to it
+with the stock register of tests.stock (sites X and Y, ivory and pangolin)."""
+
+import pytest
+
+from tests.stock.conftest import image_bytes, make_register
+
+from .fake_central import PASSWORD, USERNAME, FakeCentral
+
+
+@pytest.fixture(autouse=True)
+def _odk_settings(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # A fault must show at once, not after pyodk's back-off (2 s, 4 s, 8 s).
+    settings.SMS_ODK_HTTP_RETRIES = 0
+    settings.SMS_ODK_HTTP_TIMEOUT = 2
+    settings.SMS_FIELD_ENCRYPTION_KEY = "test-encryption-key"
+
+
+@pytest.fixture
+def fake():
+    central = FakeCentral().start()
+    yield central
+    central.stop()
+
+
+@pytest.fixture
+def reg(in_country_a):
+    return make_register()
+
+
+@pytest.fixture
+def connected(reg, fake):
+    """Country A with its Central project, published forms and app users."""
+    from odk import services
+
+    services.connection_save(
+        actor=reg.admin, base_url=fake.url, username=USERNAME, password=PASSWORD
+    )
+    services.project_create(actor=reg.admin)
+    services.forms_publish(actor=reg.admin)
+    app_users = {a.user_id: a for a in services.app_users_sync(actor=reg.admin)}
+    reg.app_x = app_users[reg.manager_x.pk]
+    reg.app_y = app_users[reg.manager_y.pk]
+    return reg
+
+
+def register_values(**overrides) -> dict:
+    """What Collect sends for a whole tusk at site X, one photo."""
+    values = {
+        "site": "site-x",
+        "category": "ivory",
+        "item_type": "whole-tusk",
+        "weight_kg": 12.5,
+        "weight_is_final": "yes",
+        "side": "L",
+        "length_outer_cm": 120.5,
+        "source": "seizure",
+        "received_on": "2024-03-01",
+        "mark_entry": "none",
+        "photo_1": "1700000000001.jpg",
+        "location": None,
+    }
+    values.update(overrides)
+    return values
+
+
+def photo(color=(200, 180, 150)) -> bytes:
+    return image_bytes(color=color)
