@@ -20,5 +20,15 @@ def _logged_in(sender, request, user, **kwargs):
 
         support = support_account_valid(user) is not None
         if support:
-            support_login_notify(user=user, country=request.tenant)
+            support_login_notify(user=user, country=_country_of(request))
     session_start(request, support=support)
+
+
+def _country_of(request):
+    from tenants.models import Country
+
+    country = getattr(request, "tenant", None)
+    if isinstance(country, Country) and country.pk:
+        return country
+    # Test clients' force_login and scripts have no routed request.
+    return Country.objects.get(schema_name=connection.schema_name)

@@ -9,5 +9,6 @@ urlpatterns = [
     path("", stock_views.dashboard, name="home"),
     path("", include("stock.urls")),
     path("accounts/", include("accounts.urls")),
+    path("administration/", include("administration.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -2,10 +2,13 @@
 
 from django.urls import include, path
 
+from audit import views as audit_views
+
 from . import views
 
 urlpatterns = [
     path("", views.console, name="console"),
+    path("support-access/", audit_views.my_support_grants, name="my_support_grants"),
     path("accounts/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SHARED_ONLY = ["tenants", "provisioning", "sms_platform"]
 BOTH = [
     "accounts",
+    # The access log: each country's own, and the console's in public.
+    "audit",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -30,7 +32,7 @@ BOTH = [
     "django_otp.plugins.otp_static",
 ]
 # Country data: only ever in country schemas.
-TENANT_ONLY = ["stock", "custody", "odk", "reporting"]
+TENANT_ONLY = ["stock", "custody", "odk", "reporting", "administration"]
 
 
 @pytest.mark.parametrize("app", SHARED_ONLY)

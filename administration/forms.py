@@ -1,0 +1,192 @@
+"""Forms of the administration screens (country schema)."""
+
+import datetime
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.scope import visible_sites
+from audit.models import AccessEvent
+
+from . import services
+
+User = get_user_model()
+
+
+class _SiteChoice(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return obj.name
+
+
+class ScopeForm(forms.Form):
+    role = forms.ModelChoiceField(label=_("Role"), queryset=Group.objects.none())
+    all_sites = forms.BooleanField(
+        label=_("All sites"),
+        required=False,
+        help_text=_("Tick for people who work for the whole country (HQ, auditors)."),
+    )
+    sites = _SiteChoice(
+        label=_("Sites"),
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("The stores this person works with (when not all sites)."),
+    )
+
+    def __init__(self, *args, actor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].queryset = Group.objects.filter(
+            pk__in=[g.pk for g in services.assignable_roles()]
+        ).order_by("name")
+        self.fields["sites"].queryset = visible_sites(actor).order_by("name")
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("all_sites") and not data.get("sites"):
+            self.add_error("sites", _("Tick “All sites” or at least one site."))
+        return data
+
+
+class InviteForm(ScopeForm):
+    full_name = forms.CharField(label=_("Full name"), max_length=150)
+    username = forms.CharField(
+        label=_("Username"), max_length=150, help_text=_("What the person types to sign in.")
+    )
+    email = forms.EmailField(label=_("E-mail address"), help_text=_("The invitation goes here."))
+    field_order = ["full_name", "username", "email", "role", "all_sites", "sites"]
+
+
+class UserEditForm(ScopeForm):
+    full_name = forms.CharField(label=_("Full name"), max_length=150)
+    field_order = ["full_name", "role", "all_sites", "sites"]
+
+
+class _PermissionChoice(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.name} ({obj.content_type.app_label}.{obj.codename})"
+
+
+class RoleForm(forms.Form):
+    name = forms.CharField(label=_("Name of the role"), max_length=150)
+    permissions = _PermissionChoice(
+        label=_("What people with this role may do"),
+        queryset=None,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from django.contrib.auth.models import Permission
+
+        self.fields["permissions"].queryset = Permission.objects.filter(
+            pk__in=[p.pk for p in services.documented_permissions()]
+        ).select_related("content_type")
+
+
+class SupportGrantForm(forms.Form):
+    staff = forms.CharField(
+        label=_("Platform staff member"),
+        max_length=150,
+        help_text=_("Their username or e-mail address on the SMS platform."),
+    )
+    days = forms.IntegerField(
+        label=_("For how many days"),
+        min_value=1,
+        max_value=services.MAX_SUPPORT_DAYS,
+        initial=2,
+        help_text=_("The access ends by itself after this time."),
+    )
+    read_only = forms.BooleanField(
+        label=_("Read-only"),
+        required=False,
+        initial=True,
+        help_text=_("Untick only if they must correct items or custom fields."),
+    )
+    reason = forms.CharField(label=_("Why"), widget=forms.Textarea(attrs={"rows": 2}))
+
+    def valid_until(self) -> datetime.datetime:
+        return timezone.now() + datetime.timedelta(days=self.cleaned_data["days"])
+
+
+class CountrySettingsForm(forms.Form):
+    corrections_need_approval = forms.BooleanField(
+        label=_("Corrections need an administrator's approval"),
+        required=False,
+        help_text=_(
+            "When ticked, a correction made by someone who is not an administrator "
+            "waits under “Corrections to approve” and only applies once approved."
+        ),
+    )
+    idle_session_minutes = forms.IntegerField(
+        label=_("Sign out after this many minutes without activity"),
+        min_value=5,
+        max_value=24 * 60,
+    )
+
+
+class DecisionForm(forms.Form):
+    note = forms.CharField(
+        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class _UserChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.display_name} ({obj.username})"
+
+
+class _SiteOne(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.name
+
+
+class ActivityFilterForm(forms.Form):
+    user = _UserChoice(label=_("Person"), queryset=User.objects.none(), required=False)
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    site = _SiteOne(label=_("Site"), queryset=None, required=False)
+    item = forms.CharField(label=_("Item (SMS number)"), required=False, max_length=64)
+    action = forms.ChoiceField(label=_("What"), required=False)
+
+    def __init__(self, *args, actor, actions=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = User.objects.order_by("username")
+        self.fields["site"].queryset = visible_sites(actor).order_by("name")
+        self.fields["action"].choices = [("", _("Everything"))] + list(
+            actions or AccessEvent.Action.choices
+        )
+
+    def filters(self) -> dict:
+        if not self.is_valid():
+            return {}
+        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
+
+
+class ChangeFilterForm(forms.Form):
+    user = _UserChoice(label=_("Changed by"), queryset=User.objects.none(), required=False)
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    site = _SiteOne(label=_("Site"), queryset=None, required=False)
+    item = forms.CharField(label=_("Item (SMS number)"), required=False, max_length=64)
+    field = forms.CharField(label=_("Field"), required=False, max_length=100)
+
+    def __init__(self, *args, actor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = User.objects.order_by("username")
+        self.fields["site"].queryset = visible_sites(actor).order_by("name")
+
+    def filters(self) -> dict:
+        if not self.is_valid():
+            return {}
+        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}

@@ -1,0 +1,95 @@
+"""Administration reads (country schema). Changes and pending corrections are
+tied to items, so they go through the site scope (accounts.scope)."""
+
+import datetime
+
+from django.contrib.auth import get_user_model
+from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from accounts.scope import restrict_to_scope
+from stock.models import FieldDefinitionChange, ItemChange, Site
+
+from .models import PendingCorrection, SupportGrant
+
+User = get_user_model()
+
+
+def user_list() -> QuerySet:
+    """Every account of the country, active first. Users are not tied to one
+    site, so administrators see them all (the sites they can hand out are
+    limited by their own scope)."""
+    return User.objects.prefetch_related(
+        "groups", Prefetch("scoped_sites", queryset=Site.objects.order_by("name"))
+    ).order_by("-is_active", "username")
+
+
+def user_get(*, user_id) -> User:
+    return get_object_or_404(User, pk=user_id)
+
+
+def support_account_ids() -> set[int]:
+    return set(SupportGrant.objects.values_list("user_id", flat=True))
+
+
+def support_grant_list() -> QuerySet:
+    return SupportGrant.objects.select_related("user", "granted_by", "revoked_by")
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _dates(queryset, field: str, filters: dict):
+    if filters.get("date_from"):
+        queryset = queryset.filter(**{f"{field}__gte": _day_start(filters["date_from"])})
+    if filters.get("date_to"):
+        end = _day_start(filters["date_to"] + datetime.timedelta(days=1))
+        queryset = queryset.filter(**{f"{field}__lt": end})
+    return queryset
+
+
+def item_change_list(*, user, filters: dict | None = None) -> QuerySet:
+    """Every correction of every item in the user's scope, newest first."""
+    filters = filters or {}
+    queryset = restrict_to_scope(
+        ItemChange.objects.select_related("item__site", "changed_by"), user, site_field="item__site"
+    )
+    if filters.get("user"):
+        queryset = queryset.filter(changed_by=filters["user"])
+    if filters.get("site"):
+        queryset = queryset.filter(item__site=filters["site"])
+    if filters.get("item"):
+        queryset = queryset.filter(item__sms_number__iexact=filters["item"].strip())
+    if filters.get("field"):
+        queryset = queryset.filter(field__icontains=filters["field"].strip())
+    return _dates(queryset, "changed_at", filters).order_by("-changed_at", "-id")
+
+
+def field_change_list(*, filters: dict | None = None) -> QuerySet:
+    """Changes to custom field definitions (country-wide: no site scope)."""
+    filters = filters or {}
+    queryset = FieldDefinitionChange.objects.select_related("definition", "changed_by")
+    if filters.get("user"):
+        queryset = queryset.filter(changed_by=filters["user"])
+    if filters.get("field"):
+        queryset = queryset.filter(definition__key__icontains=filters["field"].strip())
+    return _dates(queryset, "changed_at", filters).order_by("-changed_at", "-id")
+
+
+def pending_correction_list(*, user, status: str = PendingCorrection.Status.PENDING) -> QuerySet:
+    queryset = PendingCorrection.objects.select_related(
+        "item__site", "requested_by", "decided_by"
+    ).filter(status=status)
+    return restrict_to_scope(queryset, user, site_field="item__site").order_by("-requested_at")
+
+
+def pending_correction_get(*, user, pending_id) -> PendingCorrection:
+    """404 for a correction of an item outside the user's scope."""
+    queryset = restrict_to_scope(
+        PendingCorrection.objects.select_related("item__site", "requested_by"),
+        user,
+        site_field="item__site",
+    )
+    return get_object_or_404(queryset, pk=pending_id)

@@ -1,0 +1,594 @@
+"""Administration screens on a country host (country schema): users, roles,
+support access, settings, the access log and the change oversight.
+
+Views parse input, call one selector or service, and render. Every page needs
+a permission (403 otherwise): ``accounts.manage_users`` for people, roles,
+support access and settings; ``accounts.view_access_log`` for the activity
+and change pages; ``administration.approve_correction`` for approvals.
+"""
+
+import csv
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.roles import ROLES
+from audit.models import AccessEvent
+from audit.selectors import access_event_list, access_event_page
+from audit.services import access_record, filters_for_log, origin_of
+from stock.models import Site
+
+from . import selectors, services
+from .forms import (
+    ActivityFilterForm,
+    ChangeFilterForm,
+    CountrySettingsForm,
+    DecisionForm,
+    InviteForm,
+    RoleForm,
+    SupportGrantForm,
+    UserEditForm,
+)
+from .models import PendingCorrection, SupportGrant
+
+PAGE_SIZE = 50
+CSV_LIMIT = 100_000
+MANAGE = "accounts.manage_users"
+VIEW_LOG = "accounts.view_access_log"
+APPROVE = "administration.approve_correction"
+
+
+def _service_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+def _role_names(user) -> str:
+    labels = {role.name: str(role.label) for role in ROLES.values()}
+    return ", ".join(labels.get(g.name, g.name) for g in user.groups.all())
+
+
+# --- People ----------------------------------------------------------------------------
+
+
+@login_required
+@permission_required(MANAGE, raise_exception=True)
+def user_list(request):
+    support_ids = selectors.support_account_ids()
+    rows = [
+        {
+            "user": user,
+            "role": _role_names(user),
+            "sites": [site.name for site in user.scoped_sites.all()],
+            "support": user.pk in support_ids,
+        }
+        for user in selectors.user_list()
+    ]
+    return render(request, "administration/user_list.html", {"rows": rows})
+
+
+@login_required
+@permission_required(MANAGE, raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def user_invite(request):
+    form = InviteForm(request.POST or None, actor=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = services.user_invite(
+                actor=request.user,
+                country=request.tenant,
+                username=data["username"],
+                email=data["email"],
+                full_name=data["full_name"],
+                role=data["role"],
+                all_sites=data["all_sites"],
+                sites=data["sites"],
+                origin=origin_of(request),
+            )
+        except ValidationError as error:
+            _service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _(
+                    "%(name)s is invited. The e-mail with the link to choose a password is sent to %(email)s."
+                )
+                % {"name": user.display_name, "email": user.email},
+            )
+            return redirect("administration:user_detail", user_id=user.pk)
+    return render(request, "administration/user_invite.html", {"form": form})
+
+
+@login_required
+@permission_required(MANAGE, raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def user_detail(request, user_id):
+    person = selectors.user_get(user_id=user_id)
+    is_support = person.pk in selectors.support_account_ids()
+    initial = {
+        "full_name": person.full_name,
+        "role": person.groups.first(),
+        "all_sites": person.all_sites,
+        "sites": list(person.scoped_sites.all()),
+    }
+    form = UserEditForm(request.POST or None, actor=request.user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            changed = services.user_update(
+                actor=request.user,
+                user=person,
+                role=data["role"],
+                all_sites=data["all_sites"],
+                sites=data["sites"],
+                full_name=data["full_name"],
+                origin=origin_of(request),
+            )
+        except ValidationError as error:
+            _service_errors(form, error)
+        else:
+            if changed:
+                messages.success(request, _("The changes are saved."))
+            else:
+                messages.info(request, _("Nothing was changed."))
+            return redirect("administration:user_detail", user_id=person.pk)
+    return render(
+        request,
+        "administration/user_detail.html",
+        {
+            "person": person,
+            "form": form,
+            "role": _role_names(person),
+            "is_self": person.pk == request.user.pk,
+            "is_support": is_support,
+            "recent": _with_site_names(
+                access_event_list(user=request.user, filters={"user": person})[:10]
+            ),
+        },
+    )
+
+
+USER_ACTIONS = {
+    "deactivate": {
+        "service": services.user_deactivate,
+        "title": gettext_lazy("Deactivate %(name)s?"),
+        "explain": gettext_lazy(
+            "They will be signed out and can no longer sign in. Nothing they did is "
+            "deleted: their name stays on everything they registered or changed. "
+            "You can reactivate the account later."
+        ),
+        "button": gettext_lazy("Yes, deactivate"),
+        "done": gettext_lazy("%(name)s is deactivated."),
+    },
+    "reactivate": {
+        "service": services.user_reactivate,
+        "title": gettext_lazy("Reactivate %(name)s?"),
+        "explain": gettext_lazy("They will be able to sign in again with their password."),
+        "button": gettext_lazy("Yes, reactivate"),
+        "done": gettext_lazy("%(name)s can sign in again."),
+    },
+    "reset-2fa": {
+        "service": services.user_two_factor_reset,
+        "title": gettext_lazy("Reset the two-step sign-in of %(name)s?"),
+        "explain": gettext_lazy(
+            "For a lost or changed phone. Their authenticator app and backup codes "
+            "stop working; they set up a new app at their next sign-in."
+        ),
+        "button": gettext_lazy("Yes, reset"),
+        "done": gettext_lazy("The two-step sign-in of %(name)s is reset."),
+    },
+    "end-sessions": {
+        "service": services.user_sessions_end,
+        "title": gettext_lazy("Sign %(name)s out everywhere?"),
+        "explain": gettext_lazy(
+            "Every open session of this person ends now, on every computer or tablet. "
+            "They can sign in again."
+        ),
+        "button": gettext_lazy("Yes, sign them out"),
+        "done": gettext_lazy("All sessions of %(name)s have ended."),
+    },
+}
+
+
+@login_required
+@permission_required(MANAGE, raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def user_action(request, user_id, action):
+    spec = USER_ACTIONS.get(action)
+    if spec is None:
+        raise Http404
+    person = selectors.user_get(user_id=user_id)
+    names = {"name": person.display_name}
+    if request.method == "POST":
+        try:
+            spec["service"](actor=request.user, user=person, origin=origin_of(request))
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, str(spec["done"]) % names)
+        return redirect("administration:user_detail", user_id=person.pk)
+    return render(
+        request,
+        "administration/confirm.html",
+        {
+            "title": str(spec["title"]) % names,
+            "explain": spec["explain"],
+            "button": spec["button"],
+            "danger": action in ("deactivate", "end-sessions"),
+            "back_href": reverse("administration:user_detail", args=[person.pk]),
+        },
+    )
+
+
+# --- Roles --------------------------------------------------------------------------------
+
+
+@login_required
+@permission_required(MANAGE, raise_exception=True)
+def role_list(request):
+    from django.contrib.auth.models import Group
+
+    built_in = {role.name: role for role in ROLES.values()}
+    groups = Group.objects.prefetch_related("permissions__content_type").order_by("name")
+    rows = [
+        {
+            "group": group,
+            "label": built_in[group.name].label if group.name in built_in else group.name,
+            "built_in": group.name in built_in,
+            "permissions": sorted(p.name for p in group.permissions.all()),
+        }
+        for group in groups
+    ]
+    return render(request, "administration/role_list.html", {"rows": rows})
+
+
+@login_required
+@permission_required(MANAGE, raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def role_edit(request, role_id=None):
+    from django.contrib.auth.models import Group
+
+    role = None
+    initial = {}
+    if role_id is not None:
+        role = get_object_or_404(Group, pk=role_id)
+        if role.name in services.BUILT_IN_ROLE_NAMES:
+            raise Http404
+        initial = {"name": role.name, "permissions": list(role.permissions.all())}
+    form = RoleForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.role_save(
+                actor=request.user,
+                role=role,
+                name=form.cleaned_data["name"],
+                permissions=form.cleaned_data["permissions"],
+                origin=origin_of(request),
+            )
+        except ValidationError as error:
+            _service_errors(form, error)
+        else:
+            messages.success(request, _("The role “%(name)s” is saved.") % {"name": saved.name})
+            return redirect("administration:role_list")
+    return render(request, "administration/role_form.html", {"form": form, "role": role})
+
+
+# --- Support access ---------------------------------------------------------------------
+
+
+@login_required
+@permission_required(MANAGE, raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def support_list(request):
+    form = SupportGrantForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            grant = services.support_grant(
+                actor=request.user,
+                country=request.tenant,
+                staff=form.cleaned_data["staff"],
+                valid_until=form.valid_until(),
+                read_only=form.cleaned_data["read_only"],
+                reason=form.cleaned_data["reason"],
+                origin=origin_of(request),
+            )
+        except ValidationError as error:
+            _service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _(
+                    "%(staff)s can use the account %(account)s until %(until)s. "
+                    "They receive an e-mail with a link to choose its password."
+                )
+                % {
+                    "staff": grant.staff_username,
+                    "account": grant.user.username,
+                    "until": timezone.localtime(grant.valid_until).strftime("%Y-%m-%d %H:%M"),
+                },
+            )
+            return redirect("administration:support_list")
+    return render(
+        request,
+        "administration/support_list.html",
+        {"form": form, "grants": selectors.support_grant_list(), "now": timezone.now()},
+    )
+
+
+@login_required
+@permission_required(MANAGE, raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def support_revoke(request, grant_id):
+    grant = get_object_or_404(SupportGrant, pk=grant_id)
+    if request.method == "POST":
+        services.support_revoke(
+            actor=request.user, country=request.tenant, grant=grant, origin=origin_of(request)
+        )
+        messages.success(request, _("The support access has ended."))
+        return redirect("administration:support_list")
+    return render(
+        request,
+        "administration/confirm.html",
+        {
+            "title": _("End the support access of %(staff)s now?")
+            % {"staff": grant.staff_username},
+            "explain": _("The support account is signed out and can no longer sign in."),
+            "button": _("Yes, end it now"),
+            "danger": True,
+            "back_href": reverse("administration:support_list"),
+        },
+    )
+
+
+# --- Country settings ---------------------------------------------------------------------
+
+
+@login_required
+@permission_required(MANAGE, raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def country_settings(request):
+    country = request.tenant
+    form = CountrySettingsForm(
+        request.POST or None,
+        initial={
+            "corrections_need_approval": country.corrections_need_approval,
+            "idle_session_minutes": country.idle_session_minutes,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.country_settings_update(
+                actor=request.user,
+                country=country,
+                origin=origin_of(request),
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            _service_errors(form, error)
+        else:
+            messages.success(request, _("The settings are saved."))
+            return redirect("administration:settings")
+    return render(request, "administration/settings.html", {"form": form})
+
+
+# --- Access log ---------------------------------------------------------------------------
+
+
+def _site_names() -> dict:
+    return dict(Site.objects.values_list("pk", "name"))
+
+
+def _with_site_names(events) -> list:
+    events = list(events)
+    names = _site_names() if any(e.site_id for e in events) else {}
+    for event in events:
+        event.site_name = names.get(event.site_id, "")
+    return events
+
+
+@login_required
+@permission_required(VIEW_LOG, raise_exception=True)
+def activity(request):
+    form = ActivityFilterForm(request.GET or None, actor=request.user)
+    filters = form.filters() if form.is_bound else {}
+    try:
+        before = int(request.GET.get("before", "")) or None
+    except ValueError:
+        before = None
+    rows, next_cursor = access_event_page(
+        access_event_list(user=request.user, filters=filters), before_id=before, size=PAGE_SIZE
+    )
+    access_record(
+        request=request, action=AccessEvent.Action.ACTIVITY_VIEW, details=filters_for_log(filters)
+    )
+    query = request.GET.copy()
+    query.pop("before", None)
+    return render(
+        request,
+        "administration/activity.html",
+        {
+            "form": form,
+            "rows": _with_site_names(rows),
+            "next_cursor": next_cursor,
+            "is_first_page": before is None,
+            "query": query.urlencode(),
+            "filtered": bool(filters),
+        },
+    )
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@login_required
+@permission_required(VIEW_LOG, raise_exception=True)
+def activity_csv(request):
+    form = ActivityFilterForm(request.GET or None, actor=request.user)
+    filters = form.filters() if form.is_bound else {}
+    access_record(
+        request=request,
+        action=AccessEvent.Action.ACTIVITY_EXPORT,
+        details=filters_for_log(filters),
+    )
+    events = access_event_list(user=request.user, filters=filters)[:CSV_LIMIT]
+    sites = _site_names()
+    writer = csv.writer(_Echo())
+    header = [
+        _("Time (UTC)"),
+        _("Username"),
+        _("Full name"),
+        _("Action"),
+        _("Object type"),
+        _("Object id"),
+        _("Object"),
+        _("Site"),
+        _("IP address"),
+        _("Browser"),
+        _("Details"),
+    ]
+
+    def lines():
+        import json
+
+        yield writer.writerow(header)
+        for event in events.iterator(chunk_size=2000):
+            yield writer.writerow(
+                [
+                    event.at.strftime("%Y-%m-%d %H:%M:%S"),
+                    event.username,
+                    event.user.display_name if event.user else "",
+                    event.get_action_display(),
+                    event.object_type,
+                    event.object_id,
+                    event.object_repr,
+                    sites.get(event.site_id, ""),
+                    event.ip_address or "",
+                    event.user_agent,
+                    json.dumps(event.details, ensure_ascii=False) if event.details else "",
+                ]
+            )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="access-log-{stamp}.csv"'
+    return response
+
+
+# --- Oversight of changes ----------------------------------------------------------------
+
+
+@login_required
+@permission_required(VIEW_LOG, raise_exception=True)
+def changes(request):
+    form = ChangeFilterForm(request.GET or None, actor=request.user)
+    filters = form.filters() if form.is_bound else {}
+    try:
+        page = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        page = 1
+    start = (page - 1) * PAGE_SIZE
+    item_rows = list(
+        selectors.item_change_list(user=request.user, filters=filters)[
+            start : start + PAGE_SIZE + 1
+        ]
+    )
+    field_rows = []
+    if not filters.get("site") and not filters.get("item"):
+        field_rows = list(selectors.field_change_list(filters=filters)[:PAGE_SIZE])
+    access_record(
+        request=request, action=AccessEvent.Action.CHANGES_VIEW, details=filters_for_log(filters)
+    )
+    return render(
+        request,
+        "administration/changes.html",
+        {
+            "form": form,
+            "item_changes": item_rows[:PAGE_SIZE],
+            "has_next": len(item_rows) > PAGE_SIZE,
+            "page": page,
+            "field_changes": field_rows,
+            "filtered": bool(filters),
+        },
+    )
+
+
+@login_required
+@permission_required(APPROVE, raise_exception=True)
+def corrections(request):
+    return render(
+        request,
+        "administration/corrections.html",
+        {
+            "pending": selectors.pending_correction_list(user=request.user),
+            "decided": selectors.pending_correction_list(
+                user=request.user, status=PendingCorrection.Status.APPROVED
+            )[:20],
+            "rejected": selectors.pending_correction_list(
+                user=request.user, status=PendingCorrection.Status.REJECTED
+            )[:20],
+            "form": DecisionForm(),
+        },
+    )
+
+
+@login_required
+@permission_required(APPROVE, raise_exception=True)
+@require_POST
+def correction_decide(request, pending_id, decision):
+    pending = selectors.pending_correction_get(user=request.user, pending_id=pending_id)
+    form = DecisionForm(request.POST)
+    note = form.data.get("note", "")
+    try:
+        if decision == "approve":
+            services.correction_approve(
+                actor=request.user, pending=pending, note=note, origin=origin_of(request)
+            )
+            messages.success(
+                request,
+                _("The correction of %(number)s is applied.") % {"number": pending.item.sms_number},
+            )
+        elif decision == "reject":
+            services.correction_reject(
+                actor=request.user, pending=pending, note=note, origin=origin_of(request)
+            )
+            messages.success(
+                request,
+                _("The correction of %(number)s is rejected.")
+                % {"number": pending.item.sms_number},
+            )
+        else:
+            raise Http404
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("administration:corrections")
+
+
+@login_required
+def home(request):
+    """The administration menu: only the pages this person may open."""
+    user = request.user
+    if not (user.has_perm(MANAGE) or user.has_perm(VIEW_LOG) or user.has_perm(APPROVE)):
+        raise Http404
+    return render(
+        request,
+        "administration/home.html",
+        {
+            "pending_count": selectors.pending_correction_list(user=user).count()
+            if user.has_perm(APPROVE)
+            else 0
+        },
+    )

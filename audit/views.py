@@ -1,0 +1,18 @@
+"""Public host (public schema): a platform staff member's own support grants."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django_tenants.utils import get_public_schema_name
+
+from .models import SupportGrantSummary
+
+
+@login_required
+def my_support_grants(request):
+    """The grants this staff member holds: country, until when, read-only or
+    not — nothing else of any country."""
+    if request.tenant.schema_name != get_public_schema_name() or not request.user.is_staff:
+        raise Http404
+    grants = SupportGrantSummary.objects.filter(staff_username=request.user.username)
+    return render(request, "audit/my_support_grants.html", {"grants": grants})
