@@ -6,7 +6,7 @@ to migrate); each test's own writes are rolled back as usual.
 
 import pytest
 from django.db import connection
-from django_tenants.utils import schema_context
+from django_tenants.utils import schema_context, schema_exists
 
 from tests.factories import make_user
 
@@ -20,11 +20,25 @@ def _ensure_country(spec):
     from tenants.services import country_create
 
     country = Country.objects.filter(code=spec["code"]).first()
-    if country is None:
+    if country is None and schema_exists(spec["code"].lower()):
+        # The schema outlived its row: a transactional test's flush (see
+        # _session_countries_after_flush) or a --reuse-db run after one.
+        country = _country_row_restore(spec)
+    elif country is None:
         # The same path as provisioning: row, migrated schema and domain in one transaction.
         country = country_create(time_zone="UTC", **spec)
     with schema_context(country.schema_name):
         roles_sync()
+    return country
+
+
+def _country_row_restore(spec):
+    from tenants.models import Country, Domain, country_host
+
+    country = Country(schema_name=spec["code"].lower(), time_zone="UTC", **spec)
+    country.auto_create_schema = False
+    country.save()
+    Domain.objects.create(tenant=country, domain=country_host(spec["code"]), is_primary=True)
     return country
 
 
@@ -33,6 +47,29 @@ def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         _ensure_country(COUNTRY_A)
         _ensure_country(COUNTRY_B)
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _session_countries_after_flush(request, django_db_blocker):
+    """Put XA/XB's rows back before each transactional test.
+
+    A transactional test (``transaction=True``, ``live_server``) ends with
+    Django's flush, which truncates the public schema: the Country and Domain
+    rows go, the country schemas stay. pytest-django runs transactional tests
+    after all the others, so restoring before each of them is enough; it costs
+    one query when nothing was flushed.
+    """
+    names = set(request.fixturenames)
+    marker = request.node.get_closest_marker("django_db")
+    if names & {"transactional_db", "live_server"} or (marker and marker.kwargs.get("transaction")):
+        from tenants.models import Country
+
+        with django_db_blocker.unblock():
+            codes = set(Country.objects.values_list("code", flat=True))
+            for spec in (COUNTRY_A, COUNTRY_B):
+                if spec["code"] not in codes:
+                    _ensure_country(spec)
     yield
 
 
