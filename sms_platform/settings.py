@@ -87,6 +87,7 @@ TENANT_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "stock",
+    "custody",
     "audit",
     "administration",
     "odk",
@@ -202,6 +203,8 @@ SESSION_COOKIE_AGE = int(os.environ.get("SMS_SESSION_SECONDS", str(8 * 3600)))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_DOMAIN = None
+# Flash messages ride in the (per-schema, __Host-) session rather than a cookie of their own.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 CSRF_COOKIE_DOMAIN = None
 
 CACHES = {
