@@ -46,6 +46,8 @@ ROLES: dict[str, Role] = {
             "stock.add_customfielddefinition",
             "stock.change_customfielddefinition",
             "stock.view_stockitem",
+            "custody.resolve_discrepancy",
+            "custody.verify_ledger",
         ),
         requires_two_factor=True,
     ),
@@ -67,6 +69,9 @@ ROLES: dict[str, Role] = {
             "stock.register_item",
             "stock.correct_item",
             "stock.archive_item",
+            "custody.dispatch_transfer",
+            "custody.receive_transfer",
+            "custody.run_stocktake",
         ),
     ),
     AUDITOR: Role(
@@ -74,7 +79,12 @@ ROLES: dict[str, Role] = {
         name="Auditor",
         label=_("Auditor"),
         description=_("Read-only; runs stock-takes and integrity checks."),
-        permissions=("stock.view_site", "stock.view_stockitem"),
+        permissions=(
+            "stock.view_site",
+            "stock.view_stockitem",
+            "custody.run_stocktake",
+            "custody.verify_ledger",
+        ),
     ),
     SUPPORT_READ_ONLY: Role(
         key=SUPPORT_READ_ONLY,
