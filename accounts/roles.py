@@ -46,6 +46,7 @@ ROLES: dict[str, Role] = {
             "stock.add_customfielddefinition",
             "stock.change_customfielddefinition",
             "stock.view_stockitem",
+            "odk.manage_odk",
             "custody.resolve_discrepancy",
             "custody.verify_ledger",
         ),
