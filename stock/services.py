@@ -16,7 +16,9 @@ functions.
 
 Contract additions: item_archive takes ``related_items`` (split/merged);
 photo_add takes ``caption``; ``totals_adjust`` is public so custody (moves,
-missing) keeps StockTotal exact the same way.
+missing) keeps StockTotal exact the same way. Registration, corrections and
+archiving append their custody ledger entry (custody.ledger) in the same
+transaction.
 """
 
 import datetime
@@ -34,6 +36,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.scope import can_see_site
+from custody import ledger
 
 from . import marks
 from .custom_fields import validate_custom_values
@@ -372,6 +375,20 @@ def item_register(
     for photo in checked:
         _store_photo(actor=actor, item=item, checked=photo)
     totals_adjust(before=None, after=TotalsKey.of(item))
+    ledger.append(
+        event=ledger.Event.REGISTERED,
+        actor=actor,
+        site=site,
+        item=item,
+        payload={
+            "sms_number": item.sms_number,
+            "item_type": item_type.code,
+            "cites_mark": item.cites_mark,
+            "weight_kg": item.weight_kg,
+            "pieces": item.pieces,
+            "site": site.code,
+        },
+    )
     return item
 
 
@@ -461,6 +478,16 @@ def item_correct(*, actor, item: StockItem, changes: dict, reason: str) -> list[
             {"cites_mark": [_("The mark %(mark)s is already in use.") % {"mark": mark}]}
         ) from None
     totals_adjust(before=before, after=TotalsKey.of(item))
+    ledger.append(
+        event=ledger.Event.CORRECTION,
+        actor=actor,
+        site=item.site_id,
+        item=item,
+        payload={
+            "changes": [{"field": f, "old": old, "new": new} for f, old, new in recorded],
+            "reason": reason,
+        },
+    )
     return ItemChange.objects.bulk_create(
         [
             ItemChange(
@@ -562,6 +589,19 @@ def item_archive(
     )
     if related:
         record.related_items.set(related)
+    ledger.append(
+        event=ledger.Event.ARCHIVED,
+        actor=actor,
+        site=item.site_id,
+        item=item,
+        payload={
+            "reason": reason,
+            "archived_on": archived_on,
+            "authority_reference": authority_reference,
+            "weight_kg": item.weight_kg,
+            "related_items": sorted(str(r.pk) for r in related),
+        },
+    )
     return record
 
 

@@ -1,0 +1,213 @@
+"""Custody reads (country schema). The site scope comes from accounts.scope:
+a transfer is visible to users of its origin or of its destination; a
+stock-take to users of its site; an object outside the scope is Http404.
+"""
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+
+from accounts.scope import restrict_to_scope, visible_sites
+from stock.models import Site, StockItem
+
+from . import ledger
+from .models import (
+    Discrepancy,
+    LedgerEntry,
+    StockTake,
+    StockTakeLine,
+    Transfer,
+    TransferItem,
+)
+
+
+def _visible_transfers(user) -> QuerySet:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Transfer.objects.none()
+    if user.all_sites:
+        return Transfer.objects.all()
+    sites = visible_sites(user).values("pk")
+    return Transfer.objects.filter(Q(origin__in=sites) | Q(destination__in=sites))
+
+
+def transfer_list(*, user, filters: dict | None = None) -> QuerySet:
+    """Transfers from or to the user's sites, newest first; filters: status, site."""
+    filters = {k: v for k, v in (filters or {}).items() if v not in (None, "")}
+    queryset = _visible_transfers(user)
+    if "status" in filters:
+        queryset = queryset.filter(status=filters["status"])
+    if "site" in filters:
+        site = getattr(filters["site"], "pk", filters["site"])
+        queryset = queryset.filter(Q(origin_id=site) | Q(destination_id=site))
+    return (
+        queryset.select_related("origin", "destination", "created_by")
+        .annotate(
+            item_count=Count("lines", distinct=True),
+            open_discrepancies=Count(
+                "discrepancies", filter=Q(discrepancies__resolved_at=None), distinct=True
+            ),
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def transfer_get(*, user, transfer_id) -> Transfer:
+    try:
+        return (
+            _visible_transfers(user)
+            .select_related("origin", "destination", "created_by", "dispatched_by", "cancelled_by")
+            .get(pk=transfer_id)
+        )
+    except (Transfer.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def transfer_lines(*, transfer: Transfer) -> list[TransferItem]:
+    """The transfer's items with what is needed to show them (the caller got
+    ``transfer`` through transfer_get, which checked the scope)."""
+    return list(
+        transfer.lines.select_related("item__item_type__category", "received_by")
+        .prefetch_related("item__photos")
+        .order_by("item__sms_number")
+    )
+
+
+def transfer_discrepancies(*, transfer: Transfer) -> list[Discrepancy]:
+    return list(
+        transfer.discrepancies.select_related("item", "raised_by", "resolved_by").order_by(
+            "raised_at", "id"
+        )
+    )
+
+
+def items_for_transfer(*, user, site: Site) -> QuerySet:
+    """Items in stock at ``site`` (in the user's scope) that no open transfer holds."""
+    return (
+        restrict_to_scope(StockItem.objects.filter(site=site, status="in_stock"), user)
+        .exclude(transfer_lines__open=True)
+        .select_related("item_type__category")
+        .order_by("sms_number")
+    )
+
+
+def sites_for_dispatch(*, user) -> QuerySet:
+    if not user.has_perm("custody.dispatch_transfer"):
+        return Site.objects.none()
+    return visible_sites(user).filter(active=True)
+
+
+def destinations() -> QuerySet:
+    # Any active site of the country can receive; the receiving side's users act there.
+    return Site.objects.filter(active=True)
+
+
+def discrepancy_list(*, user, open_only: bool = True) -> QuerySet:
+    queryset = Discrepancy.objects.filter(transfer__in=_visible_transfers(user).values("pk"))
+    if open_only:
+        queryset = queryset.filter(resolved_at=None)
+    return queryset.select_related(
+        "transfer__origin", "transfer__destination", "item", "raised_by", "resolved_by"
+    ).order_by("raised_at", "id")
+
+
+def discrepancy_get(*, user, discrepancy_id) -> Discrepancy:
+    try:
+        return discrepancy_list(user=user, open_only=False).get(pk=discrepancy_id)
+    except (Discrepancy.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+# --- Stock-takes ---------------------------------------------------------------------
+
+
+def stocktake_list(*, user) -> QuerySet:
+    return (
+        restrict_to_scope(StockTake.objects.all(), user)
+        .select_related("site", "opened_by", "signed_off_by")
+        .annotate(line_count=Count("lines"))
+        .order_by("-opened_at", "-id")
+    )
+
+
+def stocktake_get(*, user, stocktake_id) -> StockTake:
+    try:
+        return (
+            restrict_to_scope(StockTake.objects.all(), user)
+            .select_related("site", "opened_by", "signed_off_by")
+            .get(pk=stocktake_id)
+        )
+    except (StockTake.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def sites_for_stocktake(*, user) -> QuerySet:
+    if not user.has_perm("custody.run_stocktake"):
+        return Site.objects.none()
+    return visible_sites(user).filter(active=True)
+
+
+def stocktake_lines(*, stocktake: StockTake) -> list[StockTakeLine]:
+    return list(
+        stocktake.lines.select_related("item__item_type__category", "checked_by").order_by(
+            "-expected", "item__sms_number"
+        )
+    )
+
+
+def stocktake_report(*, stocktake: StockTake) -> dict:
+    """Expected vs found, weight differences and additions."""
+    lines = stocktake_lines(stocktake=stocktake)
+    R = StockTakeLine.Result
+    expected = [ln for ln in lines if ln.expected]
+    report = {
+        "expected": len(expected),
+        "found": sum(1 for ln in expected if ln.result == R.FOUND),
+        "damaged": [ln for ln in expected if ln.result == R.DAMAGED],
+        "missing": [ln for ln in expected if ln.result == R.MISSING],
+        "unchecked": [ln for ln in expected if ln.result == R.UNCHECKED],
+        "added": [ln for ln in lines if not ln.expected],
+        "weight_differences": [
+            ln
+            for ln in expected
+            if ln.weight_measured is not None and ln.weight_measured != ln.expected_weight
+        ],
+        "expected_weight": sum((ln.expected_weight for ln in expected), Decimal("0.000")),
+        "found_weight": sum(
+            (
+                ln.weight_measured if ln.weight_measured is not None else ln.expected_weight
+                for ln in expected
+                if ln.result in (R.FOUND, R.DAMAGED)
+            ),
+            Decimal("0.000"),
+        ),
+    }
+    report["found_count"] = report["found"] + len(report["damaged"])
+    return report
+
+
+# --- Ledger -------------------------------------------------------------------------
+
+
+def item_timeline(*, item: StockItem) -> dict:
+    """The item's custody entries, oldest first, each verified (its hash and its
+    link to the entry before it). The caller got ``item`` through item_get."""
+    entries = list(
+        LedgerEntry.objects.filter(item_id=item.pk).select_related("site").order_by("sequence")
+    )
+    checked = ledger.verify_entries(entries)
+    return {"entries": checked, "ok": all(c.ok for c in checked)}
+
+
+def ledger_verify(*, user) -> ledger.VerifyResult:
+    """Check the whole chain of the country (auditors and administrators)."""
+    if not user.has_perm("custody.verify_ledger"):
+        raise Http404
+    return ledger.verify_chain()
+
+
+def ledger_recent(*, user, limit: int = 50) -> list[LedgerEntry]:
+    if not user.has_perm("custody.verify_ledger"):
+        raise Http404
+    return list(LedgerEntry.objects.select_related("site").order_by("-sequence")[:limit])
