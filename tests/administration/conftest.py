@@ -53,3 +53,20 @@ def signed_in(client, user, *, schema: str, host: str):
         client.force_login(user)
     client.defaults["HTTP_HOST"] = host
     return client
+
+
+def make_item(people, *, site=None, actor=None, weight="12.500"):
+    """One ivory piece registered through the service (connection on XA)."""
+    from stock import services
+    from tests.factories import ItemCategoryFactory, ItemTypeFactory
+
+    category = ItemCategoryFactory(code="ivory", kind="ivory")
+    item_type = ItemTypeFactory(code="cut-piece", category=category)
+    site = site or people.site_x
+    actor = actor or (people.manager_x if site == people.site_x else people.manager_y)
+    return services.item_register(
+        actor=actor,
+        site=site,
+        item_type=item_type,
+        data={"weight_kg": weight, "source": "seizure"},
+    )
