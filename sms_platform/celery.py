@@ -13,4 +13,10 @@ app.autodiscover_tasks()
 # Periodic per-country work is declared in code (django-celery-beat does not
 # support Django 6.1); tenant-schemas-celery's scheduler runs each entry in
 # every country schema. Apps add their entries here as they need them.
-app.conf.beat_schedule = {}
+app.conf.beat_schedule = {
+    # Pull ODK Collect submissions of each country (odk.tasks; locked per country).
+    "odk-sync": {
+        "task": "odk.sync",
+        "schedule": float(os.environ.get("SMS_ODK_SYNC_SECONDS", "300")),
+    },
+}

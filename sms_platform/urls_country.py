@@ -10,5 +10,6 @@ urlpatterns = [
     path("", include("stock.urls")),
     path("accounts/", include("accounts.urls")),
     path("administration/", include("administration.urls")),
+    path("odk/", include("odk.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

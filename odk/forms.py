@@ -1,0 +1,29 @@
+"""Forms of the ODK screens (country schema): they parse input only."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+
+class ConnectionForm(forms.Form):
+    base_url = forms.URLField(
+        label=_("ODK Central address"), help_text=_("e.g. https://central.example.org")
+    )
+    username = forms.CharField(label=_("Central account (e-mail)"), max_length=254)
+    password = forms.CharField(
+        label=_("Password"),
+        widget=forms.PasswordInput(render_value=False),
+        required=False,
+        help_text=_("Leave empty to keep the password already stored."),
+    )
+    project_id = forms.IntegerField(
+        label=_("Existing Central project id"),
+        required=False,
+        min_value=1,
+        help_text=_("Leave empty and SMS creates the project."),
+    )
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why is it rejected?"), widget=forms.Textarea(attrs={"rows": 3})
+    )

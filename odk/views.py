@@ -1,0 +1,155 @@
+"""ODK screens (country schema): connection, forms, app users and their QR
+codes, "Sync now", and the review queue. Administrators only; anyone else
+gets a 404 from odk.selectors."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.qr import qr_svg
+
+from . import central, selectors, services
+from .forms import ConnectionForm, RejectForm
+from .models import CentralConnection
+
+
+def _messages_of(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+@login_required
+def overview(request):
+    context = selectors.overview(user=request.user)
+    return render(request, "odk/overview.html", context)
+
+
+@login_required
+def connection_edit(request):
+    selectors.require_odk_admin(request.user)
+    conn = CentralConnection.objects.first()
+    initial = (
+        {"base_url": conn.base_url, "username": conn.username, "project_id": conn.project_id}
+        if conn
+        else {}
+    )
+    form = ConnectionForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.connection_save(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, _("The ODK Central connection is saved."))
+            return redirect("odk:overview")
+    return render(request, "odk/connection.html", {"form": form})
+
+
+ACTIONS = {
+    "project": (
+        lambda user: services.project_create(actor=user),
+        _("The Central project is ready."),
+    ),
+    "publish": (lambda user: services.forms_publish(actor=user), _("The forms are published.")),
+    "app-users": (
+        lambda user: services.app_users_sync(actor=user),
+        _("Every store manager has an app user."),
+    ),
+    "entities": (
+        lambda user: (selectors.require_odk_admin(user), services.entities_push()),
+        _("The items list in Collect is up to date."),
+    ),
+    "sync": (lambda user: services.sync_request(actor=user), _("The sync has started.")),
+}
+
+
+@login_required
+@require_POST
+def action(request, action):
+    selectors.require_odk_admin(request.user)
+    if action not in ACTIONS:
+        raise Http404
+    run, done = ACTIONS[action]
+    try:
+        run(request.user)
+    except ValidationError as exc:
+        messages.error(request, _messages_of(exc))
+    except central.CENTRAL_ERRORS as exc:
+        messages.error(
+            request, _("ODK Central did not answer as expected: %(error)s") % {"error": exc}
+        )
+    else:
+        messages.success(request, done)
+    return redirect("odk:overview")
+
+
+@login_required
+def review_list(request):
+    submissions = selectors.review_queue(user=request.user)
+    return render(request, "odk/review_list.html", {"submissions": submissions})
+
+
+def _editable_values(submission) -> list[tuple[str, object]]:
+    values = {**submission.data, **(submission.corrections or {})}
+    return [
+        (key, value)
+        for key, value in values.items()
+        if not key.startswith("__") and key != "meta" and not isinstance(value, dict | list)
+    ]
+
+
+@login_required
+def review_detail(request, pk):
+    submission = selectors.submission_get(user=request.user, pk=pk)
+    reject_form = RejectForm(request.POST if request.POST.get("action") == "reject" else None)
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "reject":
+                if reject_form.is_valid():
+                    services.submission_reject(
+                        actor=request.user,
+                        submission=submission,
+                        reason=reject_form.cleaned_data["reason"],
+                    )
+                    messages.success(request, _("The submission is rejected."))
+                    return redirect("odk:review_list")
+            else:
+                values = {
+                    key[len("value_") :]: value
+                    for key, value in request.POST.items()
+                    if key.startswith("value_")
+                }
+                result = services.submission_correct(
+                    actor=request.user, submission=submission, values=values
+                )
+                if result.status == result.Status.PROCESSED:
+                    messages.success(request, _("The submission is processed."))
+                    return redirect("odk:review_list")
+                messages.error(request, _("Some values are still not accepted."))
+                submission = result
+        except ValidationError as exc:
+            messages.error(request, _messages_of(exc))
+    return render(
+        request,
+        "odk/review_detail.html",
+        {
+            "submission": submission,
+            "values": _editable_values(submission),
+            "reject_form": reject_form,
+        },
+    )
+
+
+@login_required
+def app_user_qr(request, pk):
+    app_user = selectors.app_user_get(user=request.user, pk=pk)
+    services.qr_view_record(request=request, app_user=app_user)
+    payload = services.collect_qr_payload(app_user=app_user)
+    response = render(request, "odk/qr.html", {"app_user": app_user, "qr": qr_svg(payload)})
+    # A credential: never kept by a browser or proxy cache.
+    response["Cache-Control"] = "no-store"
+    return response
