@@ -23,7 +23,7 @@ GENESIS_HASH = "0" * 64
 Event = LedgerEntry.Event
 
 
-def _normalise(payload: dict) -> dict:
+def jsonable(payload: dict) -> dict:
     # Exactly what JSONB gives back: Decimals, dates and UUIDs become strings,
     # so the hash computed now is the hash recomputed from the stored row.
     return json.loads(json.dumps(payload or {}, cls=DjangoJSONEncoder))
@@ -103,7 +103,7 @@ def append(
         item_id=getattr(item, "pk", item),
         transfer_id=getattr(transfer, "pk", transfer),
         stocktake_id=getattr(stocktake, "pk", stocktake),
-        payload=_normalise(payload),
+        payload=jsonable(payload),
         prev_hash=head.last_hash,
     )
     entry.hash = compute_hash(entry)

@@ -325,7 +325,12 @@ def _refresh_status(transfer: Transfer) -> None:
 
 def _raise_discrepancy(*, actor, transfer, line, kind, details) -> Discrepancy:
     discrepancy = Discrepancy.objects.create(
-        transfer=transfer, line=line, item=line.item, kind=kind, details=details, raised_by=actor
+        transfer=transfer,
+        line=line,
+        item=line.item,
+        kind=kind,
+        details=ledger.jsonable(details),
+        raised_by=actor,
     )
     ledger.append(
         event=Event.DISCREPANCY,

@@ -1,0 +1,139 @@
+"""Stock-takes through the services: frozen expected list, checks, items
+found without a record, sign-off (missing items, items found again), scope."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+
+from custody import selectors, services
+from custody.models import LedgerEntry, StockTakeLine
+from stock.models import StockItem
+from tests.custody.conftest import assert_totals_exact, register, total, tusks
+from tests.stock.conftest import image_bytes, upload
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+def test_stocktake_with_missing_damaged_and_unexpected_items(reg):
+    a, b, c, d = tusks(reg, 4)
+    stocktake = services.stocktake_open(actor=reg.auditor, site=reg.site_x)
+    # Registered after opening: not on the frozen list.
+    late = register(reg)
+    lines = selectors.stocktake_lines(stocktake=stocktake)
+    assert {ln.item_id for ln in lines} == {a.pk, b.pk, c.pk, d.pk}
+
+    services.stocktake_check(actor=reg.auditor, stocktake=stocktake, item=a, result="found")
+    services.stocktake_check(
+        actor=reg.manager_x,
+        stocktake=stocktake,
+        item=b,
+        result="damaged",
+        weight_kg="9.800",
+        note="cracked at the lip",
+        photo=upload(image_bytes()),
+    )
+    services.stocktake_check(actor=reg.auditor, stocktake=stocktake, item=c, result="missing")
+    # d is never checked. An item not on the list must be registered instead.
+    with pytest.raises(ValidationError):
+        services.stocktake_check(actor=reg.auditor, stocktake=stocktake, item=late, result="found")
+    added = services.stocktake_register_item(
+        actor=reg.manager_x,
+        stocktake=stocktake,
+        item_type=reg.cut_piece,
+        data={"weight_kg": "0.800", "source": "unknown", "length_cm": "15"},
+    )
+    assert added.expected is False and added.item.site_id == reg.site_x.pk
+
+    report = selectors.stocktake_report(stocktake=stocktake)
+    assert report["expected"] == 4
+    assert report["found_count"] == 2
+    assert [ln.item_id for ln in report["missing"]] == [c.pk]
+    assert [ln.item_id for ln in report["unchecked"]] == [d.pk]
+    assert [ln.item_id for ln in report["damaged"]] == [b.pk]
+    assert [ln.item_id for ln in report["added"]] == [added.item_id]
+    assert [(ln.item_id, ln.weight_difference) for ln in report["weight_differences"]] == [
+        (b.pk, D("-0.200"))
+    ]
+    assert StockTakeLine.objects.get(stocktake=stocktake, item=b).photo is not None
+
+    before_in_stock = total(reg.site_x)
+    services.stocktake_sign_off(actor=reg.auditor, stocktake=stocktake, note="Counted twice")
+    stocktake.refresh_from_db()
+    assert stocktake.status == "signed_off"
+    statuses = {i.pk: i.status for i in StockItem.objects.filter(site=reg.site_x)}
+    assert statuses[c.pk] == statuses[d.pk] == "missing"
+    assert statuses[a.pk] == statuses[b.pk] == statuses[late.pk] == "in_stock"
+    assert total(reg.site_x) == (before_in_stock[0] - 2, before_in_stock[1] - D("20.000"))
+    assert total(reg.site_x, "missing") == (2, D("20.000"))
+    assert_totals_exact()
+    events = list(
+        LedgerEntry.objects.filter(stocktake_id=stocktake.pk).values_list("event", "item_id")
+    )
+    assert ("stocktake_missing", c.pk) in events and ("stocktake_missing", d.pk) in events
+    assert ("stocktake_checked", b.pk) in events
+    # Signed off: nothing more can be recorded.
+    with pytest.raises(ValidationError):
+        services.stocktake_check(actor=reg.auditor, stocktake=stocktake, item=a, result="found")
+
+    # The next stock-take finds c again: it is back in stock.
+    second = services.stocktake_open(actor=reg.manager_x, site=reg.site_x)
+    services.stocktake_check(actor=reg.manager_x, stocktake=second, item=c, result="found")
+    services.stocktake_sign_off(actor=reg.manager_x, stocktake=second)
+    assert StockItem.objects.get(pk=c.pk).status == "in_stock"
+    assert StockItem.objects.get(pk=d.pk).status == "missing"
+    assert LedgerEntry.objects.filter(item_id=c.pk, event="stocktake_found").exists()
+    assert_totals_exact()
+
+
+def test_one_open_stocktake_per_site_and_scope(reg):
+    services.stocktake_open(actor=reg.manager_x, site=reg.site_x)
+    with pytest.raises(ValidationError):
+        services.stocktake_open(actor=reg.auditor, site=reg.site_x)
+    # Manager X may not count site Y; an HQ officer may not run stock-takes.
+    with pytest.raises(ValidationError):
+        services.stocktake_open(actor=reg.manager_x, site=reg.site_y)
+    with pytest.raises(PermissionDenied):
+        services.stocktake_open(actor=reg.hq, site=reg.site_y)
+    y_take = services.stocktake_open(actor=reg.auditor_y, site=reg.site_y)
+    with pytest.raises(Http404):
+        services.stocktake_sign_off(actor=reg.manager_x, stocktake=y_take)
+    with pytest.raises(Http404):
+        selectors.stocktake_get(user=reg.manager_x, stocktake_id=y_take.pk)
+    assert [s.pk for s in selectors.stocktake_list(user=reg.manager_x)] != [y_take.pk]
+
+
+def test_an_auditor_cannot_add_photos_or_register_items(reg):
+    (a,) = tusks(reg, 1)
+    stocktake = services.stocktake_open(actor=reg.auditor, site=reg.site_x)
+    with pytest.raises(ValidationError) as exc:
+        services.stocktake_check(
+            actor=reg.auditor,
+            stocktake=stocktake,
+            item=a,
+            result="found",
+            photo=upload(image_bytes()),
+        )
+    assert "photo" in exc.value.message_dict
+    with pytest.raises(ValidationError):
+        services.stocktake_register_item(
+            actor=reg.auditor,
+            stocktake=stocktake,
+            item_type=reg.tusk,
+            data={"weight_kg": "3"},
+        )
+    assert StockTakeLine.objects.filter(stocktake=stocktake).count() == 1
+
+
+def test_an_item_dispatched_during_the_stocktake_is_not_marked_missing(reg):
+    from tests.custody.conftest import dispatch, draft
+
+    (a,) = tusks(reg, 1)
+    stocktake = services.stocktake_open(actor=reg.manager_x, site=reg.site_x)
+    dispatch(reg, draft(reg, [a]))
+    services.stocktake_sign_off(actor=reg.manager_x, stocktake=stocktake)
+    assert StockItem.objects.get(pk=a.pk).status == "in_transit"
+    assert StockTakeLine.objects.get(stocktake=stocktake, item=a).outcome == "moved"
+    assert_totals_exact()
