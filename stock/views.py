@@ -20,6 +20,10 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from administration.services import correction_submit
+from audit.models import AccessEvent
+from audit.services import access_record, filters_for_log, origin_of
+
 from . import selectors, services
 from .forms import (
     GROUP_TITLES,
@@ -146,6 +150,7 @@ def dashboard(request):
     context = {"totals": None}
     if request.user.has_perm("stock.view_stockitem"):
         context["totals"] = selectors.dashboard_totals(user=request.user)
+        access_record(request=request, action=AccessEvent.Action.DASHBOARD_VIEW)
     return render(request, "stock/dashboard.html", context)
 
 
@@ -210,6 +215,13 @@ def item_list(request):
         after=_parse_cursor(request.GET.get("after")),
         before=_parse_cursor(request.GET.get("before")),
     )
+    access_record(
+        request=request,
+        action=AccessEvent.Action.ITEM_LIST,
+        details=filters_for_log(
+            {**filters, "after": request.GET.get("after"), "before": request.GET.get("before")}
+        ),
+    )
     return render(
         request,
         "stock/item_list.html",
@@ -228,6 +240,7 @@ def item_list(request):
 @permission_required("stock.view_stockitem", raise_exception=True)
 def item_detail(request, item_id):
     item = selectors.item_get(user=request.user, item_id=item_id)
+    access_record(request=request, action=AccessEvent.Action.ITEM_VIEW, obj=item)
     definitions = _definitions_of_item(item)
     return render(
         request,
@@ -319,20 +332,27 @@ def item_correct(request, item_id):
             form.add_error(None, _("Nothing was changed. Change a value, or go back."))
         else:
             try:
-                services.item_correct(
+                # Applies at once, or waits for an administrator when the
+                # country asks for approval (administration.services).
+                result = correction_submit(
                     actor=request.user,
+                    country=request.tenant,
                     item=item,
                     changes=changes,
                     reason=form.cleaned_data["reason"],
+                    origin=origin_of(request),
                 )
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
-                messages.success(
-                    request,
-                    _("The correction of %(number)s is saved in its history.")
-                    % {"number": item.sms_number},
-                )
+                if isinstance(result, list):
+                    text = _("The correction of %(number)s is saved in its history.")
+                else:
+                    text = _(
+                        "The correction of %(number)s is sent to an administrator. "
+                        "It applies once approved."
+                    )
+                messages.success(request, text % {"number": item.sms_number})
                 return redirect("stock:item_detail", item_id=item.pk)
     return render(request, "stock/item_correct.html", {"item": item, "form": form})
 
@@ -376,6 +396,8 @@ def _photo_response(photo, file_field, *, content_type: str):
 @permission_required("stock.view_stockitem", raise_exception=True)
 def photo_original(request, photo_id):
     photo = selectors.photo_get(user=request.user, photo_id=photo_id)
+    # Originals only: thumbnails are part of the item page, logged as its view.
+    access_record(request=request, action=AccessEvent.Action.PHOTO_VIEW, obj=photo)
     return _photo_response(photo, photo.file, content_type=photo.content_type)
 
 
@@ -405,6 +427,11 @@ def archive_list(request):
     start = (page - 1) * PAGE_SIZE
     rows = list(
         selectors.archive_list(user=request.user, filters=filters)[start : start + PAGE_SIZE + 1]
+    )
+    access_record(
+        request=request,
+        action=AccessEvent.Action.ARCHIVE_LIST,
+        details=filters_for_log({**filters, "page": page if page > 1 else None}),
     )
     return render(
         request,
