@@ -65,6 +65,9 @@ class SyncReport:
     attachments: int = 0
     reviews_pushed: int = 0
     forms: list[str] = field(default_factory=list)
+    # Per run: the same user object for every submission of one app user, so
+    # Django's per-object permission cache is filled once, not per submission.
+    actors: dict = field(default_factory=dict, repr=False)
 
 
 # --- Lock ----------------------------------------------------------------------------
@@ -223,7 +226,8 @@ def _ingest(client, conn, form_id: str, row: dict, report: SyncReport) -> None:
     if submission.status != Submission.Status.PENDING:
         report.unchanged += 1
         return
-    _download_attachments(client, conn, submission, report)
+    if submission.attachments_expected:
+        _download_attachments(client, conn, submission, report)
     process(submission=submission, report=report)
 
 
@@ -283,11 +287,16 @@ def models_F(name):
 # --- Turning values into a registration ------------------------------------------------
 
 
-def _actor(submission: Submission):
+def _actor(submission: Submission, cache: dict | None = None):
+    if cache is not None and submission.submitter_id in cache:
+        return cache[submission.submitter_id]
     app_user = (
         AppUser.objects.select_related("user").filter(central_id=submission.submitter_id).first()
     )
-    return app_user.user if app_user else None
+    user = app_user.user if app_user else None
+    if cache is not None:
+        cache[submission.submitter_id] = user
+    return user
 
 
 def _values(submission: Submission) -> dict:
@@ -380,10 +389,11 @@ def process(*, submission: Submission, report: SyncReport | None = None) -> Subm
     try:
         with transaction.atomic():
             locked = Submission.objects.select_for_update().get(pk=submission.pk)
+            cache = report.actors if report else None
             if locked.xml_form_id == xlsforms.STOCKTAKE_FORM_ID:
-                _apply_stocktake(locked)
+                _apply_stocktake(locked, cache)
             else:
-                _apply_register(locked)
+                _apply_register(locked, cache)
             locked.status = Submission.Status.PROCESSED
             locked.processed_instance_id = locked.instance_id
             locked.errors = {}
@@ -405,8 +415,8 @@ def process(*, submission: Submission, report: SyncReport | None = None) -> Subm
     return locked
 
 
-def _require_actor(submission: Submission):
-    actor = _actor(submission)
+def _require_actor(submission: Submission, cache: dict | None = None):
+    actor = _actor(submission, cache)
     if actor is None or not actor.is_active:
         raise ValidationError(
             {
@@ -421,8 +431,8 @@ def _require_actor(submission: Submission):
     return actor
 
 
-def _apply_register(submission: Submission) -> None:
-    actor = _require_actor(submission)
+def _apply_register(submission: Submission, cache: dict | None = None) -> None:
+    actor = _require_actor(submission, cache)
     values = _values(submission)
     args, errors = parse_register(values)
     if errors:
@@ -472,8 +482,8 @@ def _attach_late_photos(submission: Submission, actor=None) -> None:
             attachment.save(update_fields=["photo"])
 
 
-def _apply_stocktake(submission: Submission) -> None:
-    actor = _require_actor(submission)
+def _apply_stocktake(submission: Submission, cache: dict | None = None) -> None:
+    actor = _require_actor(submission, cache)
     values = _values(submission)
     errors = {}
     site = Site.objects.filter(code=values.get("site") or "").first()
