@@ -211,3 +211,23 @@ def ledger_recent(*, user, limit: int = 50) -> list[LedgerEntry]:
     if not user.has_perm("custody.verify_ledger"):
         raise Http404
     return list(LedgerEntry.objects.select_related("site").order_by("-sequence")[:limit])
+
+
+def transfer_actions(*, user, transfer: Transfer) -> dict:
+    """What ``user`` may do with ``transfer`` now (which buttons to show)."""
+    from accounts.scope import can_see_site
+
+    at_origin = can_see_site(user, transfer.origin)
+    at_destination = can_see_site(user, transfer.destination)
+    may_send = at_origin and user.has_perm("custody.dispatch_transfer")
+    draft = transfer.status == Transfer.Status.DRAFT
+    on_its_way = transfer.status in (
+        Transfer.Status.DISPATCHED,
+        Transfer.Status.PARTIALLY_RECEIVED,
+    )
+    return {
+        "dispatch": may_send and draft,
+        "cancel": may_send and draft,
+        "receive": on_its_way and at_destination and user.has_perm("custody.receive_transfer"),
+        "resolve": user.has_perm("custody.resolve_discrepancy"),
+    }

@@ -8,6 +8,7 @@ urlpatterns = [
     # The country's home page is the stock dashboard.
     path("", stock_views.dashboard, name="home"),
     path("", include("stock.urls")),
+    path("", include("custody.urls")),
     path("accounts/", include("accounts.urls")),
     path("administration/", include("administration.urls")),
     path("odk/", include("odk.urls")),

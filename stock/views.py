@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods
 from administration.services import correction_submit
 from audit.models import AccessEvent
 from audit.services import access_record, filters_for_log, origin_of
+from custody import selectors as custody_selectors
 
 from . import selectors, services
 from .forms import (
@@ -253,6 +254,8 @@ def item_detail(request, item_id):
             "history": item_history_rows(
                 selectors.item_history(item=item), definitions={d.key: d for d in definitions}
             ),
+            # The chain of custody, oldest first, each entry verified.
+            "custody": custody_selectors.item_timeline(item=item),
         },
     )
 

@@ -1,0 +1,177 @@
+"""Custody screens through the real views on a country host: transfer flow,
+PDFs, stock-take, ledger check, item timeline, and the walls (another
+country's host, a user of another site, a role without the permission)."""
+
+import io
+
+import pytest
+from pypdf import PdfReader
+
+from custody import services
+from custody.models import Discrepancy, Transfer
+from stock.models import StockItem
+from tests.custody.conftest import check, dispatch, draft, tusks
+from tests.stock.conftest import image_bytes, register, upload
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def login(client, host_a):
+    def _login(user, host=None):
+        client.force_login(user)
+        client.defaults["HTTP_HOST"] = host or host_a
+        return client
+
+    return _login
+
+
+def test_transfer_flow_through_the_screens(reg, login):
+    a, b = tusks(reg, 2)
+    c = login(reg.manager_x)
+    page = c.get("/transfers/new/", {"origin": reg.site_x.pk})
+    assert page.status_code == 200 and a.sms_number in page.content.decode()
+    response = c.post(
+        "/transfers/new/",
+        {
+            "origin": reg.site_x.pk,
+            "destination": reg.site_y.pk,
+            "items": [str(a.pk), str(b.pk)],
+            "reason": "Consolidation",
+            "authority_reference": "MIN/7",
+        },
+    )
+    transfer = Transfer.objects.get()
+    assert response.status_code == 302 and response.url == f"/transfers/{transfer.pk}/"
+    c.post(
+        f"/transfers/{transfer.pk}/dispatch/",
+        {"seal_numbers": "S-9", "courier": "Patrol", "dispatching_officer": "Officer K"},
+    )
+    transfer.refresh_from_db()
+    assert transfer.status == "dispatched"
+    # The receiving manager sees the check form; the sender does not.
+    assert "Record the receipt" not in c.get(f"/transfers/{transfer.pk}/").content.decode()
+    c = login(reg.manager_y)
+    assert "Record the receipt" in c.get(f"/transfers/{transfer.pk}/").content.decode()
+    c.post(
+        f"/transfers/{transfer.pk}/receive/",
+        {
+            f"outcome_{a.pk}": "arrived",
+            f"seal_{a.pk}": "on",
+            f"weight_{a.pk}": "10,050",
+            f"outcome_{b.pk}": "arrived",
+            f"seal_{b.pk}": "on",
+            f"weight_{b.pk}": "11.000",
+        },
+    )
+    transfer.refresh_from_db()
+    assert transfer.status == "received"
+    discrepancy = Discrepancy.objects.get(transfer=transfer)
+    assert discrepancy.item_id == b.pk
+    # Only an administrator resolves.
+    assert (
+        c.post(f"/discrepancies/{discrepancy.pk}/", {"resolution": "keep_weight"}).status_code
+        == 404
+    )
+    c = login(reg.admin)
+    response = c.post(
+        f"/discrepancies/{discrepancy.pk}/",
+        {"resolution": "keep_weight", "note": "Scale at Y is off; recalibrated"},
+    )
+    assert response.status_code == 302
+    discrepancy.refresh_from_db()
+    assert discrepancy.resolution == "keep_weight"
+
+
+def test_manifest_and_receipt_pdfs(reg, login):
+    a = register(reg, photos=[upload(image_bytes())])
+    (b,) = tusks(reg, 1)
+    transfer = dispatch(reg, draft(reg, [a, b]))
+    c = login(reg.manager_x)
+    response = c.get(f"/transfers/{transfer.pk}/manifest.pdf")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    assert transfer.reference in text
+    assert a.sms_number in text and b.sms_number in text
+    assert "S-0001, S-0002" in text and "Signature" in text
+    services.transfer_receive(actor=reg.manager_y, transfer=transfer, checks=[check(a)])
+    receipt = login(reg.manager_y).get(f"/transfers/{transfer.pk}/receipt.pdf")
+    reader = PdfReader(io.BytesIO(receipt.content))
+    assert "receipt" in "".join(p.extract_text() for p in reader.pages).lower()
+    assert c.get(f"/transfers/{transfer.pk}/other.pdf").status_code == 404
+
+
+def test_transfers_are_invisible_outside_scope_and_country(reg, login, host_b):
+    from accounts.roles import STORE_MANAGER
+    from tests.factories import SiteFactory, make_user
+
+    (a,) = tusks(reg, 1)
+    transfer = draft(reg, [a])
+    site_z = SiteFactory(code="site-z")
+    outsider = make_user(role=STORE_MANAGER, sites=[site_z])
+    c = login(outsider)
+    assert c.get(f"/transfers/{transfer.pk}/").status_code == 404
+    assert c.get(f"/transfers/{transfer.pk}/manifest.pdf").status_code == 404
+    assert c.post(f"/transfers/{transfer.pk}/cancel/", {"reason": "x"}).status_code == 404
+    assert transfer.reference not in c.get("/transfers/").content.decode()
+    # The destination sees it but cannot dispatch it.
+    c = login(reg.manager_y)
+    assert c.get(f"/transfers/{transfer.pk}/").status_code == 200
+    assert (
+        c.post(
+            f"/transfers/{transfer.pk}/dispatch/",
+            {"seal_numbers": "S", "courier": "C", "dispatching_officer": "O"},
+        ).status_code
+        == 403
+    )
+    assert Transfer.objects.get(pk=transfer.pk).status == "draft"
+    # Country B's host knows nothing of it (the session does not even exist there).
+    c = login(reg.manager_x, host=host_b)
+    assert c.get(f"/transfers/{transfer.pk}/").status_code in (302, 404)
+
+
+def test_transfers_are_country_walled(reg, country_b, client):
+    from django_tenants.utils import schema_context
+
+    from accounts.roles import STORE_MANAGER
+    from tests.factories import SiteFactory, make_user
+
+    (a,) = tusks(reg, 1)
+    transfer = draft(reg, [a])
+    with schema_context(country_b.schema_name):
+        b_site = SiteFactory(code="b-site")
+        b_manager = make_user(role=STORE_MANAGER, sites=[b_site], all_sites=True)
+        assert not Transfer.objects.filter(pk=transfer.pk).exists()
+        # Sessions live in the country schema.
+        client.force_login(b_manager)
+    client.defaults["HTTP_HOST"] = country_b.host
+    assert client.get(f"/transfers/{transfer.pk}/").status_code == 404
+    assert transfer.reference not in client.get("/transfers/").content.decode()
+
+
+def test_stocktake_screens_and_item_timeline(reg, login):
+    a, b = tusks(reg, 2)
+    c = login(reg.auditor)
+    response = c.post("/stock-takes/", {"site": reg.site_x.pk})
+    assert response.status_code == 302
+    stocktake_url = response.url
+    c.post(stocktake_url + "check/", {"item": a.pk, "result": "found", "weight_kg": "10.100"})
+    page = c.get(stocktake_url).content.decode()
+    assert "Weight differences" in page
+    c.post(stocktake_url + "sign-off/", {"note": "done"})
+    assert StockItem.objects.get(pk=b.pk).status == "missing"
+    # The item page shows its chain of custody, verified.
+    c = login(reg.manager_x)
+    page = c.get(f"/items/{b.pk}/").content.decode()
+    assert "Chain of custody verified" in page
+    assert page.index("Registered") < page.index("Missing at a stock-take")
+    # Manager Y doesn't see X's stock-take.
+    assert login(reg.manager_y).get(stocktake_url).status_code == 404
+
+
+def test_ledger_check_page_is_for_auditors(reg, login):
+    tusks(reg, 1)
+    assert login(reg.manager_x).get("/ledger/").status_code == 404
+    page = login(reg.auditor).get("/ledger/")
+    assert page.status_code == 200 and "The ledger is intact" in page.content.decode()
