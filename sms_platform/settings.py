@@ -91,6 +91,7 @@ TENANT_APPS = [
     "audit",
     "administration",
     "odk",
+    "reporting",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -1,0 +1,113 @@
+"""Reporting models (country schema): generated reports kept as snapshots.
+
+A ReportRun is asked for, generated (in Celery, or in-process without a
+broker) and then kept for good: its file, the file's SHA-256 and the
+parameters it was made from can't change once written, and no run is ever
+deleted — the database refuses both (pgtrigger).
+"""
+
+import pgtrigger
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+def report_upload_to(run: "ReportRun", filename: str) -> str:
+    # The storage adds countries/<schema>/; never served by URL, only by
+    # reporting.views.run_download (scope check, access log).
+    return f"reports/{run.requested_at:%Y/%m}/{run.pk}-{filename}"
+
+
+class ReportRun(models.Model):
+    class Kind(models.TextChoices):
+        SUMMARY = "summary", _("Summary")
+        YEARLY = "yearly", _("Year by year")
+        DETAIL = "detail", _("Detailed item list")
+        CITES = "cites", _("CITES stock declaration")
+
+    class Format(models.TextChoices):
+        XLSX = "xlsx", _("Excel (XLSX)")
+        CSV = "csv", _("CSV")
+        PDF = "pdf", _("PDF for printing")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting")
+        RUNNING = "running", _("Being prepared")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("report"), max_length=16, choices=Kind.choices)
+    format = models.CharField(_("format"), max_length=8, choices=Format.choices)
+    title = models.CharField(_("title"), max_length=200)
+    # What the report was made from (period, filters, CITES kind and year),
+    # as the form gave it; enough to make the same report again.
+    parameters = models.JSONField(_("parameters"), default=dict)
+    # The sites the report covers: the requester's scope when asked. Null =
+    # every site of the country (only users who see every site may open it).
+    site_ids = models.JSONField(_("sites"), null=True, blank=True)
+    # CITES: the reasons for significant changes, kept with the snapshot.
+    reasons = models.TextField(_("reasons for significant changes"), blank=True)
+    # The last custody ledger entry the figures include: the same report
+    # computed again with this cut-off gives the same numbers.
+    ledger_sequence = models.BigIntegerField(_("ledger entries up to"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.QUEUED
+    )
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("asked for by"),
+    )
+    requested_at = models.DateTimeField(_("asked for"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    file = models.FileField(_("file"), upload_to=report_upload_to, max_length=255, blank=True)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    size_bytes = models.PositiveBigIntegerField(_("size (bytes)"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("generated report")
+        verbose_name_plural = _("generated reports")
+        ordering = ["-requested_at", "-id"]
+        permissions = [
+            ("view_reports", _("Can view reports of the sites in scope")),
+            ("export_reports", _("Can export reports of the sites in scope")),
+        ]
+        indexes = [
+            models.Index(fields=["requested_by", "-requested_at"], name="reporting_run_by"),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="reportrun_no_delete", operation=pgtrigger.Delete),
+            # Progress and status may move while it is prepared; once the
+            # file's hash is written, what was generated is fixed.
+            pgtrigger.Protect(
+                name="reportrun_snapshot_fixed",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Condition(
+                    "OLD.sha256 <> '' AND ("
+                    "OLD.sha256 IS DISTINCT FROM NEW.sha256"
+                    " OR OLD.file IS DISTINCT FROM NEW.file"
+                    " OR OLD.parameters IS DISTINCT FROM NEW.parameters"
+                    " OR OLD.site_ids IS DISTINCT FROM NEW.site_ids"
+                    " OR OLD.reasons IS DISTINCT FROM NEW.reasons"
+                    " OR OLD.ledger_sequence IS DISTINCT FROM NEW.ledger_sequence"
+                    " OR OLD.requested_by_id IS DISTINCT FROM NEW.requested_by_id"
+                    " OR OLD.requested_at IS DISTINCT FROM NEW.requested_at"
+                    " OR OLD.kind IS DISTINCT FROM NEW.kind"
+                    " OR OLD.format IS DISTINCT FROM NEW.format)"
+                ),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.title} ({self.get_format_display()})"
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == self.Status.DONE and bool(self.sha256)
+
+    @property
+    def filename(self) -> str:
+        return self.file.name.rsplit("/", 1)[-1] if self.file else ""
