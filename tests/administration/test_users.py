@@ -256,3 +256,28 @@ def test_another_countrys_administrator_sees_none_of_these_users(client, people,
     # Ids of country A's users mean nothing in country B.
     response = client.get(f"/administration/users/{people.manager_x.pk + 1000}/")
     assert response.status_code == 404
+
+
+def test_every_administration_page_opens_for_an_administrator(client, people, host_a):
+    admin_client(client, people, host_a)
+    for url in ADMIN_PAGES:
+        assert client.get(url).status_code == 200, url
+    home = client.get("/").content.decode()
+    assert 'href="/administration/"' in home
+
+
+def test_a_custom_role_that_manages_users_requires_two_step_sign_in(people, country_a):
+    from django.contrib.auth.models import Permission
+
+    from accounts.selectors import two_factor_required
+    from administration import services
+
+    with schema_context("xa"):
+        manage = Permission.objects.get(codename="manage_users")
+        role = services.role_save(actor=people.admin, name="Deputy", permissions=[manage])
+        deputy = User.objects.get(pk=people.hq.pk)
+        deputy.groups.set([role])
+        deputy = User.objects.get(pk=deputy.pk)  # fresh permission cache
+        assert two_factor_required(user=deputy, country=country_a)
+        plain = User.objects.get(pk=people.manager_x.pk)
+        assert not two_factor_required(user=plain, country=country_a)
