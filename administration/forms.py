@@ -21,8 +21,17 @@ class _SiteChoice(forms.ModelMultipleChoiceField):
         return obj.name
 
 
+class _RoleChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        # Built-in roles by their translated label; custom roles by their name.
+        from accounts.roles import ROLES
+
+        labels = {role.name: role.label for role in ROLES.values()}
+        return str(labels.get(obj.name, obj.name))
+
+
 class ScopeForm(forms.Form):
-    role = forms.ModelChoiceField(label=_("Role"), queryset=Group.objects.none())
+    role = _RoleChoice(label=_("Role"), queryset=Group.objects.none())
     all_sites = forms.BooleanField(
         label=_("All sites"),
         required=False,
