@@ -49,6 +49,8 @@ ROLES: dict[str, Role] = {
             "odk.manage_odk",
             "custody.resolve_discrepancy",
             "custody.verify_ledger",
+            "reporting.view_reports",
+            "reporting.export_reports",
         ),
         requires_two_factor=True,
     ),
@@ -57,7 +59,12 @@ ROLES: dict[str, Role] = {
         name="HQ officer",
         label=_("HQ officer"),
         description=_("Reads dashboards, items and reports for the sites in scope."),
-        permissions=("stock.view_site", "stock.view_stockitem"),
+        permissions=(
+            "stock.view_site",
+            "stock.view_stockitem",
+            "reporting.view_reports",
+            "reporting.export_reports",
+        ),
     ),
     STORE_MANAGER: Role(
         key=STORE_MANAGER,
@@ -73,6 +80,8 @@ ROLES: dict[str, Role] = {
             "custody.dispatch_transfer",
             "custody.receive_transfer",
             "custody.run_stocktake",
+            "reporting.view_reports",
+            "reporting.export_reports",
         ),
     ),
     AUDITOR: Role(
@@ -85,6 +94,8 @@ ROLES: dict[str, Role] = {
             "stock.view_stockitem",
             "custody.run_stocktake",
             "custody.verify_ledger",
+            "reporting.view_reports",
+            "reporting.export_reports",
         ),
     ),
     SUPPORT_READ_ONLY: Role(

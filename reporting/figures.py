@@ -90,7 +90,7 @@ TRANSFER_OUT = "transfer_out"
 MISSING = "missing"
 FOUND = "found"
 CORRECTED = "corrected"
-LINE_ORDER = (ADDED, FOUND, TRANSFER_IN, TRANSFER_OUT, CORRECTED, MISSING, REMOVED)
+LINE_ORDER = (ADDED, FOUND, TRANSFER_IN, TRANSFER_OUT, "transfer_net", CORRECTED, MISSING, REMOVED)
 
 
 @dataclass
@@ -145,10 +145,22 @@ class Transition:
     line_in: tuple | None  # the line the "after" holding arrives on
     before: Holding | None
     after: Holding | None
+    status_after: str = ""
+
+
+def current_country():
+    """The Country whose schema the connection is on (the request's tenant,
+    or looked up when only the schema was set, as in tasks and scripts)."""
+    tenant = getattr(connection, "tenant", None)
+    if hasattr(tenant, "code") and hasattr(tenant, "time_zone"):
+        return tenant
+    from tenants.models import Country
+
+    return Country.objects.filter(schema_name=connection.schema_name).first()
 
 
 def country_zone() -> zoneinfo.ZoneInfo:
-    name = getattr(getattr(connection, "tenant", None), "time_zone", None) or "UTC"
+    name = getattr(current_country(), "time_zone", None) or "UTC"
     try:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -167,9 +179,9 @@ class Scope:
     site_ids: frozenset | None = None
 
     def sees(self, place) -> bool:
-        if self.site_ids is None:
-            return True
-        return place != TRANSIT and place in self.site_ids
+        # A user's own scope holds site ids only: in transit is seen by
+        # users who see every site (or a report narrowed to it by them).
+        return self.site_ids is None or place in self.site_ids
 
     @classmethod
     def of_user(cls, user) -> "Scope":
@@ -389,9 +401,10 @@ class History:
         else:
             return state, None
         before, after = _holding(state), _holding(new)
-        if before == after:
+        if before == after and new.get("status") == (state or {}).get("status"):
             return new, None
         return new, Transition(
+            status_after=new["status"],
             item_id=info.id,
             sequence=sequence,
             day=day,
@@ -458,6 +471,52 @@ class History:
             else:
                 held[t.item_id] = t.after
         return {k: v for k, v in held.items() if self.scope.sees(v.place)}
+
+    def missing_at(self, day: datetime.date) -> dict:
+        """{item_id: Holding as last held} of the items recorded missing at the
+        end of ``day`` (not in the balance), at places in scope."""
+        last: dict = {}
+        for t in self.transitions:
+            if t.day <= day:
+                last[t.item_id] = t
+        missing = {}
+        for item_id, t in last.items():
+            if t.status_after != "missing":
+                continue
+            # The holding it had before it went missing.
+            held = self._last_holding(item_id, t.sequence)
+            if held is not None and self.scope.sees(held.place):
+                missing[item_id] = held
+        return missing
+
+    def _last_holding(self, item_id, sequence) -> Holding | None:
+        held = None
+        for t in self._by_item().get(item_id, ()):
+            if t.sequence > sequence:
+                break
+            if t.after is not None:
+                held = t.after
+        return held
+
+    def _by_item(self) -> dict:
+        if not hasattr(self, "_item_index"):
+            index: dict = defaultdict(list)
+            for t in self.transitions:
+                index[t.item_id].append(t)
+            self._item_index = index
+        return self._item_index
+
+    def item_lines(self, *, start: datetime.date, end: datetime.date) -> list[tuple]:
+        """The item-level movements of [start, end] in scope:
+        [(Transition, side sign, Holding, line)], in ledger order."""
+        rows = []
+        for t in self.transitions:
+            if not (start <= t.day <= end):
+                continue
+            for side, holding, line in ((-1, t.before, t.line_out), (1, t.after, t.line_in)):
+                if holding is not None and self.scope.sees(holding.place):
+                    rows.append((t, side, holding, line))
+        return rows
 
     def monthly_balances(self, *, first: datetime.date, last: datetime.date, by: str) -> dict:
         """{"months": [date of each month end], "series": {key: [Measure ...]}}:

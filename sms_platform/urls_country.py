@@ -12,5 +12,6 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("administration/", include("administration.urls")),
     path("odk/", include("odk.urls")),
+    path("reports/", include("reporting.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

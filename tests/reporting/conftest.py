@@ -55,9 +55,6 @@ class History:
 def reg(custody_reg, country_a):  # noqa: F811
     country_a.time_zone = "Africa/Nairobi"
     country_a.save(update_fields=["time_zone"])
-    from django.db import connection
-
-    connection.tenant.time_zone = "Africa/Nairobi"
     return custody_reg
 
 

@@ -1,0 +1,219 @@
+"""CITES stock declarations (country schema): ivory (Res. Conf. 10.10), rhino
+horn (Res. Conf. 9.14) and pangolin (Res. Conf. 17.10).
+
+Government-held stock at 31 December (end of the day in the country's time
+zone) replayed from the custody ledger (reporting.figures): items held at a
+site or in transit. Items recorded missing at that date are not held; they
+are counted apart, under the table.
+
+Each item type falls in one declaration class:
+
+* ivory — "raw whole tusks": types with the whole flag (or "whole" in the
+  code); "worked ivory": types whose code contains "worked"; every other
+  ivory type: "raw cut pieces";
+* rhino horn — "whole horns": the whole flag; others: "pieces and derivatives";
+* pangolin — "scales": codes containing "scale"; others: "other parts".
+
+The setting SMS_CITES_TYPE_CLASSES ({"type-code": "class key"}) overrides
+the rule for a type.
+"""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from stock.models import ItemCategory, ItemType
+
+from .figures import TRANSFER_IN, TRANSFER_OUT, History, ItemFilter, Measure, Scope
+
+Kind = ItemCategory.Kind
+
+KINDS = {
+    Kind.IVORY: {
+        "resolution": "Res. Conf. 10.10 (Rev. CoP19)",
+        "title": _("Ivory stock declaration"),
+        "classes": (
+            ("raw_whole", _("Raw ivory: whole tusks")),
+            ("raw_cut", _("Raw ivory: cut pieces")),
+            ("worked", _("Worked ivory")),
+        ),
+    },
+    Kind.RHINO_HORN: {
+        "resolution": "Res. Conf. 9.14 (Rev. CoP17)",
+        "title": _("Rhinoceros horn stock declaration"),
+        "classes": (
+            ("whole", _("Whole horns")),
+            ("pieces", _("Horn pieces and derivatives")),
+        ),
+    },
+    Kind.PANGOLIN: {
+        "resolution": "Res. Conf. 17.10 (Rev. CoP18)",
+        "title": _("Pangolin stock declaration"),
+        "classes": (
+            ("scales", _("Scales")),
+            ("other", _("Other parts (skins, carcasses)")),
+        ),
+    },
+}
+LARGEST = 10
+TRANSFER_NET = ("transfer_net", "")
+
+
+def class_of(item_type: ItemType, kind: str) -> str:
+    override = getattr(settings, "SMS_CITES_TYPE_CLASSES", {}).get(item_type.code)
+    if override:
+        return override
+    code = item_type.code.lower()
+    if kind == Kind.IVORY:
+        if item_type.is_whole:
+            return "raw_whole"
+        return "worked" if "worked" in code else "raw_cut"
+    if kind == Kind.RHINO_HORN:
+        return "whole" if item_type.is_whole else "pieces"
+    if kind == Kind.PANGOLIN:
+        return "scales" if "scale" in code else "other"
+    raise ValueError(f"no CITES declaration for {kind!r}")
+
+
+@dataclass
+class ClassFigures:
+    key: str
+    label: object
+    by_source: dict = field(default_factory=lambda: defaultdict(Measure))
+    total: Measure = field(default_factory=Measure)
+    previous: Measure = field(default_factory=Measure)
+    marked: int = 0
+
+    @property
+    def change(self) -> Measure:
+        change = self.total.copy()
+        change.add(self.previous, -1)
+        return change
+
+
+@dataclass
+class AnnexRow:
+    sms_number: str
+    mark: str
+    item_type: ItemType
+    class_label: object
+    source: str
+    pieces: int
+    weight_kg: object
+    place: object
+
+
+@dataclass
+class Declaration:
+    kind: str
+    year: int
+    as_of: datetime.date
+    resolution: str
+    title: object
+    classes: list
+    total: Measure
+    previous: Measure
+    marked: int
+    missing: Measure
+    movements: list  # [(line key, Measure)] of the year, largest weight first
+    largest_items: list  # [(Transition, side, Holding, line, ItemInfo)]
+    annex: list
+    ledger_sequence: int
+
+    @property
+    def change(self) -> Measure:
+        change = self.total.copy()
+        change.add(self.previous, -1)
+        return change
+
+
+def declaration(*, kind: str, year: int, scope: Scope, cutoff=None) -> Declaration:
+    spec = KINDS[kind]
+    history = History(
+        scope=scope, item_filter=ItemFilter(category_kinds=frozenset({kind})), cutoff=cutoff
+    )
+    types = history.types
+    as_of = datetime.date(year, 12, 31)
+    previous_end = datetime.date(year - 1, 12, 31)
+    classes = {key: ClassFigures(key=key, label=label) for key, label in spec["classes"]}
+
+    def figures_of(info):
+        key = class_of(types[info.item_type_id], kind)
+        if key not in classes:  # a class named in the setting but not in the declaration
+            classes[key] = ClassFigures(key=key, label=key)
+        return classes[key]
+
+    held = history.holdings_at(as_of)
+    annex = []
+    for item_id, holding in held.items():
+        info = history.items[item_id]
+        figures = figures_of(info)
+        measure = Measure(1, holding.pieces, holding.weight_kg)
+        figures.by_source[info.source].add(measure)
+        figures.total.add(measure)
+        if info.cites_mark:
+            figures.marked += 1
+            annex.append(
+                AnnexRow(
+                    sms_number=info.sms_number,
+                    mark=info.cites_mark,
+                    item_type=types[info.item_type_id],
+                    class_label=figures.label,
+                    source=info.source,
+                    pieces=holding.pieces,
+                    weight_kg=holding.weight_kg,
+                    place=holding.place,
+                )
+            )
+    for item_id, holding in history.holdings_at(previous_end).items():
+        figures_of(history.items[item_id]).previous.add(
+            Measure(1, holding.pieces, holding.weight_kg)
+        )
+    missing = Measure()
+    for holding in history.missing_at(as_of).values():
+        missing.add(Measure(1, holding.pieces, holding.weight_kg))
+
+    year_summary = history.summary(start=datetime.date(year, 1, 1), end=as_of)
+    total_row = year_summary.total()
+    # Transfers between sites net out in a country's stock: one net line,
+    # shown only when it is not zero (a scope of some sites).
+    lines: dict = {}
+    for line, measure in total_row.lines.items():
+        if line[0] in (TRANSFER_IN, TRANSFER_OUT):
+            lines.setdefault(TRANSFER_NET, Measure()).add(measure)
+        else:
+            lines[line] = measure
+    movements = sorted(
+        ((line, m) for line, m in lines.items() if m),
+        key=lambda kv: (-abs(kv[1].weight_kg), str(kv[0])),
+    )
+    item_lines = [
+        (*row, history.items[row[0].item_id])
+        for row in history.item_lines(start=datetime.date(year, 1, 1), end=as_of)
+        if row[3] is not None and row[3][0] not in (TRANSFER_IN, TRANSFER_OUT)
+    ]
+    item_lines.sort(key=lambda r: -abs(r[2].weight_kg))
+    total, previous = Measure(), Measure()
+    for figures in classes.values():
+        total.add(figures.total)
+        previous.add(figures.previous)
+    annex.sort(key=lambda row: row.mark)
+    return Declaration(
+        kind=kind,
+        year=year,
+        as_of=as_of,
+        resolution=spec["resolution"],
+        title=spec["title"],
+        classes=list(classes.values()),
+        total=total,
+        previous=previous,
+        marked=sum(f.marked for f in classes.values()),
+        missing=missing,
+        movements=movements,
+        largest_items=item_lines[:LARGEST],
+        annex=annex,
+        ledger_sequence=history.cutoff,
+    )

@@ -1,0 +1,644 @@
+"""Reports as documents (country schema): one neutral structure — a title, a
+header block, tables with typed columns, paragraphs, signature lines — that
+the web page, XLSX, CSV and PDF all render (reporting.exports), so the four
+always show the same figures.
+
+``build(kind, params, user=..., reasons=..., cutoff=...)`` is the one entry
+point; ``params`` are plain JSON values (reporting.forms cleans them) and
+the user's site scope decides what is shown (reporting.figures.Scope).
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from stock.models import ArchiveRecord, ItemCategory, ItemType, Site, StockItem
+
+from . import cites
+from .figures import (
+    ADDED,
+    CORRECTED,
+    FOUND,
+    MISSING,
+    REMOVED,
+    TRANSFER_IN,
+    TRANSFER_OUT,
+    TRANSIT,
+    History,
+    ItemFilter,
+    Measure,
+    Scope,
+    country_zone,
+    current_country,
+)
+
+TEXT, INT, KG, DATE = "text", "int", "kg", "date"
+GROUPINGS = {
+    "site": gettext_lazy("Site"),
+    "category": gettext_lazy("Category"),
+    "item_type": gettext_lazy("Type"),
+    "source": gettext_lazy("Source"),
+}
+
+
+@dataclass
+class Column:
+    label: str
+    kind: str = TEXT
+
+
+@dataclass
+class Table:
+    title: str
+    columns: list
+    rows: list = field(default_factory=list)
+    # Per row, an optional link (the detailed report behind the figures).
+    links: list = field(default_factory=list)
+    note: str = ""
+    # Rows whose first cell starts a group (shown in bold).
+    strong_rows: set = field(default_factory=set)
+
+
+@dataclass
+class Document:
+    kind: str
+    title: str
+    meta: list  # [(label, value)]
+    tables: list
+    paragraphs: list = field(default_factory=list)  # [(heading, text)]
+    signatures: bool = False
+    landscape: bool = False
+    ledger_sequence: int | None = None
+    site_ids: list | None = None
+    charts: list = field(default_factory=list)  # [(title, svg)] on the web page only
+
+
+# --- Labels ---------------------------------------------------------------------
+
+
+class Labels:
+    def __init__(self):
+        self.sites = {s.pk: s for s in Site.objects.all()}
+        self.types = {t.pk: t for t in ItemType.objects.select_related("category")}
+        self.categories = {c.pk: c for c in ItemCategory.objects.all()}
+
+    def place(self, place) -> str:
+        if place == TRANSIT:
+            return _("In transit")
+        site = self.sites.get(place)
+        return site.name if site else str(place)
+
+    def value(self, grouping: str, value) -> str:
+        if grouping == "site":
+            return self.place(value)
+        if grouping == "category":
+            category = self.categories.get(value)
+            return category.label() if category else str(value)
+        if grouping == "item_type":
+            item_type = self.types.get(value)
+            return item_type.label() if item_type else str(value)
+        if grouping == "source":
+            return source_label(value)
+        return str(value)
+
+
+def source_label(value) -> str:
+    try:
+        return str(StockItem.Source(value).label)
+    except ValueError:
+        return str(value or "—")
+
+
+def reason_label(value) -> str:
+    try:
+        return str(ArchiveRecord.Reason(value).label)
+    except ValueError:
+        return str(value or "—")
+
+
+def line_label(line: tuple) -> str:
+    name, detail = line
+    if name == ADDED:
+        return _("Added: %(source)s") % {"source": source_label(detail)}
+    if name == REMOVED:
+        return _("Removed: %(reason)s") % {"reason": reason_label(detail)}
+    return {
+        TRANSFER_IN: _("Transfers in"),
+        TRANSFER_OUT: _("Transfers out"),
+        "transfer_net": _("Transfers with sites outside the report (net)"),
+        MISSING: _("Recorded missing"),
+        FOUND: _("Found again"),
+        CORRECTED: _("Weight and piece corrections"),
+    }.get(name, name)
+
+
+def line_param(line: tuple) -> str:
+    return f"{line[0]}:{line[1]}" if line[1] else line[0]
+
+
+def parse_line(value: str) -> tuple | None:
+    if not value or value in ("opening", "closing"):
+        return None
+    name, _sep, detail = value.partition(":")
+    return (name, detail)
+
+
+# --- Parameters -----------------------------------------------------------------
+
+
+def _date(value) -> datetime.date:
+    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(value)
+
+
+def scope_for(user, params: dict) -> Scope:
+    """The user's scope, narrowed to the chosen site (or "transit")."""
+    scope = Scope.of_user(user)
+    site = params.get("site")
+    if site in (None, ""):
+        return scope
+    place = TRANSIT if site == TRANSIT else int(site)
+    if not scope.sees(place):
+        return Scope(frozenset())
+    if place == TRANSIT:
+        return Scope(frozenset({TRANSIT}))
+    return Scope(frozenset({place}))
+
+
+def item_filter_for(params: dict) -> ItemFilter:
+    def ids(name):
+        value = params.get(name)
+        return frozenset({int(value)}) if value not in (None, "") else None
+
+    source = params.get("source")
+    return ItemFilter(
+        category_ids=ids("category"),
+        item_type_ids=ids("item_type"),
+        sources=frozenset({source}) if source else None,
+    )
+
+
+def _history(user, params, cutoff) -> History:
+    scope = scope_for(user, params)
+    return History(scope=scope, item_filter=item_filter_for(params), cutoff=cutoff)
+
+
+def _meta(*, user, period: str, scope: Scope, labels: Labels, cutoff: int, params: dict) -> list:
+    country = current_country()
+    if scope.site_ids is None:
+        sites = _("All sites")
+    else:
+        sites = ", ".join(sorted(labels.place(p) for p in scope.site_ids)) or _("No site")
+    meta = [
+        (_("Country"), f"{country.name} ({country.code})"),
+        (_("Period"), period),
+        (_("Sites"), sites),
+    ]
+    for name in ("category", "item_type", "source"):
+        if params.get(name):
+            value = int(params[name]) if name != "source" else params[name]
+            meta.append((str(GROUPINGS[name]), labels.value(name, value)))
+    zone = timezone.get_current_timezone()
+    zone = country_zone()
+    meta += [
+        (_("Generated by"), getattr(user, "display_name", "") or user.get_username()),
+        (_("Generated on"), timezone.now().astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")),
+        (_("Custody ledger entries up to"), cutoff),
+    ]
+    return meta
+
+
+def _site_ids(scope: Scope):
+    if scope.site_ids is None or TRANSIT in scope.site_ids:
+        return None
+    return sorted(p for p in scope.site_ids if p != TRANSIT)
+
+
+def _measure_cells(measure: Measure) -> list:
+    return [measure.items, measure.pieces, measure.weight_kg]
+
+
+MEASURE_COLUMNS = (
+    (gettext_lazy("Items"), INT),
+    (gettext_lazy("Pieces"), INT),
+    (gettext_lazy("Weight (kg)"), KG),
+)
+
+
+def _measure_columns(prefix: str = "") -> list:
+    return [
+        Column(f"{prefix}{label}" if prefix else str(label), kind)
+        for label, kind in MEASURE_COLUMNS
+    ]
+
+
+# --- Summary ----------------------------------------------------------------------
+
+
+def _detail_link(params: dict, key: tuple, group_by: tuple, line: str) -> dict:
+    link = {
+        "start": params["start"],
+        "end": params["end"],
+        "line": line,
+        **{k: params.get(k) or "" for k in ("site", "category", "item_type", "source")},
+    }
+    for name, value in zip(group_by, key, strict=True):
+        link[name] = value
+    return link
+
+
+def summary_document(*, user, params: dict, cutoff=None) -> Document:
+    start, end = _date(params["start"]), _date(params["end"])
+    group_by = tuple(params.get("group_by") or ())
+    history = _history(user, params, cutoff)
+    summary = history.summary(start=start, end=end, group_by=group_by)
+    labels = Labels()
+    group_columns = [Column(str(GROUPINGS[g])) for g in group_by]
+
+    def group_cells(key):
+        return [labels.value(g, v) for g, v in zip(group_by, key, strict=True)]
+
+    rows = sorted(summary.rows.items(), key=lambda kv: group_cells(kv[0]))
+    overview = Table(
+        title=_("Overview"),
+        columns=[
+            *group_columns,
+            *_measure_columns(_("Opening") + " — "),
+            Column(_("Added (items)"), INT),
+            Column(_("Added (kg)"), KG),
+            Column(_("Removed (items)"), INT),
+            Column(_("Removed (kg)"), KG),
+            Column(_("Other movements (items)"), INT),
+            Column(_("Other movements (kg)"), KG),
+            *_measure_columns(_("Closing") + " — "),
+        ],
+    )
+    statement = Table(
+        title=_("Statement: opening + movements = closing"),
+        columns=[*group_columns, Column(_("Line")), *_measure_columns()],
+    )
+    for key, row in [*rows, (None, summary.total())]:
+        cells = group_cells(key) if key is not None else [_("Total")] + [""] * (len(group_by) - 1)
+        if not group_by and key is None:
+            cells = []
+        added, removed = row.line_total(ADDED), row.line_total(REMOVED)
+        other = row.movements()
+        other.add(added, -1)
+        other.add(removed, -1)
+        overview.rows.append(
+            [
+                *cells,
+                *_measure_cells(row.opening),
+                added.items,
+                added.weight_kg,
+                removed.items,
+                removed.weight_kg,
+                other.items,
+                other.weight_kg,
+                *_measure_cells(row.closing),
+            ]
+        )
+        link_key = key if key is not None else ("",) * len(group_by)
+        overview.links.append(_detail_link(params, link_key, group_by, "closing"))
+        if key is None:
+            overview.strong_rows.add(len(overview.rows) - 1)
+        statement.strong_rows.add(len(statement.rows))
+        statement.rows.append([*cells, _("Opening balance"), *_measure_cells(row.opening)])
+        statement.links.append(_detail_link(params, link_key, group_by, "opening"))
+        for line, measure in row.ordered_lines():
+            statement.rows.append([*cells, line_label(line), *_measure_cells(measure)])
+            statement.links.append(_detail_link(params, link_key, group_by, line_param(line)))
+        statement.rows.append([*cells, _("Closing balance"), *_measure_cells(row.closing)])
+        statement.links.append(_detail_link(params, link_key, group_by, "closing"))
+    period = _("%(start)s to %(end)s") % {"start": start.isoformat(), "end": end.isoformat()}
+    return Document(
+        kind="summary",
+        title=_("Stock summary"),
+        meta=_meta(
+            user=user,
+            period=period,
+            scope=history.scope,
+            labels=labels,
+            cutoff=history.cutoff,
+            params=params,
+        ),
+        tables=[overview, statement],
+        landscape=True,
+        signatures=True,
+        ledger_sequence=history.cutoff,
+        site_ids=_site_ids(history.scope),
+    )
+
+
+def yearly_document(*, user, params: dict, cutoff=None) -> Document:
+    first, last = int(params["first_year"]), int(params["last_year"])
+    history = _history(user, params, cutoff)
+    years = list(range(first, last + 1))
+    summaries = history.summaries(
+        periods=[(datetime.date(y, 1, 1), datetime.date(y, 12, 31)) for y in years]
+    )
+    labels = Labels()
+    table = Table(
+        title=_("Year by year"),
+        columns=[
+            Column(_("Year"), INT),
+            *_measure_columns(_("Opening") + " — "),
+            *_measure_columns(_("Added") + " — "),
+            *_measure_columns(_("Removed") + " — "),
+            *_measure_columns(_("Other movements") + " — "),
+            *_measure_columns(_("Closing") + " — "),
+        ],
+    )
+    for year, summary in zip(years, summaries, strict=True):
+        total = summary.total()
+        added, removed = total.line_total(ADDED), total.line_total(REMOVED)
+        other = total.movements()
+        other.add(added, -1)
+        other.add(removed, -1)
+        table.rows.append(
+            [
+                year,
+                *_measure_cells(total.opening),
+                *_measure_cells(added),
+                *_measure_cells(removed),
+                *_measure_cells(other),
+                *_measure_cells(total.closing),
+            ]
+        )
+        table.links.append(
+            {
+                "start": f"{year}-01-01",
+                "end": f"{year}-12-31",
+                "line": "closing",
+                **{k: params.get(k) or "" for k in ("site", "category", "item_type", "source")},
+            }
+        )
+    table.note = _(
+        "Other movements: transfers, items recorded missing or found again, and weight "
+        "or piece corrections. The closing balance of a year is the opening balance of the next."
+    )
+    return Document(
+        kind="yearly",
+        title=_("Stock year by year"),
+        meta=_meta(
+            user=user,
+            period=f"{first}–{last}",
+            scope=history.scope,
+            labels=labels,
+            cutoff=history.cutoff,
+            params=params,
+        ),
+        tables=[table],
+        landscape=True,
+        signatures=True,
+        ledger_sequence=history.cutoff,
+        site_ids=_site_ids(history.scope),
+    )
+
+
+# --- Detail -----------------------------------------------------------------------------
+
+
+def detail_document(*, user, params: dict, cutoff=None) -> Document:
+    """The items behind one figure: held at the opening or closing of the
+    period, or moved on one line of it (``params["line"]``)."""
+    start, end = _date(params["start"]), _date(params["end"])
+    line_value = params.get("line") or "closing"
+    history = _history(user, params, cutoff)
+    labels = Labels()
+    columns = [
+        Column(_("SMS number")),
+        Column(_("CITES mark")),
+        Column(_("Category")),
+        Column(_("Type")),
+        Column(_("Source")),
+        Column(_("Place")),
+    ]
+    rows = []
+    if line_value in ("opening", "closing"):
+        day = start - datetime.timedelta(days=1) if line_value == "opening" else end
+        what = _("Held at the end of %(day)s") % {"day": day.isoformat()}
+        for item_id, holding in history.holdings_at(day).items():
+            info = history.items[item_id]
+            rows.append(
+                [
+                    *_item_cells(info, labels),
+                    labels.place(holding.place),
+                    None,
+                    1,
+                    holding.pieces,
+                    holding.weight_kg,
+                ]
+            )
+        columns += [Column(_("Date"), DATE)]
+    else:
+        line = parse_line(line_value)
+        what = line_label(line)
+        for t, side, holding, row_line in history.item_lines(start=start, end=end):
+            if row_line != line:
+                continue
+            info = history.items[t.item_id]
+            rows.append(
+                [
+                    *_item_cells(info, labels),
+                    labels.place(holding.place),
+                    t.day,
+                    side,
+                    side * holding.pieces,
+                    side * holding.weight_kg,
+                ]
+            )
+        columns += [Column(_("Date"), DATE)]
+    columns += _measure_columns()
+    rows.sort(key=lambda r: (r[6] or datetime.date.min, r[0]))
+    total = Measure()
+    for r in rows:
+        total.add(Measure(r[7], r[8], r[9]))
+    table = Table(title=what, columns=columns, rows=rows)
+    table.rows.append([_("Total"), "", "", "", "", "", None, *_measure_cells(total)])
+    table.strong_rows.add(len(table.rows) - 1)
+    period = _("%(start)s to %(end)s") % {"start": start.isoformat(), "end": end.isoformat()}
+    return Document(
+        kind="detail",
+        title=_("Detailed report: %(what)s") % {"what": what},
+        meta=_meta(
+            user=user,
+            period=period,
+            scope=history.scope,
+            labels=labels,
+            cutoff=history.cutoff,
+            params=params,
+        ),
+        tables=[table],
+        landscape=True,
+        ledger_sequence=history.cutoff,
+        site_ids=_site_ids(history.scope),
+    )
+
+
+def _item_cells(info, labels: Labels) -> list:
+    item_type = labels.types[info.item_type_id]
+    return [
+        info.sms_number,
+        info.cites_mark or "",
+        item_type.category.label(),
+        item_type.label(),
+        source_label(info.source),
+    ]
+
+
+# --- CITES ------------------------------------------------------------------------------
+
+
+def cites_document(*, user, params: dict, reasons: str = "", cutoff=None) -> Document:
+    kind, year = params["cites_kind"], int(params["year"])
+    scope = Scope.of_user(user)
+    result = cites.declaration(kind=kind, year=year, scope=scope, cutoff=cutoff)
+    labels = Labels()
+    sources = [s for s in StockItem.Source.values]
+    held = Table(
+        title=_("Government-held stock at %(day)s") % {"day": result.as_of.isoformat()},
+        columns=[Column(_("Class")), Column(_("Source")), *_measure_columns()],
+    )
+    for figures in result.classes:
+        for source in sources:
+            measure = figures.by_source.get(source)
+            if measure:
+                held.rows.append(
+                    [str(figures.label), source_label(source), *_measure_cells(measure)]
+                )
+        held.strong_rows.add(len(held.rows))
+        held.rows.append([str(figures.label), _("All sources"), *_measure_cells(figures.total)])
+    held.strong_rows.add(len(held.rows))
+    held.rows.append([_("Total"), "", *_measure_cells(result.total)])
+    held.note = _(
+        "Items held at a site or in transit at the end of the day, in the country's time "
+        "zone. Not included: %(items)s items (%(weight)s kg) recorded missing at that date."
+    ) % {"items": result.missing.items, "weight": result.missing.weight_kg}
+
+    marked = Table(
+        title=_("Marked pieces"),
+        columns=[Column(_("Class")), Column(_("Marked items"), INT), Column(_("Items held"), INT)],
+        rows=[[str(f.label), f.marked, f.total.items] for f in result.classes],
+    )
+    marked.rows.append([_("Total"), result.marked, result.total.items])
+    marked.strong_rows.add(len(marked.rows) - 1)
+
+    change = Table(
+        title=_("Change from %(previous)s to %(year)s") % {"previous": year - 1, "year": year},
+        columns=[
+            Column(_("Class")),
+            *_measure_columns(f"{year - 1} — "),
+            *_measure_columns(f"{year} — "),
+            *_measure_columns(_("Change") + " — "),
+        ],
+    )
+    for f in result.classes:
+        change.rows.append(
+            [
+                str(f.label),
+                *_measure_cells(f.previous),
+                *_measure_cells(f.total),
+                *_measure_cells(f.change),
+            ]
+        )
+    change.rows.append(
+        [
+            _("Total"),
+            *_measure_cells(result.previous),
+            *_measure_cells(result.total),
+            *_measure_cells(result.change),
+        ]
+    )
+    change.strong_rows.add(len(change.rows) - 1)
+
+    movements = Table(
+        title=_("Movements of the year, largest first"),
+        columns=[Column(_("Movement")), *_measure_columns()],
+        rows=[[line_label(line), *_measure_cells(m)] for line, m in result.movements],
+    )
+    largest = Table(
+        title=_("Largest single movements of the year"),
+        columns=[
+            Column(_("SMS number")),
+            Column(_("CITES mark")),
+            Column(_("Movement")),
+            Column(_("Date"), DATE),
+            Column(_("Weight (kg)"), KG),
+        ],
+        rows=[
+            [
+                info.sms_number,
+                info.cites_mark or "",
+                line_label(line),
+                t.day,
+                side * holding.weight_kg,
+            ]
+            for t, side, holding, line, info in result.largest_items
+        ],
+    )
+    annex = Table(
+        title=_("Annex: marks of the pieces held"),
+        columns=[
+            Column(_("CITES mark")),
+            Column(_("SMS number")),
+            Column(_("Class")),
+            Column(_("Type")),
+            Column(_("Source")),
+            Column(_("Place")),
+            Column(_("Pieces"), INT),
+            Column(_("Weight (kg)"), KG),
+        ],
+        rows=[
+            [
+                row.mark,
+                row.sms_number,
+                str(row.class_label),
+                row.item_type.label(),
+                source_label(row.source),
+                labels.place(row.place),
+                row.pieces,
+                row.weight_kg,
+            ]
+            for row in result.annex
+        ],
+    )
+    title = f"{result.title} {year} — {result.resolution}"
+    meta = _meta(
+        user=user,
+        period=_("Stock at %(day)s (end of the day)") % {"day": result.as_of.isoformat()},
+        scope=scope,
+        labels=labels,
+        cutoff=result.ledger_sequence,
+        params={},
+    )
+    return Document(
+        kind="cites",
+        title=title,
+        meta=meta,
+        tables=[held, marked, change, movements, largest, annex],
+        paragraphs=[
+            (
+                _("Reasons for significant changes from the previous year"),
+                reasons or _("(none given)"),
+            )
+        ],
+        signatures=True,
+        ledger_sequence=result.ledger_sequence,
+        site_ids=_site_ids(scope),
+    )
+
+
+BUILDERS = {
+    "summary": summary_document,
+    "yearly": yearly_document,
+    "detail": detail_document,
+}
+
+
+def build(kind: str, params: dict, *, user, reasons: str = "", cutoff=None) -> Document:
+    if kind == "cites":
+        return cites_document(user=user, params=params, reasons=reasons, cutoff=cutoff)
+    return BUILDERS[kind](user=user, params=params, cutoff=cutoff)

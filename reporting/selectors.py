@@ -1,0 +1,85 @@
+"""Reporting reads (country schema). Site scope comes from accounts.scope
+(through reporting.figures.Scope); a generated report is visible to a user
+whose scope covers every site it covers (a whole-country report: users who
+see every site) — anything else is Http404.
+"""
+
+import datetime
+
+from django.core.cache import cache
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.scope import visible_sites
+
+from .documents import Document, build
+from .figures import History, ItemFilter, Scope, country_zone, ledger_head_sequence
+from .models import ReportRun
+
+
+def report_document(*, user, kind: str, params: dict, reasons: str = "") -> Document:
+    """A report for the page (same builder as the exports)."""
+    return build(kind, params, user=user, reasons=reasons)
+
+
+def _covers(user, site_ids) -> bool:
+    if not user.is_active:
+        return False
+    if user.all_sites:
+        return True
+    if site_ids is None:
+        return False
+    return set(site_ids) <= set(visible_sites(user).values_list("pk", flat=True))
+
+
+def run_list(*, user, limit: int = 50) -> list[ReportRun]:
+    """Recent generated reports the user may open, newest first."""
+    runs = ReportRun.objects.select_related("requested_by").order_by("-requested_at", "-id")
+    visible = []
+    for run in runs[: limit * 4]:
+        if run.requested_by_id == user.pk and run.status != ReportRun.Status.DONE:
+            visible.append(run)
+        elif run.status == ReportRun.Status.DONE and _covers(user, run.site_ids):
+            visible.append(run)
+        if len(visible) >= limit:
+            break
+    return visible
+
+
+def run_get(*, user, run_id) -> ReportRun:
+    """One generated report the user may open, else Http404. A run still
+    being prepared is the requester's only."""
+    try:
+        run = ReportRun.objects.select_related("requested_by").get(pk=int(run_id))
+    except (ReportRun.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+    if run.status != ReportRun.Status.DONE:
+        if run.requested_by_id != user.pk:
+            raise Http404
+        return run
+    if not _covers(user, run.site_ids):
+        raise Http404
+    return run
+
+
+CHART_MONTHS = 24
+CHART_SECONDS = 15 * 60
+
+
+def chart_series(*, user, by: str, months: int = CHART_MONTHS, category_kinds=None) -> dict:
+    """Monthly balances (end of month) for the last ``months`` months by
+    "category" or "site", in the user's scope; cached per scope and ledger
+    position (a new ledger entry makes a new key)."""
+    scope = Scope.of_user(user)
+    today = timezone.now().astimezone(country_zone()).date()
+    first = (today.replace(day=1) - datetime.timedelta(days=31 * (months - 1))).replace(day=1)
+    scope_key = "all" if scope.site_ids is None else ",".join(map(str, sorted(scope.site_ids)))
+    key = f"reporting:chart:{by}:{months}:{scope_key}:{ledger_head_sequence()}:{today}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    item_filter = ItemFilter(category_kinds=frozenset(category_kinds)) if category_kinds else None
+    history = History(scope=scope, item_filter=item_filter)
+    result = history.monthly_balances(first=first, last=today, by=by)
+    cache.set(key, result, CHART_SECONDS)
+    return result

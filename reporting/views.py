@@ -1,0 +1,203 @@
+"""Report screens (country schema): the reports home with charts, the
+summary / year-by-year / detailed / CITES pages, export requests, the page
+that follows a report being prepared, and the download.
+
+Views parse input, call one selector or service, and render. Every report
+view and every download is written to the access log (audit.services).
+"""
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from audit.models import AccessEvent
+from audit.services import access_record
+
+from . import selectors, services
+from .charts import line_chart
+from .documents import Labels
+from .exports import CONTENT_TYPES
+from .forms import FORMS, ExportForm
+
+TITLES = {
+    "summary": gettext_lazy("Stock summary"),
+    "yearly": gettext_lazy("Stock year by year"),
+    "detail": gettext_lazy("Detailed report"),
+    "cites": gettext_lazy("CITES stock declaration"),
+}
+
+
+def charts_for(user) -> list[tuple[str, str]]:
+    """[(title, svg)]: stock weight at each month end, by category and by site."""
+    labels = Labels()
+    charts = []
+    for by, title in (
+        ("category", _("Stock over time by category (kg, end of month)")),
+        ("site", _("Stock over time by site (kg, end of month)")),
+    ):
+        data = selectors.chart_series(user=user, by=by)
+        charts.append(
+            (
+                title,
+                line_chart(
+                    months=data["months"],
+                    series=data["series"],
+                    label_of=lambda key, by=by: labels.value(by, key),
+                    title=title,
+                ),
+            )
+        )
+    return charts
+
+
+@login_required
+@permission_required("reporting.view_reports", raise_exception=True)
+def home(request):
+    access_record(
+        request=request, action=AccessEvent.Action.REPORT_VIEW, details={"report": "home"}
+    )
+    return render(
+        request,
+        "reporting/home.html",
+        {
+            "charts": charts_for(request.user),
+            "runs": selectors.run_list(user=request.user, limit=20),
+        },
+    )
+
+
+def _report_kind(kind: str) -> str:
+    if kind not in FORMS:
+        raise Http404
+    return kind
+
+
+@login_required
+@permission_required("reporting.view_reports", raise_exception=True)
+def report(request, kind):
+    kind = _report_kind(kind)
+    form_class = FORMS[kind]
+    data = request.GET if request.GET else form_class.initial_data()
+    form = form_class(data, user=request.user)
+    document, rows = None, []
+    if form.is_valid():
+        params = form.params()
+        document = selectors.report_document(user=request.user, kind=kind, params=params)
+        access_record(
+            request=request,
+            action=AccessEvent.Action.REPORT_VIEW,
+            details={"report": kind, **params},
+        )
+        detail_url = reverse("reporting:report", args=["detail"])
+        for table in document.tables:
+            links = [f"{detail_url}?{urlencode(link)}" if link else "" for link in table.links] + [
+                ""
+            ] * (len(table.rows) - len(table.links))
+            rows.append(
+                (
+                    table,
+                    [(row, links[i], i in table.strong_rows) for i, row in enumerate(table.rows)],
+                )
+            )
+    query = urlencode(list(data.lists()) if hasattr(data, "lists") else data, doseq=True)
+    return render(
+        request,
+        "reporting/report.html",
+        {
+            "kind": kind,
+            "title": TITLES[kind],
+            "form": form,
+            "document": document,
+            "tables": rows,
+            "query": query,
+            "hidden": [
+                (name, value)
+                for name, values in (data.lists() if hasattr(data, "lists") else _as_lists(data))
+                for value in values
+            ],
+            "export_form": ExportForm(),
+            "charts": charts_for(request.user) if kind in ("summary", "yearly") else [],
+        },
+    )
+
+
+def _as_lists(data: dict):
+    for name, value in data.items():
+        yield name, value if isinstance(value, list) else [value]
+
+
+@require_POST
+@login_required
+@permission_required("reporting.export_reports", raise_exception=True)
+def export(request, kind):
+    kind = _report_kind(kind)
+    form = FORMS[kind](request.POST, user=request.user)
+    export_form = ExportForm(request.POST)
+    if not (form.is_valid() and export_form.is_valid()):
+        messages.error(request, _("Check the report's settings, then export again."))
+        return redirect(reverse("reporting:report", args=[kind]))
+    try:
+        run = services.report_request(
+            actor=request.user,
+            kind=kind,
+            fmt=export_form.cleaned_data["format"],
+            title=form.title(),
+            params=form.params(),
+            reasons=export_form.cleaned_data.get("reasons", "") if kind == "cites" else "",
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(reverse("reporting:report", args=[kind]))
+    return redirect("reporting:run_detail", run_id=run.pk)
+
+
+@login_required
+@permission_required("reporting.view_reports", raise_exception=True)
+def run_detail(request, run_id):
+    run = selectors.run_get(user=request.user, run_id=run_id)
+    return render(request, "reporting/run_detail.html", {"run": run})
+
+
+@login_required
+@permission_required("reporting.view_reports", raise_exception=True)
+def run_download(request, run_id):
+    run = selectors.run_get(user=request.user, run_id=run_id)
+    if not run.is_ready:
+        raise Http404
+    access_record(
+        request=request,
+        action=AccessEvent.Action.EXPORT,
+        obj=run,
+        details={
+            "report": run.kind,
+            "format": run.format,
+            "sha256": run.sha256,
+            "parameters": run.parameters,
+        },
+    )
+    response = FileResponse(
+        run.file.open("rb"),
+        as_attachment=True,
+        filename=run.filename.split("-", 1)[-1],
+        content_type=CONTENT_TYPES[run.format],
+    )
+    response["X-Content-SHA256"] = run.sha256
+    return response
+
+
+@login_required
+@permission_required("reporting.view_reports", raise_exception=True)
+def run_list(request):
+    return render(
+        request,
+        "reporting/run_list.html",
+        {"runs": selectors.run_list(user=request.user, limit=100)},
+    )
