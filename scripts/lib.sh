@@ -293,6 +293,16 @@ ensure_chromium() {
 	fi
 }
 
+ensure_gettext() {
+	# The catalogue test (tests/i18n) runs makemessages, which needs xgettext/msgmerge.
+	have xgettext && have msgmerge && return 0
+	if is_root && have apt-get; then
+		say "Installing Debian's gettext for the translation catalogue test"
+		apt_install gettext && return 0
+	fi
+	warn "gettext is not installed (sudo apt-get install gettext): the catalogue test will fail"
+}
+
 setup_common() {
 	mkdir -p "$VAR/static" # collectstatic's target; WhiteNoise warns when it is missing
 	ensure_venv
