@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from stock.models import ArchiveRecord, ItemCategory, ItemType, Site, StockItem
 
@@ -532,7 +532,8 @@ def cites_document(*, user, params: dict, reasons: str = "", cutoff=None) -> Doc
             Column(_("Class")),
             *_measure_columns(f"{year - 1} — "),
             *_measure_columns(f"{year} — "),
-            *_measure_columns(_("Change") + " — "),
+            # "Change" alone is also a button ("Modifier"): French needs the context.
+            *_measure_columns(pgettext("difference between two years", "Change") + " — "),
         ],
     )
     for f in result.classes:
