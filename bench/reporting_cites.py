@@ -1,0 +1,148 @@
+"""Benchmark of the CITES ivory declaration at scale (DESIGN.md: "CITES annual
+report under 2 s").
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/<a database of its own> \\
+        .venv/bin/python bench/reporting_cites.py --items 1000000
+
+In a database of its own (never the one you work in):
+
+1. migrates every schema and provisions the benchmark country XZ with 50
+   sites (bench/stock_views.py's helpers), loading --items items in SQL if
+   XZ does not hold that many yet;
+2. writes the custody ledger those items would have (bench data bypasses the
+   services, so it has none): a "registered" entry per item on its date
+   received, "dispatched" for items in transit, "stocktake_missing" for
+   missing ones, "archived" for archived ones. The entries are NOT hash
+   chained (verify_ledger fails on this country; it is benchmark data);
+3. times, as an administrator with every site: the ivory declaration's
+   figures for last year (reporting.cites.declaration), the whole document
+   (reporting.documents.build) and its XLSX; prints median and max of
+   --repeat runs next to the target. The PDF is left out: its annex lists
+   every marked piece (hundreds of thousands of rows here).
+"""
+
+import argparse
+import statistics
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+
+from bench.stock_views import (  # noqa: E402 - sets Django up
+    BENCH_CODE,
+    ensure_country,
+    load_items,
+    say,
+)
+
+TARGET_S = 2.0
+
+
+def write_ledger(admin_id: int) -> int:
+    """The ledger the loaded items imply; returns its number of entries."""
+    from custody.models import LedgerEntry
+
+    if LedgerEntry.objects.exists():
+        return LedgerEntry.objects.count()
+    started = time.perf_counter()
+    with connection.cursor() as cursor, transaction.atomic():
+        cursor.execute("SET LOCAL synchronous_commit = off")
+        # Registrations first (sequence by date received), then the rest.
+        cursor.execute(
+            "INSERT INTO custody_ledgerentry (sequence, event, occurred_at, actor_id, actor_name,"
+            " site_id, item_id, payload, prev_hash, hash)"
+            " SELECT row_number() OVER (ORDER BY i.received_on, i.id), 'registered',"
+            " i.received_on::timestamptz, %s, 'bench', i.site_id, i.id,"
+            " jsonb_build_object('weight_kg', i.weight_kg::text, 'pieces', i.pieces,"
+            "   'item_type', t.code, 'cites_mark', i.cites_mark, 'sms_number', i.sms_number),"
+            " '', md5(i.id::text) || md5(i.sms_number)"
+            " FROM stock_stockitem i JOIN stock_itemtype t ON t.id = i.item_type_id",
+            [admin_id],
+        )
+        registered = cursor.rowcount
+        cursor.execute(
+            "INSERT INTO custody_ledgerentry (sequence, event, occurred_at, actor_id, actor_name,"
+            " site_id, item_id, payload, prev_hash, hash)"
+            " SELECT %s + row_number() OVER (ORDER BY i.id),"
+            " CASE i.status WHEN 'in_transit' THEN 'dispatched' WHEN 'missing'"
+            "   THEN 'stocktake_missing' ELSE 'archived' END,"
+            " greatest(i.received_on + 20, current_date - 1)::timestamptz, %s, 'bench',"
+            " i.site_id, i.id,"
+            " CASE WHEN i.status = 'archived' THEN jsonb_build_object('reason', a.reason,"
+            "   'archived_on', a.archived_on::text, 'weight_kg', i.weight_kg::text)"
+            "   ELSE '{}'::jsonb END,"
+            " '', md5(i.sms_number) || md5(i.id::text)"
+            " FROM stock_stockitem i LEFT JOIN stock_archiverecord a ON a.item_id = i.id"
+            " WHERE i.status <> 'in_stock'",
+            [registered, admin_id],
+        )
+        total = registered + cursor.rowcount
+        cursor.execute(
+            "UPDATE custody_ledgerhead SET last_sequence = %s, last_hash = %s WHERE id = 1",
+            [total, "f" * 64],
+        )
+        cursor.execute("ANALYZE custody_ledgerentry")
+    say(f"ledger: {total:,} entries written in {time.perf_counter() - started:.1f} s")
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--items", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    from django_tenants.utils import schema_context
+
+    call_command("migrate_schemas", interactive=False, verbosity=0)
+    country, _seconds = ensure_country(BENCH_CODE, "Benchmarkland", 50)
+    from accounts.models import User
+    from reporting.cites import declaration
+    from reporting.documents import build
+    from reporting.exports import render
+    from reporting.figures import Scope
+    from stock.models import StockItem
+
+    with schema_context(country.schema_name):
+        connection.tenant = country
+        admin = User.objects.filter(is_active=True).order_by("pk").first()
+        admin.all_sites = True
+        if StockItem.objects.count() != args.items:
+            if StockItem.objects.exists():
+                say("XZ holds another number of items: run bench/stock_views.py first, or")
+                say("use --items with the number it holds.")
+                return
+            load_items(args.items, admin_id=admin.pk)
+        entries = write_ledger(admin.pk)
+        year = date.today().year - 1
+        say(f"country XZ: {StockItem.objects.count():,} items, {entries:,} ledger entries")
+        timings = {"figures": [], "document": [], "xlsx": []}
+        for _ in range(args.repeat):
+            started = time.perf_counter()
+            result = declaration(kind="ivory", year=year, scope=Scope())
+            timings["figures"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            document = build("cites", {"cites_kind": "ivory", "year": year}, user=admin)
+            timings["document"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            render(document, "xlsx")
+            timings["xlsx"].append(time.perf_counter() - started)
+        say(
+            f"ivory {year}: {result.total.items:,} items held, {result.total.weight_kg:,} kg, "
+            f"{result.marked:,} marked"
+        )
+        for name, values in timings.items():
+            say(
+                f"  {name:<9} median {statistics.median(values):6.2f} s   "
+                f"max {max(values):6.2f} s   (target for the report: {TARGET_S:.0f} s)"
+            )
+
+
+if __name__ == "__main__":
+    main()
