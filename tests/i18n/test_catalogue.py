@@ -24,6 +24,9 @@ from tests.factories import make_user
 BASE_DIR = Path(settings.BASE_DIR)
 LOCALE = BASE_DIR / "locale"
 LANGUAGES = [code for code, _name in settings.LANGUAGES]
+# Every language but the source one is a human translation that must be complete.
+TRANSLATED = [code for code in LANGUAGES if code != "en"]
+PLURAL_FORMS = {"fr": "nplurals=2; plural=(n > 1);"}  # French: singular for 0 and 1
 # The same exclusions as the makemessages command in the README part.
 NOT_SOURCE = {".venv", "var", "node_modules", "bench", "locale", "media", "staticfiles"}
 
@@ -94,13 +97,14 @@ def test_every_string_in_the_code_is_in_the_committed_catalogue(language, fresh_
     )
 
 
-def test_french_catalogue_has_no_untranslated_or_fuzzy_entry():
-    po = catalogue("fr")
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_translated_catalogue_has_no_untranslated_or_fuzzy_entry(language):
+    po = catalogue(language)
     untranslated = [e.msgid for e in po.untranslated_entries()]
     fuzzy = [e.msgid for e in po.fuzzy_entries()]
-    assert not untranslated, "Untranslated in French:\n" + "\n".join(map(repr, untranslated))
-    assert not fuzzy, "Fuzzy (to check) in French:\n" + "\n".join(map(repr, fuzzy))
-    assert po.metadata["Plural-Forms"] == "nplurals=2; plural=(n > 1);"
+    assert not untranslated, f"Untranslated in {language}:\n" + "\n".join(map(repr, untranslated))
+    assert not fuzzy, f"Fuzzy (to check) in {language}:\n" + "\n".join(map(repr, fuzzy))
+    assert po.metadata["Plural-Forms"] == PLURAL_FORMS.get(language, po.metadata["Plural-Forms"])
     assert len(po) > 1000  # the whole product, not a stub
 
 
@@ -137,19 +141,21 @@ def test_compiled_catalogue_matches_its_source(language):
     assert not stale, f"locale/{language}: run compilemessages; stale: {sorted(stale)[:10]}"
 
 
-def test_french_keeps_every_placeholder_and_tag():
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_translation_keeps_every_placeholder_and_tag(language):
     wrong = []
-    for e in catalogue("fr"):
+    for e in catalogue(language):
         if e.obsolete:
             continue
         if e.msgid_plural:
-            pairs = [(e.msgid, e.msgstr_plural[0]), (e.msgid_plural, e.msgstr_plural[1])]
+            pairs = [(e.msgid, e.msgstr_plural[0])]
+            pairs += [(e.msgid_plural, text) for n, text in e.msgstr_plural.items() if n > 0]
         else:
             pairs = [(e.msgid, e.msgstr)]
-        for source, french in pairs:
-            if placeholders(source) != placeholders(french):
-                wrong.append(f"{source!r}: {placeholders(source)} != {placeholders(french)}")
-            if source.endswith("\n") != french.endswith("\n"):
+        for source, translated in pairs:
+            if placeholders(source) != placeholders(translated):
+                wrong.append(f"{source!r}: {placeholders(source)} != {placeholders(translated)}")
+            if source.endswith("\n") != translated.endswith("\n"):
                 wrong.append(f"{source!r}: final line break differs")
     assert not wrong, "\n".join(wrong)
 
