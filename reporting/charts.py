@@ -32,7 +32,9 @@ def line_chart(
     )[:MAX_LINES]
     lines = [(k, v) for k, v in lines if any(getattr(m, metric) for m in v)]
     if not months or not lines:
-        return mark_safe(f'<p class="hint">{escape(_("No stock to draw yet."))}</p>')
+        # Outside the f-string: xgettext does not look inside f-strings.
+        empty = _("No stock to draw yet.")
+        return mark_safe(f'<p class="hint">{escape(empty)}</p>')
     values = [float(getattr(m, metric)) for _k, v in lines for m in v]
     top = _nice_max(max(values + [0]))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
