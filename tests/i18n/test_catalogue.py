@@ -6,6 +6,7 @@ wraps a new string in gettext and does not translate it gets a failing test
 here naming the string; see docs/readme-parts/i18n.md for the workflow.
 """
 
+import ast
 import os
 import re
 import shutil
@@ -85,6 +86,27 @@ def fresh_catalogues(tmp_path_factory) -> dict[str, polib.POFile]:
 
 
 # --- Complete and current -----------------------------------------------------------
+
+
+def test_no_translated_string_hides_inside_an_f_string():
+    """xgettext does not look inside f-strings: f"{_('Hello')}" never reaches a catalogue."""
+    gettext_names = {"_", "gettext", "gettext_lazy", "pgettext", "pgettext_lazy", "ngettext"}
+    hidden = []
+    for path in sorted(BASE_DIR.rglob("*.py")):
+        relative = path.relative_to(BASE_DIR)
+        if relative.parts[0] in NOT_SOURCE | {"tests"} or relative.parts[0].startswith("."):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(relative))):
+            if not isinstance(node, ast.JoinedStr):
+                continue
+            for call in ast.walk(node):
+                if (
+                    isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Name)
+                    and call.func.id in gettext_names
+                ):
+                    hidden.append(f"{relative}:{call.lineno}: {ast.unparse(call)}")
+    assert not hidden, "Move these calls out of the f-string:\n" + "\n".join(hidden)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
