@@ -235,9 +235,12 @@ class SubmissionAttachment(models.Model):
 
 
 class StockCheck(models.Model):
-    """One item checked with the Stock-take check form.
+    """One item checked with the Stock-take check form, as applied.
 
-    Kept here until the custody app's stock-takes take them over.
+    The check itself is recorded in the custody stock-take open at the site
+    (``stocktake_line``, through custody.services.stocktake_check); this row
+    says which Collect submission it came from. Rows made before stock-takes
+    existed have no stock-take.
     """
 
     submission = models.OneToOneField(
@@ -255,6 +258,17 @@ class StockCheck(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     checked_at = models.DateTimeField(_("checked"), auto_now_add=True)
+    stocktake = models.ForeignKey(
+        "custody.StockTake",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("stock-take"),
+    )
+    stocktake_line = models.ForeignKey(
+        "custody.StockTakeLine", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("stock check")

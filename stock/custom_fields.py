@@ -7,7 +7,9 @@ boolean -> bool. Errors are keyed ``custom_<key>`` so a form that names its
 fields that way can show each message next to its field.
 """
 
+import contextvars
 import datetime
+from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
@@ -24,14 +26,39 @@ def error_key(key: str) -> str:
     return f"custom_{key}"
 
 
+# Set by definitions_cached(): {item type id: definitions} for a batch of
+# registrations (the ODK sync), so the definitions are read once per batch.
+_batch_cache: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "sms_definitions_cache", default=None
+)
+
+
+@contextmanager
+def definitions_cached():
+    """Within the block, definitions_for_type reads each type's definitions
+    once. For batch work that registers many items (the ODK sync); a
+    definition changed meanwhile is seen by the next batch."""
+    token = _batch_cache.set({})
+    try:
+        yield
+    finally:
+        _batch_cache.reset(token)
+
+
 def definitions_for_type(item_type: ItemType) -> list[CustomFieldDefinition]:
     """Active definitions that apply to ``item_type`` (none linked = applies to all)."""
+    cache = _batch_cache.get()
+    if cache is not None and item_type.pk in cache:
+        return list(cache[item_type.pk])
     definitions = CustomFieldDefinition.objects.filter(active=True).prefetch_related("applies_to")
-    return [
+    found = [
         d
         for d in definitions
         if not d.applies_to.all() or any(t.pk == item_type.pk for t in d.applies_to.all())
     ]
+    if cache is not None:
+        cache[item_type.pk] = found
+    return list(found)
 
 
 def _empty(value) -> bool:

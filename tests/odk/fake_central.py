@@ -433,3 +433,62 @@ class FakeCentral:
                 + urlencode(params)
             )
         return self._json(start_response, data)
+
+
+# --- In a process of its own (the benchmark) --------------------------------------
+
+
+def _serve(pipe) -> None:
+    """Child process: serve a FakeCentral and obey the parent's commands."""
+    central = FakeCentral().start()
+    pipe.send(central.url)
+    while True:
+        command, args = pipe.recv()
+        if command == "stop":
+            break
+        if command == "submit_many":
+            form_id, rows, submitter_id = args
+            for values in rows:
+                central.submit(form_id, values, submitter_id=submitter_id)
+            pipe.send(len(rows))
+        elif command == "review_states":
+            with central.lock:
+                states: dict = {}
+                for sub in central.submissions.values():
+                    states[sub.review_state] = states.get(sub.review_state, 0) + 1
+            pipe.send(states)
+    central.stop()
+    pipe.send("stopped")
+
+
+class FakeCentralProcess:
+    """A FakeCentral served from a separate process, so its request handling
+    does not compete for the interpreter lock with the code under measure."""
+
+    def start(self) -> "FakeCentralProcess":
+        import multiprocessing
+
+        # spawn, not fork: a forked child would inherit (and could close) the
+        # parent's open database connections.
+        context = multiprocessing.get_context("spawn")
+        self.pipe, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child,), daemon=True)
+        self.process.start()
+        self.url = self.pipe.recv()
+        return self
+
+    def _call(self, command: str, *args):
+        self.pipe.send((command, args))
+        return self.pipe.recv()
+
+    def submit_many(self, form_id: str, rows: list[dict], *, submitter_id: int) -> int:
+        return self._call("submit_many", form_id, rows, submitter_id)
+
+    def review_states(self) -> dict:
+        return self._call("review_states")
+
+    def stop(self) -> None:
+        try:
+            self._call("stop")
+        finally:
+            self.process.join(timeout=10)

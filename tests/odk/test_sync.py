@@ -262,27 +262,105 @@ def test_a_store_manager_cannot_register_at_another_store_through_collect(connec
     assert StockItem.objects.count() == 0
 
 
-def test_stocktake_check_picks_an_entity_of_the_sites_items(connected, fake):
-    _submit(fake, connected)
+def _registered_item(fake, reg):
+    _submit(fake, reg)
     sync_country()
     item = StockItem.objects.get()
-    link = ItemEntity.objects.get(item=item)
-    sub = fake.submit(
+    return item, ItemEntity.objects.get(item=item)
+
+
+def _check(fake, reg, link, *, app=None, attachments=None, **values):
+    row = {
+        "site": "site-x",
+        "item": str(link.entity_uuid),
+        "found": "yes",
+        "damaged": "no",
+        "weight_kg": 12.4,
+        "photo": None,
+        "notes": "",
+        **values,
+    }
+    return fake.submit(
         STOCKTAKE_FORM_ID,
-        {
-            "site": "site-x",
-            "item": str(link.entity_uuid),
-            "found": "yes",
-            "damaged": "no",
-            "weight_kg": 12.4,
-            "photo": None,
-        },
-        submitter_id=connected.app_x.central_id,
+        row,
+        submitter_id=(app or reg.app_x).central_id,
+        attachments=attachments,
+    )
+
+
+def test_a_stocktake_check_is_recorded_in_the_open_stocktake_of_the_store(connected, fake):
+    from custody import services as custody_services
+    from custody.models import LedgerEntry, StockTakeLine
+
+    item, link = _registered_item(fake, connected)
+    stocktake = custody_services.stocktake_open(actor=connected.manager_x, site=connected.site_x)
+    sub = _check(
+        fake,
+        connected,
+        link,
+        damaged="yes",
+        weight_kg=12.4,
+        photo="1700000000009.jpg",
+        notes="crack at the tip",
+        attachments={"1700000000009.jpg": photo(color=(10, 20, 30))},
     )
     report = sync_country()
-    assert report.processed == 1
+    assert report.processed == 1 and report.needs_review == 0
+    line = StockTakeLine.objects.get(stocktake=stocktake, item=item)
+    assert line.result == StockTakeLine.Result.DAMAGED
+    assert str(line.weight_measured) == "12.400" and line.note == "crack at the tip"
+    assert line.checked_by == connected.manager_x
+    # The photo joined the item and the line, byte for byte.
+    assert line.photo.sha256 == hashlib.sha256(photo(color=(10, 20, 30))).hexdigest()
+    assert line.photo.item == item
     check = StockCheck.objects.get(submission__central_id=sub.id)
-    assert check.item == item and check.found and str(check.weight_kg) == "12.400"
+    assert check.stocktake == stocktake and check.stocktake_line == line
+    assert LedgerEntry.objects.filter(
+        event=LedgerEntry.Event.STOCKTAKE_CHECKED, item=item, stocktake=stocktake
+    ).exists()
+    assert fake.submissions[sub.id].review_state == "approved"
+    # An edit in Collect (not found after all) corrects the same line.
+    fake.edit(fake.submissions[sub.id], {"found": "no", "damaged": None, "weight_kg": None})
+    assert sync_country().processed == 1
+    line.refresh_from_db()
+    assert line.result == StockTakeLine.Result.MISSING and line.weight_measured is None
+    assert StockCheck.objects.count() == 1 and StockTakeLine.objects.count() == 1
+
+
+def test_a_check_with_no_open_stocktake_waits_for_review_and_is_applied_later(connected, fake):
+    from custody import services as custody_services
+    from custody.models import StockTakeLine
+
+    item, link = _registered_item(fake, connected)
+    sub = _check(fake, connected, link)
+    report = sync_country()
+    assert report.needs_review == 1
+    stored = Submission.objects.get(central_id=sub.id)
+    assert stored.status == Submission.Status.NEEDS_REVIEW
+    assert stored.errors == {"__all__": ["No stock-take is open for this store."]}
+    assert fake.submissions[sub.id].review_state == "hasIssues"
+    assert any("No stock-take is open" in c for c in fake.submissions[sub.id].comments)
+    # Nothing lost: once a stock-take is open the administrator applies it.
+    stocktake = custody_services.stocktake_open(actor=connected.manager_x, site=connected.site_x)
+    fixed = services.submission_correct(actor=connected.admin, submission=stored, values={})
+    assert fixed.status == Submission.Status.PROCESSED
+    line = StockTakeLine.objects.get(stocktake=stocktake, item=item)
+    assert line.result == StockTakeLine.Result.FOUND and str(line.weight_measured) == "12.400"
+    sync_country()
+    assert fake.submissions[sub.id].review_state == "approved"
+
+
+def test_a_store_manager_cannot_check_another_stores_items_through_collect(connected, fake):
+    from custody import services as custody_services
+    from custody.models import StockTakeLine
+
+    item, link = _registered_item(fake, connected)
+    custody_services.stocktake_open(actor=connected.manager_x, site=connected.site_x)
+    sub = _check(fake, connected, link, app=connected.app_y)  # manager Y, site X
+    sync_country()
+    stored = Submission.objects.get(central_id=sub.id)
+    assert stored.status == Submission.Status.NEEDS_REVIEW and "site" in stored.errors
+    assert StockTakeLine.objects.get(item=item).result == StockTakeLine.Result.UNCHECKED
 
 
 def test_country_b_sync_never_touches_country_a(connected, fake, country_b):
