@@ -376,9 +376,20 @@ def submission_reject(*, actor, submission: Submission, reason: str) -> Submissi
     return locked
 
 
-def sync_request(*, actor) -> None:
-    """An administrator's "Sync now": queued after the transaction commits."""
+def sync_request(*, actor) -> dict | None:
+    """An administrator's "Sync now" of the current country, through the same
+    Celery task as the schedule.
+
+    With a broker the task is queued once the transaction commits (returns
+    None). Without one (``CELERY_TASK_ALWAYS_EAGER``, the demo) it runs here,
+    now, and its report comes back as a dict so the page can say what it did.
+    """
+    from django.conf import settings
+
     _require_admin(actor)
     from .tasks import odk_sync
 
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return odk_sync.delay().get()
     transaction.on_commit(odk_sync.delay)
+    return None

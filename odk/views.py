@@ -63,8 +63,33 @@ ACTIONS = {
         lambda user: (selectors.require_odk_admin(user), services.entities_push()),
         _("The items list in Collect is up to date."),
     ),
-    "sync": (lambda user: services.sync_request(actor=user), _("The sync has started.")),
+    "sync": (lambda user: services.sync_request(actor=user), None),
 }
+
+
+def _sync_message(request, report: dict | None) -> None:
+    """Say what "Sync now" did (it ran in the request), or that it is queued."""
+    if report is None:
+        messages.success(request, _("The sync has started."))
+    elif report["error"]:
+        messages.error(request, _("The sync stopped: %(error)s") % {"error": report["error"]})
+    elif report["skipped"]:
+        messages.warning(
+            request, _("A sync of this country is already running; try again in a minute.")
+        )
+    else:
+        messages.success(
+            request,
+            _(
+                "Sync done: %(processed)s submissions processed, %(review)s waiting for "
+                "review, %(unchanged)s already known."
+            )
+            % {
+                "processed": report["processed"],
+                "review": report["needs_review"],
+                "unchanged": report["unchanged"],
+            },
+        )
 
 
 @login_required
@@ -75,7 +100,7 @@ def action(request, action):
         raise Http404
     run, done = ACTIONS[action]
     try:
-        run(request.user)
+        result = run(request.user)
     except ValidationError as exc:
         messages.error(request, _messages_of(exc))
     except central.CENTRAL_ERRORS as exc:
@@ -83,7 +108,10 @@ def action(request, action):
             request, _("ODK Central did not answer as expected: %(error)s") % {"error": exc}
         )
     else:
-        messages.success(request, done)
+        if action == "sync":
+            _sync_message(request, result)
+        else:
+            messages.success(request, done)
     return redirect("odk:overview")
 
 
