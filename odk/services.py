@@ -49,6 +49,7 @@ def connection_save(
     username: str,
     password: str = "",
     project_id: int | None = None,
+    project_name: str = "",
 ) -> CentralConnection:
     """Create or change the country's Central connection; an empty password keeps the old one."""
     if actor is not None:
@@ -72,6 +73,8 @@ def connection_save(
         conn.password_encrypted = crypto.encrypt(password)
     if project_id is not None:
         conn.project_id = project_id
+    if project_name:
+        conn.project_name = project_name.strip()
     conn.updated_by = actor
     conn.save()
     return conn
@@ -92,7 +95,7 @@ def project_create(*, actor=None, client=None, name: str | None = None) -> Centr
     if conn.project_id:
         return conn
     country = current_country()
-    name = name or f"SMS {country.code} — {country.name}"
+    name = name or conn.project_name or f"SMS {country.code} — {country.name}"
     client = client or central.client_for(conn)
     data = central.checked(client.post("projects", json={"name": name})).json()
     CentralConnection.objects.filter(pk=conn.pk).update(project_id=data["id"], project_name=name)

@@ -7,6 +7,7 @@ the file is known to be good. The README ("Inventory protocol") documents
 every key.
 """
 
+import os
 import re
 import zoneinfo
 from dataclasses import dataclass
@@ -20,7 +21,14 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from pydantic import ValidationError as PydanticValidationError
 
 SLUG = r"^[a-z0-9][a-z0-9_-]*$"
@@ -213,12 +221,63 @@ class AdministratorSpec(_Spec):
         return self.username or self.email
 
 
+ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
+
+
+class OdkSpec(_Spec):
+    """The country's ODK Central connection (optional). The password is never
+    in the file: ``password_env`` names the environment variable holding it."""
+
+    url: str = Field(min_length=1, max_length=200)
+    username: str = Field(max_length=254)
+    password_env: Annotated[
+        str,
+        Field(min_length=1, max_length=100),
+        _pattern(ENV_NAME, lambda: _('"%(value)s": use capital letters, digits and "_"')),
+    ]
+    project_name: str = Field(default="", max_length=200)
+    project_id: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_password(cls, data):
+        if isinstance(data, dict) and "password" in data:
+            raise ValueError(
+                _(
+                    "never write the Central password in the file: put it in an environment "
+                    "variable and name that variable in password_env"
+                )
+            )
+        return data
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError(
+                _('"%(value)s": the address of ODK Central, starting with https://')
+                % {"value": value}
+            )
+        value = value.rstrip("/")
+        return value[: -len("/v1")] if value.endswith("/v1") else value
+
+    @field_validator("username")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        try:
+            validate_email(value)
+        except DjangoValidationError as exc:
+            raise ValueError(_('"%(value)s" is not an e-mail address') % {"value": value}) from exc
+        return value
+
+
 class Protocol(_Spec):
     country: CountrySpec
     sites: list[SiteSpec] = Field(min_length=1)
     categories: list[CategorySpec] = Field(min_length=1)
     custom_fields: list[CustomFieldSpec] = []
     administrators: list[AdministratorSpec] = Field(min_length=1)
+    odk: OdkSpec | None = None
 
     def item_types(self) -> list[tuple[CategorySpec, TypeSpec]]:
         return [
@@ -356,6 +415,15 @@ def _semantic_issues(protocol: Protocol) -> list[ProtocolIssue]:
     issues: list[ProtocolIssue] = []
     country = protocol.country
     supported = {code for code, _name in settings.LANGUAGES}
+
+    if protocol.odk is not None and not os.environ.get(protocol.odk.password_env):
+        issues.append(
+            ProtocolIssue(
+                "odk.password_env",
+                _("the environment variable %(name)s is not set (it holds the Central password)")
+                % {"name": protocol.odk.password_env},
+            )
+        )
 
     seen_languages = set()
     for index, language in enumerate(country.languages):

@@ -203,6 +203,7 @@ class _Sync:
         types = self.categories_and_types(exists)
         self.custom_fields(exists, types)
         self.administrators(exists, country)
+        self.odk(exists)
 
     def roles(self, exists: bool):
         current = {}
@@ -451,6 +452,51 @@ class _Sync:
             else:
                 link = invitation_link(user=user, country=country)
             self.invitations.append(Invitation(spec.full_name, spec.email, spec.login, link))
+
+    def odk(self, exists: bool):
+        """The ODK Central connection, when the file has an ``odk`` section
+        (the password comes from the environment variable it names)."""
+        import os
+
+        spec = self.protocol.odk
+        if spec is None:
+            return
+        from django.core.exceptions import ImproperlyConfigured
+
+        from odk import crypto
+        from odk.models import CentralConnection
+        from odk.services import connection_save
+
+        password = os.environ.get(spec.password_env, "")
+        conn = CentralConnection.objects.first() if exists else None
+        values = {"base_url": spec.url, "username": spec.username}
+        if spec.project_name:
+            values["project_name"] = spec.project_name
+        if spec.project_id:
+            values["project_id"] = spec.project_id
+        if conn is None:
+            self.record(CREATE, _("ODK Central connection"), spec.url)
+        else:
+            changed = self.diff(conn, values)
+            try:
+                same_password = crypto.decrypt(conn.password_encrypted) == password
+            except ImproperlyConfigured:  # key changed: the file's password replaces it
+                same_password = False
+            if not same_password:
+                # Never printed: only that it changes.
+                changed[_("password")] = ("…", _("from %(name)s") % {"name": spec.password_env})
+            if not changed:
+                return
+            self.record(UPDATE, _("ODK Central connection"), spec.url, fields=changed)
+        if self.apply:
+            connection_save(
+                actor=None,
+                base_url=spec.url,
+                username=spec.username,
+                password=password,
+                project_id=spec.project_id,
+                project_name=spec.project_name,
+            )
 
 
 PROVISIONING_USERNAME = "_provisioning"
