@@ -140,8 +140,10 @@ def declaration(*, kind: str, year: int, scope: Scope, cutoff=None) -> Declarati
     previous_end = datetime.date(year - 1, 12, 31)
     classes = {key: ClassFigures(key=key, label=label) for key, label in spec["classes"]}
 
+    type_class = {pk: class_of(t, kind) for pk, t in types.items() if t.category.kind == kind}
+
     def figures_of(info):
-        key = class_of(types[info.item_type_id], kind)
+        key = type_class[info.item_type_id]
         if key not in classes:  # a class named in the setting but not in the declaration
             classes[key] = ClassFigures(key=key, label=key)
         return classes[key]

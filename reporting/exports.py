@@ -73,6 +73,7 @@ def to_xlsx(document: Document) -> bytes:
             cell.font = bold
             cell.fill = head_fill
             cell.alignment = Alignment(wrap_text=True, vertical="top")
+        row_number = sheet.max_row  # openpyxl recounts max_row on each call: count here
         for index, row in enumerate(table.rows):
             values = []
             for column, value in zip(table.columns, row, strict=False):
@@ -87,8 +88,9 @@ def to_xlsx(document: Document) -> bytes:
                 else:
                     values.append("" if value is None else str(value))
             sheet.append(values)
+            row_number += 1
             for column_index, column in enumerate(table.columns, start=1):
-                cell = sheet.cell(row=sheet.max_row, column=column_index)
+                cell = sheet.cell(row=row_number, column=column_index)
                 if column.kind in NUMBER_FORMATS:
                     cell.number_format = NUMBER_FORMATS[column.kind]
                 if index in table.strong_rows:

@@ -52,14 +52,18 @@ kilograms, integer items and pieces). ``Summary`` asserts it.
 """
 
 import datetime
+import json
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import Q
+from django.db.models.fields.json import KT
+from django.db.models.functions import TruncDate
 
 from custody.models import LedgerEntry, LedgerHead
 from stock.models import ItemType, StockItem
@@ -114,8 +118,7 @@ class Measure:
         return (self.items, self.pieces, self.weight_kg)
 
 
-@dataclass(frozen=True)
-class ItemInfo:
+class ItemInfo(NamedTuple):
     """What is known of an item (classification, not place or weight)."""
 
     id: object
@@ -127,8 +130,7 @@ class ItemInfo:
     cites_mark: str | None
 
 
-@dataclass(frozen=True)
-class Holding:
+class Holding(NamedTuple):
     """An item's contribution to the balance: where, how many pieces, how heavy."""
 
     place: object  # a site id or TRANSIT
@@ -136,8 +138,9 @@ class Holding:
     weight_kg: Decimal
 
 
-@dataclass(frozen=True)
-class Transition:
+class Transition(NamedTuple):
+    # Named tuples: a large country replays a million of these, and frozen
+    # dataclasses cost several times more to build.
     item_id: object
     sequence: int
     day: datetime.date
@@ -157,6 +160,16 @@ def current_country():
     from tenants.models import Country
 
     return Country.objects.filter(schema_name=connection.schema_name).first()
+
+
+def _raw_rows(queryset, size: int = 10000):
+    """Rows of a values_list queryset through a server-side cursor, without
+    Django's per-row converters (plain psycopg types: UUID, date, str)."""
+    sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(size):
+            yield from rows
 
 
 def country_zone() -> zoneinfo.ZoneInfo:
@@ -271,10 +284,13 @@ class History:
             ).values("item_id")
             items = items.filter(pk__in=ever_here)
         codes = {t.code: pk for pk, t in self.types.items()}
-        rows = items.values_list(
-            "pk", "sms_number", "item_type_id", "source", "received_on", "cites_mark"
+        self._items_query = items
+        rows = _raw_rows(
+            items.values_list(
+                "pk", "sms_number", "item_type_id", "source", "received_on", "cites_mark"
+            )
         )
-        for pk, number, type_id, source, received_on, mark in rows.iterator(chunk_size=5000):
+        for pk, number, type_id, source, received_on, mark in rows:
             known = {
                 "item_type": type_id,
                 "source": source,
@@ -308,52 +324,82 @@ class History:
         self._load_items()
         if not self.items:
             return
-        ids = list(self.items)
-        zone = self.zone
-        current = None
-        state = None
-        last_day = None
-        # Chunks of ids keep the IN list and the result set reasonable.
-        for start in range(0, len(ids), 20000):
-            chunk = ids[start : start + 20000]
-            rows = (
-                LedgerEntry.objects.filter(
-                    item_id__in=chunk, event__in=_STATE_EVENTS, sequence__lte=self.cutoff
-                )
-                .order_by("item_id", "sequence")
-                .values_list("item_id", "sequence", "event", "occurred_at", "site_id", "payload")
+        # One pass over the ledger in sequence order (its unique index), the
+        # items as a subquery, the payload's few keys and the local day
+        # extracted by PostgreSQL: no per-row JSON or time zone work here.
+        entries = (
+            LedgerEntry.objects.filter(
+                item_id__in=self._items_query.values("pk"),
+                event__in=_STATE_EVENTS,
+                sequence__lte=self.cutoff,
             )
-            for item_id, sequence, event, occurred_at, site_id, payload in rows.iterator(
-                chunk_size=5000
-            ):
-                if item_id != current:
-                    current, state, last_day = item_id, None, None
-                info = self.items[item_id]
-                if event == Event.REGISTERED:
-                    day = info.received_on
-                elif event == Event.ARCHIVED and payload.get("archived_on"):
-                    day = datetime.date.fromisoformat(payload["archived_on"])
-                else:
-                    day = occurred_at.astimezone(zone).date()
-                if last_day is not None and day < last_day:
-                    day = last_day
-                last_day = day
-                state, transition = self._step(info, state, sequence, day, event, site_id, payload)
-                if transition is not None:
-                    self.transitions.append(transition)
+            .annotate(
+                local_day=TruncDate("occurred_at", tzinfo=self.zone),
+                p_weight=KT("payload__weight_kg"),
+                p_pieces=KT("payload__pieces"),
+                p_archived_on=KT("payload__archived_on"),
+                p_reason=KT("payload__reason"),
+                p_resolution=KT("payload__resolution"),
+                p_new_weight=KT("payload__new_weight"),
+                p_changes=KT("payload__changes"),
+            )
+            .order_by("sequence")
+            .values_list(
+                "item_id",
+                "sequence",
+                "event",
+                "local_day",
+                "site_id",
+                "p_weight",
+                "p_pieces",
+                "p_archived_on",
+                "p_reason",
+                "p_resolution",
+                "p_new_weight",
+                "p_changes",
+            )
+        )
+        items = self.items
+        states: dict = {}
+        step = self._step
+        append = self.transitions.append
+        for row in _raw_rows(entries):
+            item_id, sequence, event, day, site_id = row[:5]
+            info = items.get(item_id)
+            if info is None:  # classified otherwise once corrections are undone
+                continue
+            state, last_day = states.get(item_id, (None, None))
+            if event == "registered":
+                day = info.received_on
+            elif event == "archived" and row[7]:
+                day = datetime.date.fromisoformat(row[7])
+            if last_day is not None and day < last_day:
+                day = last_day
+            payload = {
+                "weight_kg": row[5],
+                "pieces": row[6],
+                "reason": row[8],
+                "resolution": row[9],
+                "new_weight": row[10],
+                "changes": json.loads(row[11]) if row[11] else (),
+            }
+            state, transition = step(info, state, sequence, day, event, site_id, payload)
+            states[item_id] = (state, day)
+            if transition is not None:
+                append(transition)
 
     @staticmethod
     def _step(info, state, sequence, day, event, site_id, payload):
         """(new state, Transition or None). ``state`` is a dict: status
         (held/transit/missing/gone), place, pieces, weight_kg."""
         payload = payload or {}
-        if state is None and event != Event.REGISTERED:
+        if state is None and event != "registered":
             return state, None  # entries of an item before it is known: ignore
         if state is not None and state["status"] == "gone":
             return state, None
         new = dict(state) if state is not None else {}
         line_out = line_in = None
-        if event == Event.REGISTERED:
+        if event == "registered":
             if state is not None:
                 return state, None
             new = {
@@ -363,23 +409,23 @@ class History:
                 "weight_kg": Decimal(str(payload.get("weight_kg") or "0")),
             }
             line_in = (ADDED, info.source)
-        elif event == Event.CORRECTION:
+        elif event == "correction":
             for change in payload.get("changes", []):
                 if change.get("field") == "weight_kg" and change.get("new") is not None:
                     new["weight_kg"] = Decimal(str(change["new"]))
                 elif change.get("field") == "pieces" and change.get("new") is not None:
                     new["pieces"] = int(change["new"])
             line_out = line_in = (CORRECTED, "")
-        elif event == Event.ARCHIVED:
+        elif event == "archived":
             new["status"] = "gone"
             line_out = (REMOVED, payload.get("reason", ""))
-        elif event == Event.DISPATCHED:
+        elif event == "dispatched":
             new["status"], new["place"] = "transit", TRANSIT
             line_out, line_in = (TRANSFER_OUT, ""), (TRANSFER_IN, "")
-        elif event == Event.RECEIVED:
+        elif event == "received":
             new["status"], new["place"] = "held", site_id
             line_out, line_in = (TRANSFER_OUT, ""), (TRANSFER_IN, "")
-        elif event == Event.DISCREPANCY_RESOLVED:
+        elif event == "discrepancy_resolved":
             resolution = payload.get("resolution")
             if resolution == "accept_new_weight" and payload.get("new_weight") is not None:
                 new["weight_kg"] = Decimal(str(payload["new_weight"]))
@@ -392,10 +438,10 @@ class History:
                 line_out = line_in = (CORRECTED, "")
             else:
                 return state, None
-        elif event == Event.STOCKTAKE_MISSING:
+        elif event == "stocktake_missing":
             new["status"] = "missing"
             line_out = (MISSING, "")
-        elif event == Event.STOCKTAKE_FOUND:
+        elif event == "stocktake_found":
             new["status"], new["place"] = "held", site_id
             line_in = (FOUND, "")
         else:
