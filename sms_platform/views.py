@@ -1,4 +1,5 @@
-"""Public-host console for platform staff, and the country home page."""
+"""Public-host console for platform staff (public schema). A country's home
+page is the stock dashboard (stock.views.dashboard)."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -20,8 +21,3 @@ def console(request):
         raise Http404
     return render(request, "sms_platform/console.html", {"countries": country_overview_list()})
 
-
-@login_required
-def country_home(request):
-    # Replaced by the stock dashboard once the register exists.
-    return render(request, "sms_platform/country_home.html")
