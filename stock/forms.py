@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.scope import visible_sites
 
+from . import selectors
 from .models import (
     ArchiveRecord,
     CustomFieldDefinition,
@@ -276,7 +277,7 @@ class SiteChoiceField(forms.ModelChoiceField):
 
 
 def item_type_queryset():
-    return ItemType.objects.filter(enabled=True, category__enabled=True).select_related("category")
+    return selectors.item_types_enabled()
 
 
 class RegisterStartForm(forms.Form):
@@ -418,8 +419,8 @@ class ArchiveForm(forms.Form):
     )
 
 
-class ItemFilterForm(forms.Form):
-    """The filters of the item list; every one optional, all kept in the URL."""
+class _FilterForm(forms.Form):
+    """The filters the item list and the archive share; the rest are each one's."""
 
     q = forms.CharField(
         label=_("Search"),
@@ -439,33 +440,8 @@ class ItemFilterForm(forms.Form):
     item_type = ItemTypeChoiceField(
         queryset=None, required=False, label=_("Type"), empty_label=_("All")
     )
-    status = forms.ChoiceField(
-        label=_("Status"),
-        required=False,
-        choices=[("", _("All")), *StockItem.Status.choices],
-    )
-    source = forms.ChoiceField(
-        label=_("Source"), required=False, choices=[("", _("All")), *StockItem.Source.choices]
-    )
-    legal_status = forms.ChoiceField(
-        label=_("Legal status"),
-        required=False,
-        choices=[("", _("All")), *StockItem.LegalStatus.choices],
-    )
-    received_from = forms.DateField(label=_("Received from"), required=False, widget=DateInput())
-    received_to = forms.DateField(label=_("Received until"), required=False, widget=DateInput())
 
-    FILTER_NAMES = (
-        "q",
-        "site",
-        "category",
-        "item_type",
-        "status",
-        "source",
-        "legal_status",
-        "received_from",
-        "received_to",
-    )
+    FILTER_NAMES: tuple[str, ...] = ("q", "site", "category", "item_type")
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -487,11 +463,36 @@ class ItemFilterForm(forms.Form):
         }
 
 
-class ArchiveFilterForm(forms.Form):
-    q = ItemFilterForm.base_fields["q"]
-    site = SiteChoiceField(queryset=None, required=False, label=_("Store"), empty_label=_("All"))
-    category = ItemFilterForm.base_fields["category"]
-    item_type = ItemFilterForm.base_fields["item_type"]
+class ItemFilterForm(_FilterForm):
+    """The filters of the item list; every one optional, all kept in the URL."""
+
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("All")), *StockItem.Status.choices],
+    )
+    source = forms.ChoiceField(
+        label=_("Source"), required=False, choices=[("", _("All")), *StockItem.Source.choices]
+    )
+    legal_status = forms.ChoiceField(
+        label=_("Legal status"),
+        required=False,
+        choices=[("", _("All")), *StockItem.LegalStatus.choices],
+    )
+    received_from = forms.DateField(label=_("Received from"), required=False, widget=DateInput())
+    received_to = forms.DateField(label=_("Received until"), required=False, widget=DateInput())
+
+    FILTER_NAMES = (
+        *_FilterForm.FILTER_NAMES,
+        "status",
+        "source",
+        "legal_status",
+        "received_from",
+        "received_to",
+    )
+
+
+class ArchiveFilterForm(_FilterForm):
     reason = forms.ChoiceField(
         label=_("Reason"),
         required=False,
@@ -500,23 +501,7 @@ class ArchiveFilterForm(forms.Form):
     archived_from = forms.DateField(label=_("Archived from"), required=False, widget=DateInput())
     archived_to = forms.DateField(label=_("Archived until"), required=False, widget=DateInput())
 
-    FILTER_NAMES = (
-        "q",
-        "site",
-        "category",
-        "item_type",
-        "reason",
-        "archived_from",
-        "archived_to",
-    )
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["site"].queryset = visible_sites(user)
-        self.fields["item_type"].queryset = ItemType.objects.select_related("category")
-        self.fields["category"].label_from_instance = lambda obj: obj.label()
-
-    filters = ItemFilterForm.filters
+    FILTER_NAMES = (*_FilterForm.FILTER_NAMES, "reason", "archived_from", "archived_to")
 
 
 # --- Custom field definitions (SMS administrators) ------------------------------

@@ -255,6 +255,11 @@ def sites_for_registration(*, user) -> QuerySet:
     return visible_sites(user).filter(active=True)
 
 
+def item_types_enabled() -> QuerySet:
+    """Types that may be registered now (enabled, in an enabled category), for choices."""
+    return ItemType.objects.filter(enabled=True, category__enabled=True).select_related("category")
+
+
 def categories_with_types() -> list[ItemCategory]:
     return list(
         ItemCategory.objects.filter(enabled=True).prefetch_related(
