@@ -98,6 +98,14 @@ def sites_for_dispatch(*, user) -> QuerySet:
     return visible_sites(user).filter(active=True)
 
 
+def site_choice(sites: QuerySet, value) -> Site | None:
+    """The site of ``sites`` whose id is ``value`` (as a query string gives it), else None."""
+    try:
+        return sites.filter(pk=int(value)).first() if value else None
+    except (TypeError, ValueError):
+        return None
+
+
 def destinations() -> QuerySet:
     # Any active site of the country can receive; the receiving side's users act there.
     return Site.objects.filter(active=True)
@@ -156,9 +164,11 @@ def stocktake_lines(*, stocktake: StockTake) -> list[StockTakeLine]:
     )
 
 
-def stocktake_report(*, stocktake: StockTake) -> dict:
-    """Expected vs found, weight differences and additions."""
-    lines = stocktake_lines(stocktake=stocktake)
+def stocktake_report(*, stocktake: StockTake, lines: list[StockTakeLine] | None = None) -> dict:
+    """Expected vs found, weight differences and additions (``lines``: the
+    stock-take's lines when the caller already has them)."""
+    if lines is None:
+        lines = stocktake_lines(stocktake=stocktake)
     R = StockTakeLine.Result
     expected = [ln for ln in lines if ln.expected]
     report = {

@@ -7,34 +7,41 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from stock import selectors as stock_selectors
-from stock.models import ItemType
+from stock.models import StockItem
 
 from . import documents, selectors, services
-from .models import Discrepancy, StockTakeLine, Transfer
+from .forms import (
+    CancelForm,
+    DiscrepancyResolveForm,
+    DispatchForm,
+    ReceiveForm,
+    SignOffForm,
+    StockTakeCheckForm,
+    StockTakeOpenForm,
+    ToleranceForm,
+    TransferForm,
+)
+from .models import Transfer
 
 VIEW_PERM = "stock.view_stockitem"
 
 
-def _errors(exc: ValidationError) -> list[str]:
-    if hasattr(exc, "message_dict"):
-        return [str(m) for messages_ in exc.message_dict.values() for m in messages_]
-    return [str(m) for m in exc.messages]
-
-
-def _flash_errors(request, exc: ValidationError) -> None:
-    for message in _errors(exc):
-        messages.error(request, message)
-
-
-def _site(queryset, value):
+def _submitted(form, call) -> bool:
+    """Run the service ``call`` if ``form`` is valid; its ValidationError goes
+    next to the fields it names. True when the service succeeded."""
+    if not form.is_valid():
+        return False
     try:
-        return queryset.filter(pk=int(value)).first() if value else None
-    except (TypeError, ValueError):
-        return None
+        call(form.cleaned_data)
+    except ValidationError as exc:
+        form.service_errors(exc)
+        return False
+    return True
 
 
 # --- Transfers ---------------------------------------------------------------------
@@ -61,60 +68,69 @@ def transfer_new(request):
     the destination, the items, the reason and the authority reference."""
     source = request.POST if request.method == "POST" else request.GET
     origins = selectors.sites_for_dispatch(user=request.user)
-    origin = _site(origins, source.get("origin"))
+    origin = selectors.site_choice(origins, source.get("origin"))
     if origin is None and len(origins[:2]) == 1:
         origin = origins[0]
     destinations = selectors.destinations()
     if origin is not None:
         destinations = destinations.exclude(pk=origin.pk)
-    items = selectors.items_for_transfer(user=request.user, site=origin) if origin else []
-    errors = []
-    if request.method == "POST" and origin is not None:
-        try:
-            transfer = services.transfer_create(
-                actor=request.user,
-                origin=origin,
-                destination=_site(destinations, source.get("destination")),
-                items=[i for i in items if str(i.pk) in source.getlist("items")],
-                reason=source.get("reason", ""),
-                authority_reference=source.get("authority_reference", ""),
-                notes=source.get("notes", ""),
-            )
-        except ValidationError as exc:
-            errors = _errors(exc)
-        else:
-            messages.success(
-                request,
-                _("Transfer %(reference)s prepared. Check the items, then dispatch it.")
-                % {"reference": transfer.reference},
-            )
-            return redirect("custody:transfer_detail", transfer.pk)
+    items = (
+        selectors.items_for_transfer(user=request.user, site=origin)
+        if origin
+        else StockItem.objects.none()
+    )
+    form = TransferForm(
+        request.POST if request.method == "POST" and origin is not None else None,
+        destinations=destinations,
+        items=items,
+    )
+    created = []
+
+    def create(data):
+        created.append(services.transfer_create(actor=request.user, origin=origin, **data))
+
+    if form.is_bound and _submitted(form, create):
+        messages.success(
+            request,
+            _("Transfer %(reference)s prepared. Check the items, then dispatch it.")
+            % {"reference": created[0].reference},
+        )
+        return redirect("custody:transfer_detail", created[0].pk)
     return render(
         request,
         "custody/transfer_new.html",
         {
             "origins": origins,
             "origin": origin,
-            "destinations": destinations,
-            "items": items,
+            "form": form,
+            "items": list(items),
             "chosen": set(source.getlist("items")),
-            "data": source,
-            "errors": errors,
         },
     )
 
 
-def _transfer_page(request, transfer, *, status=200):
+def _transfer_page(request, transfer, **forms):
+    can = selectors.transfer_actions(user=request.user, transfer=transfer)
+    lines = selectors.transfer_lines(transfer=transfer)
+    forms.setdefault("dispatch_form", DispatchForm() if can["dispatch"] else None)
+    forms.setdefault("cancel_form", CancelForm() if can["cancel"] else None)
+    forms.setdefault("receive_form", ReceiveForm(lines=lines) if can["receive"] else None)
+    if forms["receive_form"] is not None:
+        receive_fields = {
+            ln.item_id: forms["receive_form"].fields_of(ln) for ln in forms["receive_form"].lines
+        }
+        for line in lines:
+            line.receive_fields = receive_fields.get(line.item_id, [])
     return render(
         request,
         "custody/transfer_detail.html",
         {
             "transfer": transfer,
-            "lines": selectors.transfer_lines(transfer=transfer),
+            "lines": lines,
             "discrepancies": selectors.transfer_discrepancies(transfer=transfer),
-            "can": selectors.transfer_actions(user=request.user, transfer=transfer),
+            "can": can,
+            **forms,
         },
-        status=status,
     )
 
 
@@ -131,19 +147,14 @@ def transfer_detail(request, transfer_id):
 @require_POST
 def transfer_dispatch(request, transfer_id):
     transfer = selectors.transfer_get(user=request.user, transfer_id=transfer_id)
-    try:
-        services.transfer_dispatch(
-            actor=request.user,
-            transfer=transfer,
-            seal_numbers=request.POST.get("seal_numbers", ""),
-            courier=request.POST.get("courier", ""),
-            vehicle=request.POST.get("vehicle", ""),
-            dispatching_officer=request.POST.get("dispatching_officer", ""),
-        )
-    except ValidationError as exc:
-        _flash_errors(request, exc)
-    else:
-        messages.success(request, _("Dispatched. Print the manifest for the courier."))
+    form = DispatchForm(request.POST)
+
+    def dispatch(data):
+        services.transfer_dispatch(actor=request.user, transfer=transfer, **data)
+
+    if not _submitted(form, dispatch):
+        return _transfer_page(request, transfer, dispatch_form=form)
+    messages.success(request, _("Dispatched. Print the manifest for the courier."))
     return redirect("custody:transfer_detail", transfer.pk)
 
 
@@ -152,14 +163,14 @@ def transfer_dispatch(request, transfer_id):
 @require_POST
 def transfer_cancel(request, transfer_id):
     transfer = selectors.transfer_get(user=request.user, transfer_id=transfer_id)
-    try:
-        services.transfer_cancel(
-            actor=request.user, transfer=transfer, reason=request.POST.get("reason", "")
-        )
-    except ValidationError as exc:
-        _flash_errors(request, exc)
-    else:
-        messages.success(request, _("The transfer is cancelled; its items are free again."))
+    form = CancelForm(request.POST)
+
+    def cancel(data):
+        services.transfer_cancel(actor=request.user, transfer=transfer, reason=data["reason"])
+
+    if not _submitted(form, cancel):
+        return _transfer_page(request, transfer, cancel_form=form)
+    messages.success(request, _("The transfer is cancelled; its items are free again."))
     return redirect("custody:transfer_detail", transfer.pk)
 
 
@@ -169,29 +180,14 @@ def transfer_cancel(request, transfer_id):
 def transfer_receive(request, transfer_id):
     """One row per item still on its way: "arrived", "absent" or "not yet"."""
     transfer = selectors.transfer_get(user=request.user, transfer_id=transfer_id)
-    checks = []
-    for line in selectors.transfer_lines(transfer=transfer):
-        if line.state != line.State.IN_TRANSIT:
-            continue
-        key = str(line.item_id)
-        outcome = request.POST.get(f"outcome_{key}", "")
-        if outcome not in ("arrived", "absent"):
-            continue
-        checks.append(
-            services.ReceiptCheck(
-                item_id=line.item_id,
-                present=outcome == "arrived",
-                seal_intact=request.POST.get(f"seal_{key}") == "on",
-                weight_kg=request.POST.get(f"weight_{key}"),
-                note=request.POST.get(f"note_{key}", ""),
-            )
-        )
-    try:
-        services.transfer_receive(actor=request.user, transfer=transfer, checks=checks)
-    except ValidationError as exc:
-        _flash_errors(request, exc)
-    else:
-        messages.success(request, _("Receipt recorded."))
+    form = ReceiveForm(request.POST, lines=selectors.transfer_lines(transfer=transfer))
+
+    def receive(data):
+        services.transfer_receive(actor=request.user, transfer=transfer, checks=form.checks())
+
+    if not _submitted(form, receive):
+        return _transfer_page(request, transfer, receive_form=form)
+    messages.success(request, _("Receipt recorded."))
     return redirect("custody:transfer_detail", transfer.pk)
 
 
@@ -220,18 +216,21 @@ def transfer_pdf(request, transfer_id, kind):
 @permission_required(VIEW_PERM, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def discrepancy_list(request):
+    settings_row = services.custody_settings()
+    form = ToleranceForm(
+        request.POST if request.method == "POST" else None,
+        initial={"tolerance": settings_row.transfer_weight_tolerance_percent},
+    )
     if request.method == "POST":
         # The country's tolerance, set by an administrator on this page.
-        try:
+        def save(data):
             services.settings_update(
-                actor=request.user,
-                transfer_weight_tolerance_percent=request.POST.get("tolerance", ""),
+                actor=request.user, transfer_weight_tolerance_percent=data["tolerance"]
             )
-        except ValidationError as exc:
-            _flash_errors(request, exc)
-        else:
+
+        if _submitted(form, save):
             messages.success(request, _("Tolerance saved."))
-        return redirect("custody:discrepancy_list")
+            return redirect("custody:discrepancy_list")
     show_all = request.GET.get("all") == "1"
     return render(
         request,
@@ -241,7 +240,8 @@ def discrepancy_list(request):
                 :200
             ],
             "show_all": show_all,
-            "settings": services.custody_settings(),
+            "settings": settings_row,
+            "form": form,
         },
     )
 
@@ -251,32 +251,26 @@ def discrepancy_list(request):
 @require_http_methods(["GET", "POST"])
 def discrepancy_resolve(request, discrepancy_id):
     discrepancy = selectors.discrepancy_get(user=request.user, discrepancy_id=discrepancy_id)
-    errors = []
+    form = DiscrepancyResolveForm(
+        request.POST if request.method == "POST" else None, discrepancy=discrepancy
+    )
     if request.method == "POST":
         if not request.user.has_perm("custody.resolve_discrepancy"):
             raise Http404
-        try:
+
+        def resolve(data):
             services.discrepancy_resolve(
                 actor=request.user,
                 discrepancy=discrepancy,
-                resolution=request.POST.get("resolution", ""),
-                note=request.POST.get("note", ""),
-                weight_kg=request.POST.get("weight_kg") or None,
+                resolution=data["resolution"],
+                note=data["note"],
+                weight_kg=data.get("weight_kg") or None,
             )
-        except ValidationError as exc:
-            errors = _errors(exc)
-        else:
+
+        if _submitted(form, resolve):
             messages.success(request, _("Discrepancy resolved."))
             return redirect("custody:transfer_detail", discrepancy.transfer_id)
-    choices = [
-        (value, Discrepancy.Resolution(value).label)
-        for value in Discrepancy.CHOICES_BY_KIND[discrepancy.kind]
-    ]
-    return render(
-        request,
-        "custody/discrepancy_resolve.html",
-        {"d": discrepancy, "choices": choices, "errors": errors, "data": request.POST},
-    )
+    return render(request, "custody/discrepancy_resolve.html", {"d": discrepancy, "form": form})
 
 
 # --- Stock-takes ---------------------------------------------------------------------------
@@ -287,23 +281,51 @@ def discrepancy_resolve(request, discrepancy_id):
 @require_http_methods(["GET", "POST"])
 def stocktake_list(request):
     sites = selectors.sites_for_stocktake(user=request.user)
+    form = StockTakeOpenForm(request.POST if request.method == "POST" else None, sites=sites)
     if request.method == "POST":
         if not request.user.has_perm("custody.run_stocktake"):
             raise Http404
-        try:
-            stocktake = services.stocktake_open(
-                actor=request.user,
-                site=_site(sites, request.POST.get("site")),
-                notes=request.POST.get("notes", ""),
-            )
-        except ValidationError as exc:
-            _flash_errors(request, exc)
-            return redirect("custody:stocktake_list")
-        return redirect("custody:stocktake_detail", stocktake.pk)
+        opened = []
+
+        def open_(data):
+            opened.append(services.stocktake_open(actor=request.user, **data))
+
+        if _submitted(form, open_):
+            return redirect("custody:stocktake_detail", opened[0].pk)
     return render(
         request,
         "custody/stocktake_list.html",
-        {"stocktakes": selectors.stocktake_list(user=request.user)[:200], "sites": sites},
+        {
+            "stocktakes": selectors.stocktake_list(user=request.user)[:200],
+            "sites": sites,
+            "form": form,
+        },
+    )
+
+
+def _stocktake_page(request, stocktake, *, check_form=None, sign_off_form=None):
+    lines = selectors.stocktake_lines(stocktake=stocktake)
+    checked_item = check_form.data.get("item") if check_form is not None else None
+    for line in lines:
+        # Each row has its own form; the one just sent keeps its input and errors.
+        if checked_item == str(line.item_id):
+            line.check_form = check_form
+        else:
+            line.check_form = StockTakeCheckForm(
+                initial={"item": line.item_id, "result": line.result},
+                auto_id=f"id_%s_{line.item_id}",
+            )
+    return render(
+        request,
+        "custody/stocktake_detail.html",
+        {
+            "stocktake": stocktake,
+            "is_open": stocktake.status == stocktake.Status.OPEN,
+            "lines": lines,
+            "report": selectors.stocktake_report(stocktake=stocktake, lines=lines),
+            "sign_off_form": sign_off_form or SignOffForm(),
+            "item_types": stock_selectors.item_types_enabled(),
+        },
     )
 
 
@@ -312,20 +334,7 @@ def stocktake_list(request):
 @require_GET
 def stocktake_detail(request, stocktake_id):
     stocktake = selectors.stocktake_get(user=request.user, stocktake_id=stocktake_id)
-    return render(
-        request,
-        "custody/stocktake_detail.html",
-        {
-            "stocktake": stocktake,
-            "is_open": stocktake.status == stocktake.Status.OPEN,
-            "lines": selectors.stocktake_lines(stocktake=stocktake),
-            "report": selectors.stocktake_report(stocktake=stocktake),
-            "results": [
-                c for c in StockTakeLine.Result.choices if c[0] != StockTakeLine.Result.UNCHECKED
-            ],
-            "item_types": ItemType.objects.filter(enabled=True),
-        },
-    )
+    return _stocktake_page(request, stocktake)
 
 
 @login_required
@@ -334,25 +343,22 @@ def stocktake_detail(request, stocktake_id):
 def stocktake_check(request, stocktake_id):
     stocktake = selectors.stocktake_get(user=request.user, stocktake_id=stocktake_id)
     item = stock_selectors.item_get(user=request.user, item_id=request.POST.get("item"))
-    try:
+    form = StockTakeCheckForm(request.POST, request.FILES, auto_id=f"id_%s_{item.pk}")
+
+    def check(data):
         services.stocktake_check(
             actor=request.user,
             stocktake=stocktake,
             item=item,
-            result=request.POST.get("result", ""),
-            weight_kg=request.POST.get("weight_kg") or None,
-            note=request.POST.get("note", ""),
-            photo=request.FILES.get("photo"),
+            result=data["result"],
+            weight_kg=data["weight_kg"] or None,
+            note=data["note"],
+            photo=data["photo"],
         )
-    except ValidationError as exc:
-        _flash_errors(request, exc)
-    return redirect(f"{stocktake_url(stocktake)}#item-{item.pk}")
 
-
-def stocktake_url(stocktake) -> str:
-    from django.urls import reverse
-
-    return reverse("custody:stocktake_detail", args=[stocktake.pk])
+    if not _submitted(form, check):
+        return _stocktake_page(request, stocktake, check_form=form)
+    return redirect(reverse("custody:stocktake_detail", args=[stocktake.pk]) + f"#item-{item.pk}")
 
 
 @login_required
@@ -361,7 +367,9 @@ def stocktake_url(stocktake) -> str:
 def stocktake_add(request, stocktake_id):
     """An item found without a record: registered at the site, listed as added."""
     stocktake = selectors.stocktake_get(user=request.user, stocktake_id=stocktake_id)
-    item_type = ItemType.objects.filter(pk=request.POST.get("item_type") or 0).first()
+    item_type = (
+        stock_selectors.item_types_enabled().filter(pk=request.POST.get("item_type") or 0).first()
+    )
     if item_type is None:
         messages.error(request, _("Choose the item type."))
         return redirect("custody:stocktake_detail", stocktake.pk)
@@ -378,7 +386,8 @@ def stocktake_add(request, stocktake_id):
             cites_mark=request.POST.get("cites_mark") or None,
         )
     except ValidationError as exc:
-        _flash_errors(request, exc)
+        for message in _errors(exc):
+            messages.error(request, message)
     else:
         messages.success(
             request, _("Item %(number)s registered.") % {"number": line.item.sms_number}
@@ -386,19 +395,25 @@ def stocktake_add(request, stocktake_id):
     return redirect("custody:stocktake_detail", stocktake.pk)
 
 
+def _errors(exc: ValidationError) -> list[str]:
+    if hasattr(exc, "message_dict"):
+        return [str(m) for messages_ in exc.message_dict.values() for m in messages_]
+    return [str(m) for m in exc.messages]
+
+
 @login_required
 @permission_required("custody.run_stocktake", raise_exception=True)
 @require_POST
 def stocktake_sign_off(request, stocktake_id):
     stocktake = selectors.stocktake_get(user=request.user, stocktake_id=stocktake_id)
-    try:
-        services.stocktake_sign_off(
-            actor=request.user, stocktake=stocktake, note=request.POST.get("note", "")
-        )
-    except ValidationError as exc:
-        _flash_errors(request, exc)
-    else:
-        messages.success(request, _("Stock-take signed off."))
+    form = SignOffForm(request.POST)
+
+    def sign_off(data):
+        services.stocktake_sign_off(actor=request.user, stocktake=stocktake, note=data["note"])
+
+    if not _submitted(form, sign_off):
+        return _stocktake_page(request, stocktake, sign_off_form=form)
+    messages.success(request, _("Stock-take signed off."))
     return redirect("custody:stocktake_detail", stocktake.pk)
 
 

@@ -8,7 +8,7 @@ import pytest
 from pypdf import PdfReader
 
 from custody import services
-from custody.models import Discrepancy, Transfer
+from custody.models import Discrepancy, StockTakeLine, Transfer
 from stock.models import StockItem
 from tests.custody.conftest import check, dispatch, draft, tusks
 from tests.stock.conftest import image_bytes, register, upload
@@ -175,3 +175,60 @@ def test_ledger_check_page_is_for_auditors(reg, login):
     assert login(reg.manager_x).get("/ledger/").status_code == 404
     page = login(reg.auditor).get("/ledger/")
     assert page.status_code == 200 and "The ledger is intact" in page.content.decode()
+
+
+def _field(page: str, name: str) -> str:
+    """The HTML of one field: from its wrapper to the next field's."""
+    start = page.index(f'id="field-{name}"')
+    end = page.find('id="field-', start + 1)
+    return page[start : end if end != -1 else None]
+
+
+def test_a_dispatch_without_seal_numbers_says_so_next_to_the_field(reg, login):
+    (a,) = tusks(reg, 1)
+    transfer = draft(reg, [a])
+    c = login(reg.manager_x)
+    response = c.post(
+        f"/transfers/{transfer.pk}/dispatch/",
+        {"seal_numbers": "  ", "courier": "Patrol", "dispatching_officer": "Officer K"},
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Give the numbers of the seals on the packages." in _field(page, "seal_numbers")
+    assert "Give the numbers" not in _field(page, "courier")
+    # What was typed stays; nothing moved.
+    assert 'value="Patrol"' in page
+    transfer.refresh_from_db()
+    assert transfer.status == "draft" and transfer.dispatched_at is None
+    assert StockItem.objects.get(pk=a.pk).status == "in_stock"
+
+
+def test_bad_input_on_the_custody_screens_shows_next_to_its_field(reg, login):
+    a, b, counted = tusks(reg, 3)
+    c = login(reg.manager_x)
+    # Preparing a transfer without a reason.
+    page = c.post(
+        "/transfers/new/",
+        {"origin": reg.site_x.pk, "destination": reg.site_y.pk, "items": [str(a.pk)]},
+    ).content.decode()
+    assert "Say why the items are moved." in _field(page, "reason")
+    assert not Transfer.objects.exists()
+    # Receiving with a weight that is not a number.
+    transfer = dispatch(reg, draft(reg, [a, b]))
+    c = login(reg.manager_y)
+    page = c.post(
+        f"/transfers/{transfer.pk}/receive/",
+        {f"outcome_{a.pk}": "arrived", f"seal_{a.pk}": "on", f"weight_{a.pk}": "heavy"},
+    ).content.decode()
+    assert "Enter a number of kilograms" in _field(page, f"weight_{a.pk}")
+    assert StockItem.objects.get(pk=a.pk).status == "in_transit"
+    # A stock-take check with a weight of 0, then opening a second one of the same site.
+    c = login(reg.auditor)
+    stocktake_url = c.post("/stock-takes/", {"site": reg.site_x.pk}).url
+    page = c.post(
+        stocktake_url + "check/", {"item": counted.pk, "result": "found", "weight_kg": "0"}
+    ).content.decode()
+    assert "The weight must be more than 0 kg." in _field(page, f"weight_kg-{counted.pk}")
+    assert StockTakeLine.objects.get(item=counted).result == "unchecked"
+    page = c.post("/stock-takes/", {"site": reg.site_x.pk}).content.decode()
+    assert "A stock-take of this site is already open." in _field(page, "site")
