@@ -187,6 +187,21 @@ def _protect_update(name: str) -> "pgtrigger.Protect":
     return pgtrigger.Protect(name=name, operation=pgtrigger.Update)
 
 
+def _append_only(prefix: str) -> list["pgtrigger.Protect"]:
+    """A record that is written once: the database refuses updates and deletes."""
+    return [_protect_delete(f"{prefix}_no_delete"), _protect_update(f"{prefix}_no_update")]
+
+
+def _recorded_by(verbose_name) -> models.ForeignKey:
+    """Who did it: a user who can never be deleted while their records exist."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=verbose_name,
+    )
+
+
 class StockItem(models.Model):
     class Status(models.TextChoices):
         IN_STOCK = "in_stock", _("In stock")
@@ -296,12 +311,7 @@ class StockItem(models.Model):
     notes = models.TextField(_("notes"), blank=True)
 
     created_at = models.DateTimeField(_("registered"), auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("registered by"),
-    )
+    created_by = _recorded_by(_("registered by"))
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -372,12 +382,7 @@ class ItemPhoto(models.Model):
     height = models.PositiveIntegerField(_("height"))
     thumbnail = models.FileField(_("thumbnail"), upload_to=thumbnail_upload_to, max_length=255)
     caption = models.CharField(_("caption"), max_length=200, blank=True)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("uploaded by"),
-    )
+    uploaded_by = _recorded_by(_("uploaded by"))
     uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
 
     class Meta:
@@ -400,12 +405,7 @@ class ItemChange(models.Model):
     old_value = models.JSONField(_("old value"), null=True, blank=True)
     new_value = models.JSONField(_("new value"), null=True, blank=True)
     reason = models.TextField(_("reason"))
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("changed by"),
-    )
+    changed_by = _recorded_by(_("changed by"))
     changed_at = models.DateTimeField(_("changed"), auto_now_add=True)
 
     class Meta:
@@ -413,10 +413,7 @@ class ItemChange(models.Model):
         verbose_name_plural = _("item changes")
         ordering = ["changed_at", "id"]
         indexes = [models.Index(fields=["item", "changed_at"], name="stock_change_item_at")]
-        triggers = [
-            _protect_delete("itemchange_no_delete"),
-            _protect_update("itemchange_no_update"),
-        ]
+        triggers = _append_only("itemchange")
 
     def __str__(self):
         return f"{self.item_id} {self.field}"
@@ -453,12 +450,7 @@ class ArchiveRecord(models.Model):
         StockItem, related_name="+", blank=True, verbose_name=_("related items")
     )
     notes = models.TextField(_("notes"), blank=True)
-    archived_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("archived by"),
-    )
+    archived_by = _recorded_by(_("archived by"))
     archived_at = models.DateTimeField(_("recorded"), auto_now_add=True)
 
     class Meta:
@@ -466,10 +458,7 @@ class ArchiveRecord(models.Model):
         verbose_name_plural = _("archive records")
         ordering = ["-archived_on", "-archived_at"]
         indexes = [models.Index(fields=["reason", "archived_on"], name="stock_archive_reason_on")]
-        triggers = [
-            _protect_delete("archiverecord_no_delete"),
-            _protect_update("archiverecord_no_update"),
-        ]
+        triggers = _append_only("archiverecord")
 
     def __str__(self):
         return f"{self.item_id} {self.reason}"
@@ -493,22 +482,14 @@ class FieldDefinitionChange(models.Model):
     action = models.CharField(_("action"), max_length=16, choices=Action.choices)
     before = models.JSONField(_("before"), null=True, blank=True)
     after = models.JSONField(_("after"), null=True, blank=True)
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("changed by"),
-    )
+    changed_by = _recorded_by(_("changed by"))
     changed_at = models.DateTimeField(_("changed"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("field definition change")
         verbose_name_plural = _("field definition changes")
         ordering = ["changed_at", "id"]
-        triggers = [
-            _protect_delete("fielddefchange_no_delete"),
-            _protect_update("fielddefchange_no_update"),
-        ]
+        triggers = _append_only("fielddefchange")
 
     def __str__(self):
         return f"{self.definition_id} {self.action}"
