@@ -343,6 +343,26 @@ def _raise_discrepancy(*, actor, transfer, line, kind, details) -> Discrepancy:
     return discrepancy
 
 
+def _append_received(*, actor, transfer: Transfer, line: TransferItem, **details) -> None:
+    """The ledger entry of an item received at the destination (at the receipt,
+    or later when a missing item is found)."""
+    ledger.append(
+        event=Event.RECEIVED,
+        actor=actor,
+        site=transfer.destination_id,
+        item=line.item,
+        transfer=transfer,
+        payload={
+            "transfer": transfer.reference,
+            "from": transfer.origin.code,
+            "to": transfer.destination.code,
+            "weight_dispatched": line.weight_dispatched,
+            "weight_received": line.weight_received,
+            **details,
+        },
+    )
+
+
 @transaction.atomic
 def transfer_receive(*, actor, transfer: Transfer, checks: Iterable[ReceiptCheck]) -> Transfer:
     """Record what arrived. Items checked present come into the destination's
@@ -407,21 +427,12 @@ def transfer_receive(*, actor, transfer: Transfer, checks: Iterable[ReceiptCheck
         line.save()
         _move(item, site=transfer.destination, status=Status.IN_STOCK)
         exceeded, percent = _tolerance_exceeded(line.weight_dispatched, received)
-        ledger.append(
-            event=Event.RECEIVED,
+        _append_received(
             actor=actor,
-            site=transfer.destination_id,
-            item=item,
             transfer=transfer,
-            payload={
-                "transfer": transfer.reference,
-                "from": transfer.origin.code,
-                "to": transfer.destination.code,
-                "weight_dispatched": line.weight_dispatched,
-                "weight_received": received,
-                "difference_percent": percent,
-                "seal_intact": line.seal_intact,
-            },
+            line=line,
+            difference_percent=percent,
+            seal_intact=line.seal_intact,
         )
         if exceeded:
             _raise_discrepancy(
@@ -528,21 +539,8 @@ def discrepancy_resolve(
         payload=payload,
     )
     if resolution == R.FOUND:
-        ledger.append(
-            event=Event.RECEIVED,
-            actor=actor,
-            site=transfer.destination_id,
-            item=item,
-            transfer=transfer,
-            payload={
-                "transfer": transfer.reference,
-                "from": transfer.origin.code,
-                "to": transfer.destination.code,
-                "weight_dispatched": line.weight_dispatched,
-                "weight_received": line.weight_received,
-                "found_later": True,
-            },
-        )
+        line.item = item
+        _append_received(actor=actor, transfer=transfer, line=line, found_later=True)
     _refresh_status(transfer)
     return discrepancy
 
