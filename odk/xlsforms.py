@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from pyxform.xls2xform import convert
 
 from stock.custom_fields import definitions_for_type
-from stock.forms import fields_for_type
+from stock.field_rules import MEASUREMENTS, fields_for_type
 from stock.models import CustomFieldDefinition, ItemCategory, ItemType, Site, StockItem
 
 REGISTER_FORM_ID = "sms_register_item"
@@ -37,15 +37,7 @@ PHOTO_MAX_PIXELS = 2560
 MAX_PHOTOS = 5
 PHOTO_FIELDS = [f"photo_{n}" for n in range(1, MAX_PHOTOS + 1)]
 
-DECIMAL_FIELDS = {
-    "weight_kg",
-    "length_outer_cm",
-    "length_inner_cm",
-    "lip_circumference_cm",
-    "base_circumference_cm",
-    "length_cm",
-    "dna_weight_removed_g",
-}
+DECIMAL_FIELDS = {"weight_kg", *MEASUREMENTS, "dna_weight_removed_g"}
 INTEGER_FIELDS = {"pieces", "bags"}
 DATE_FIELDS = {"acquired_on", "received_on"}
 YES_NO_FIELDS = {"weight_is_final", "court_hold"}

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.scope import visible_sites
 
 from . import selectors
+from .field_rules import fields_for_type
 from .models import (
     ArchiveRecord,
     CustomFieldDefinition,
@@ -49,48 +50,6 @@ HELP = {
     "cites_mark": _("Only if the item already carries a mark. Leave empty to get a new one."),
     "received_by": _("The name of the person who received the item in the store."),
 }
-
-GENERAL_FIELDS = ["weight_kg", "weight_is_final", "species"]
-IVORY_FIELDS = ["side", "length_outer_cm", "length_inner_cm", "lip_circumference_cm"]
-HORN_FIELDS = ["horn_position", "base_circumference_cm", "length_cm"]
-OTHER_PIECE_FIELDS = ["length_cm"]
-LOT_FIELDS = ["pieces", "bags"]
-ORIGIN_FIELDS = [
-    "source",
-    "legal_status",
-    "court_hold",
-    "case_reference",
-    "exhibit_reference",
-    "country_of_origin",
-    "country_of_seizure",
-    "acquired_on",
-    "acquired_place",
-]
-RECEIPT_FIELDS = ["received_on", "received_by"]
-DNA_FIELDS = ["dna_sample_id", "dna_lab", "dna_weight_removed_g"]
-NOTES_FIELDS = ["notes"]
-
-
-def fields_for_type(item_type: ItemType) -> dict[str, list[str]]:
-    """The item fields that apply to ``item_type``, in display groups."""
-    kind = item_type.category.kind
-    description = list(GENERAL_FIELDS)
-    if item_type.is_lot:
-        description += LOT_FIELDS
-    elif kind == ItemCategory.Kind.IVORY:
-        description += IVORY_FIELDS
-    elif kind == ItemCategory.Kind.RHINO_HORN:
-        description += HORN_FIELDS
-    else:
-        description += OTHER_PIECE_FIELDS
-    return {
-        "description": description,
-        "origin": list(ORIGIN_FIELDS),
-        "receipt": list(RECEIPT_FIELDS),
-        "dna": list(DNA_FIELDS),
-        "notes": list(NOTES_FIELDS),
-    }
-
 
 GROUP_TITLES = {
     "description": _("What the item is"),

@@ -40,6 +40,7 @@ from custody import ledger
 
 from . import marks
 from .custom_fields import validate_custom_values
+from .field_rules import MEASUREMENTS
 from .models import (
     ArchiveRecord,
     CustomFieldDefinition,
@@ -91,13 +92,6 @@ NOT_CORRECTABLE = {
     "sms_number": gettext_lazy("The SMS number never changes."),
     "id": gettext_lazy("The identifier never changes."),
 }
-MEASUREMENTS = (
-    "length_outer_cm",
-    "length_inner_cm",
-    "lip_circumference_cm",
-    "base_circumference_cm",
-    "length_cm",
-)
 ISO2 = re.compile(r"^[A-Z]{2}$")
 COUNTED = (StockItem.Status.IN_STOCK, StockItem.Status.IN_TRANSIT, StockItem.Status.MISSING)
 
