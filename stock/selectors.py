@@ -248,6 +248,39 @@ def custom_fields_for_type(*, item_type: ItemType) -> list[CustomFieldDefinition
     return definitions_for_type(item_type)
 
 
+# Definitions are country-wide configuration, not tied to a site: no scope applies.
+
+
+def custom_fields_of_item(*, item: StockItem) -> list[CustomFieldDefinition]:
+    """The active fields of the item's type, then any other field (deactivated
+    or no longer applying) the item still has a value for. The caller got
+    ``item`` through item_get (scope)."""
+    active = custom_fields_for_type(item_type=item.item_type)
+    keys = {d.key for d in active}
+    extra = [k for k in (item.custom_values or {}) if k not in keys]
+    others = list(CustomFieldDefinition.objects.filter(key__in=extra)) if extra else []
+    return [*active, *others]
+
+
+def custom_field_list() -> QuerySet:
+    """Every definition, active ones first, for the administrators' list."""
+    return CustomFieldDefinition.objects.prefetch_related("applies_to").order_by(
+        "-active", "order", "key"
+    )
+
+
+def custom_field_get(*, definition_id) -> CustomFieldDefinition:
+    try:
+        return CustomFieldDefinition.objects.get(pk=definition_id)
+    except (CustomFieldDefinition.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def custom_field_changes(*, definition: CustomFieldDefinition) -> QuerySet:
+    """The logged changes of one definition, newest first."""
+    return definition.changes.select_related("changed_by").order_by("-changed_at")
+
+
 def sites_for_registration(*, user) -> QuerySet:
     """Active sites where ``user`` may register items (for the form's choices)."""
     if not user.has_perm("stock.register_item"):

@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -26,6 +26,7 @@ from audit.services import access_record, filters_for_log, origin_of
 from custody import selectors as custody_selectors
 
 from . import selectors, services
+from .field_rules import fields_for_type
 from .forms import (
     GROUP_TITLES,
     ArchiveFilterForm,
@@ -36,9 +37,8 @@ from .forms import (
     RegisterForm,
     RegisterStartForm,
     add_service_errors,
-    fields_for_type,
 )
-from .models import ArchiveRecord, CustomFieldDefinition, StockItem
+from .models import ArchiveRecord, StockItem
 
 PAGE_SIZE = 50
 
@@ -242,7 +242,7 @@ def item_list(request):
 def item_detail(request, item_id):
     item = selectors.item_get(user=request.user, item_id=item_id)
     access_record(request=request, action=AccessEvent.Action.ITEM_VIEW, obj=item)
-    definitions = _definitions_of_item(item)
+    definitions = selectors.custom_fields_of_item(item=item)
     return render(
         request,
         "stock/item_detail.html",
@@ -450,23 +450,6 @@ def archive_list(request):
 
 
 # --- Custom fields (SMS administrators) ----------------------------------------------
-#
-# Definitions are country-wide configuration, not tied to a site: no scope
-# applies, so these small reads live here rather than in stock.selectors.
-
-
-def _definitions_of_item(item) -> list[CustomFieldDefinition]:
-    """The active fields of the item's type, then any other field (deactivated
-    or no longer applying) the item still has a value for."""
-    active = selectors.custom_fields_for_type(item_type=item.item_type)
-    keys = {d.key for d in active}
-    extra = [k for k in (item.custom_values or {}) if k not in keys]
-    others = list(CustomFieldDefinition.objects.filter(key__in=extra)) if extra else []
-    return [*active, *others]
-
-
-def _definition_or_404(definition_id) -> CustomFieldDefinition:
-    return get_object_or_404(CustomFieldDefinition, pk=definition_id)
 
 
 @login_required
@@ -476,9 +459,7 @@ def custom_field_list(request):
         request,
         "stock/custom_field_list.html",
         {
-            "definitions": CustomFieldDefinition.objects.prefetch_related("applies_to").order_by(
-                "-active", "order", "key"
-            )
+            "definitions": selectors.custom_field_list(),
         },
     )
 
@@ -489,7 +470,7 @@ def custom_field_list(request):
 def custom_field_edit(request, definition_id=None):
     definition = None
     if definition_id is not None:
-        definition = _definition_or_404(definition_id)
+        definition = selectors.custom_field_get(definition_id=definition_id)
     form = CustomFieldForm(
         request.POST or None, languages=_country_languages(request), definition=definition
     )
@@ -515,13 +496,13 @@ def custom_field_edit(request, definition_id=None):
 @login_required
 @permission_required("stock.change_customfielddefinition", raise_exception=True)
 def custom_field_detail(request, definition_id):
-    definition = _definition_or_404(definition_id)
+    definition = selectors.custom_field_get(definition_id=definition_id)
     return render(
         request,
         "stock/custom_field_detail.html",
         {
             "definition": definition,
-            "changes": definition.changes.select_related("changed_by").order_by("-changed_at"),
+            "changes": selectors.custom_field_changes(definition=definition),
         },
     )
 
@@ -530,7 +511,7 @@ def custom_field_detail(request, definition_id):
 @permission_required("stock.change_customfielddefinition", raise_exception=True)
 @require_http_methods(["POST"])
 def custom_field_deactivate(request, definition_id):
-    definition = _definition_or_404(definition_id)
+    definition = selectors.custom_field_get(definition_id=definition_id)
     try:
         services.custom_field_deactivate(actor=request.user, definition=definition)
     except ValidationError as error:
