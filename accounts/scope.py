@@ -5,7 +5,7 @@ through ``visible_sites`` or ``restrict_to_scope``; nothing else reads
 ``User.all_sites`` or ``Site.scoped_users``.
 """
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 
 def visible_sites(user) -> QuerySet:
@@ -19,13 +19,31 @@ def visible_sites(user) -> QuerySet:
     return Site.objects.filter(scoped_users=user)
 
 
-def restrict_to_scope(queryset: QuerySet, user, *, site_field: str = "site") -> QuerySet:
-    """Narrow ``queryset`` to rows whose ``site_field`` is in the user's scope."""
+def restrict_to_scope(
+    queryset: QuerySet,
+    user,
+    *,
+    site_field: str | tuple[str, ...] = "site",
+    or_no_site: bool = False,
+) -> QuerySet:
+    """Narrow ``queryset`` to rows whose ``site_field`` is in the user's scope.
+
+    Several fields (a transfer's origin and destination): a row is visible
+    when any of them is. ``or_no_site``: rows with no site at all (a log line
+    of the whole country) stay visible too."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return queryset.none()
     if user.all_sites:
         return queryset
-    return queryset.filter(**{f"{site_field}__in": visible_sites(user).values("pk")})
+    sites = visible_sites(user).values("pk")
+    fields = (site_field,) if isinstance(site_field, str) else site_field
+    condition = Q()
+    for field in fields:
+        condition |= Q(**{f"{field}__in": sites})
+    if or_no_site:
+        for field in fields:
+            condition |= Q(**{f"{field}__isnull": True})
+    return queryset.filter(condition)
 
 
 def can_see_site(user, site) -> bool:

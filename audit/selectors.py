@@ -7,10 +7,10 @@ site (sign-ins, administration). The scope itself comes from accounts.scope.
 
 import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.scope import visible_sites
+from accounts.scope import restrict_to_scope
 
 from .models import AccessEvent
 
@@ -25,13 +25,10 @@ def access_event_list(*, user, filters: dict | None = None) -> QuerySet:
     """Newest first. ``filters``: user (a User or id), date_from, date_to
     (dates, both included), site (a Site or id), item (an SMS number), action."""
     filters = filters or {}
-    queryset = AccessEvent.objects.select_related("user")
-    if not (getattr(user, "is_authenticated", False) and user.is_active):
-        return queryset.none()
-    if not user.all_sites:
-        queryset = queryset.filter(
-            Q(site_id__isnull=True) | Q(site_id__in=visible_sites(user).values("pk"))
-        )
+    # Lines tied to no site (e.g. a sign-in) are not site data: the scope keeps them.
+    queryset = restrict_to_scope(
+        AccessEvent.objects.select_related("user"), user, site_field="site_id", or_no_site=True
+    )
     if filters.get("user"):
         queryset = queryset.filter(user=getattr(filters["user"], "pk", filters["user"]))
     if filters.get("date_from"):

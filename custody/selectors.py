@@ -24,12 +24,7 @@ from .models import (
 
 
 def _visible_transfers(user) -> QuerySet:
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return Transfer.objects.none()
-    if user.all_sites:
-        return Transfer.objects.all()
-    sites = visible_sites(user).values("pk")
-    return Transfer.objects.filter(Q(origin__in=sites) | Q(destination__in=sites))
+    return restrict_to_scope(Transfer.objects.all(), user, site_field=("origin", "destination"))
 
 
 def transfer_list(*, user, filters: dict | None = None) -> QuerySet:
