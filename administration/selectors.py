@@ -4,6 +4,7 @@ tied to items, so they go through the site scope (accounts.scope)."""
 import datetime
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -27,6 +28,17 @@ def user_list() -> QuerySet:
 
 def user_get(*, user_id) -> User:
     return get_object_or_404(User, pk=user_id)
+
+
+def role_list() -> QuerySet:
+    """The country's roles (groups) with their permissions."""
+    return Group.objects.prefetch_related("permissions__content_type").order_by("name")
+
+
+def site_names() -> dict[int, str]:
+    """{site id: name} of every site, to name the sites in the access log
+    (whose rows are already narrowed to the reader's scope)."""
+    return dict(Site.objects.values_list("pk", "name"))
 
 
 def support_account_ids() -> set[int]:

@@ -24,7 +24,6 @@ from accounts.roles import ROLES
 from audit.models import AccessEvent
 from audit.selectors import access_event_list, access_event_page
 from audit.services import access_record, filters_for_log, origin_of
-from stock.models import Site
 
 from . import selectors, services
 from .forms import (
@@ -238,10 +237,8 @@ def user_action(request, user_id, action):
 @login_required
 @permission_required(MANAGE, raise_exception=True)
 def role_list(request):
-    from django.contrib.auth.models import Group
-
     built_in = {role.name: role for role in ROLES.values()}
-    groups = Group.objects.prefetch_related("permissions__content_type").order_by("name")
+    groups = selectors.role_list()
     rows = [
         {
             "group": group,
@@ -386,13 +383,9 @@ def country_settings(request):
 # --- Access log ---------------------------------------------------------------------------
 
 
-def _site_names() -> dict:
-    return dict(Site.objects.values_list("pk", "name"))
-
-
 def _with_site_names(events) -> list:
     events = list(events)
-    names = _site_names() if any(e.site_id for e in events) else {}
+    names = selectors.site_names() if any(e.site_id for e in events) else {}
     for event in events:
         event.site_name = names.get(event.site_id, "")
     return events
@@ -445,7 +438,7 @@ def activity_csv(request):
         details=filters_for_log(filters),
     )
     events = access_event_list(user=request.user, filters=filters)[:CSV_LIMIT]
-    sites = _site_names()
+    sites = selectors.site_names()
     writer = csv.writer(_Echo())
     header = [
         _("Time (UTC)"),

@@ -1,4 +1,5 @@
-"""Reading the access log (country schema on a country host).
+"""Reading the access log (country schema on a country host), and a staff
+member's support grants (public schema, on the public host).
 
 Site scope: an administrator who sees every site sees every event; one scoped
 to some sites sees the events tied to those sites, plus the events tied to no
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from accounts.scope import restrict_to_scope
 
-from .models import AccessEvent
+from .models import AccessEvent, SupportGrantSummary
 
 ITEM_TYPES = ("stock.stockitem", "stock.itemphoto")
 
@@ -54,3 +55,9 @@ def access_event_page(queryset: QuerySet, *, before_id: int | None, size: int):
     rows = list(queryset[: size + 1])
     next_cursor = rows[size - 1].id if len(rows) > size else None
     return rows[:size], next_cursor
+
+
+def support_grants_of_staff(*, user) -> QuerySet:
+    """Public schema: the support grants a platform staff member holds (their
+    summaries only, never a country's data)."""
+    return SupportGrantSummary.objects.filter(staff_username=user.username)

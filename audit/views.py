@@ -5,7 +5,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django_tenants.utils import get_public_schema_name
 
-from .models import SupportGrantSummary
+from . import selectors
 
 
 @login_required
@@ -14,5 +14,5 @@ def my_support_grants(request):
     not — nothing else of any country."""
     if request.tenant.schema_name != get_public_schema_name() or not request.user.is_staff:
         raise Http404
-    grants = SupportGrantSummary.objects.filter(staff_username=request.user.username)
+    grants = selectors.support_grants_of_staff(user=request.user)
     return render(request, "audit/my_support_grants.html", {"grants": grants})

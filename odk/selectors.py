@@ -1,6 +1,7 @@
 """ODK reads (country schema). Only SMS administrators see any of this: for
 anyone else every selector raises Http404, as for an object out of scope."""
 
+from django.db.models import F
 from django.http import Http404
 
 from .models import AppUser, CentralConnection, FormVersion, Submission
@@ -17,21 +18,20 @@ def overview(*, user) -> dict:
     for form in FormVersion.objects.order_by("kind", "-created_at"):
         latest.setdefault(form.kind, form)
     return {
-        "connection": CentralConnection.objects.first(),
+        "connection": connection(),
         "forms": list(latest.values()),
         "app_users": list(AppUser.objects.select_related("user")),
         "queue_count": Submission.objects.filter(status=Submission.Status.NEEDS_REVIEW).count(),
         "waiting_photos": Submission.objects.filter(
-            attachments_present__lt=models_f("attachments_expected")
+            attachments_present__lt=F("attachments_expected")
         ).count(),
         "processed_count": Submission.objects.filter(status=Submission.Status.PROCESSED).count(),
     }
 
 
-def models_f(name):
-    from django.db.models import F
-
-    return F(name)
+def connection() -> CentralConnection | None:
+    """The country's ODK Central connection, if one is set up."""
+    return CentralConnection.objects.first()
 
 
 def review_queue(*, user):

@@ -14,7 +14,6 @@ from accounts.qr import qr_svg
 
 from . import central, selectors, services
 from .forms import ConnectionForm, RejectForm
-from .models import CentralConnection
 
 
 def _messages_of(exc: ValidationError) -> str:
@@ -30,7 +29,7 @@ def overview(request):
 @login_required
 def connection_edit(request):
     selectors.require_odk_admin(request.user)
-    conn = CentralConnection.objects.first()
+    conn = selectors.connection()
     initial = (
         {"base_url": conn.base_url, "username": conn.username, "project_id": conn.project_id}
         if conn
