@@ -4,7 +4,8 @@ Each entry's hash is SHA-256 over a canonical JSON of its own content plus the
 previous entry's hash, so altering, removing or reordering any entry breaks
 the chain from there on. Appending locks the single LedgerHead row FOR
 UPDATE: entries of one country get gapless sequence numbers in commit order,
-and two transactions can never link to the same predecessor.
+and two transactions can never link to the same predecessor. Each append
+also updates the report aggregates (reporting.totals) in the same transaction.
 """
 
 import datetime
@@ -111,6 +112,11 @@ def append(
     head.last_sequence = entry.sequence
     head.last_hash = entry.hash
     head.save(update_fields=["last_sequence", "last_hash"])
+    # The report aggregates move with the ledger, in this transaction and
+    # under the head lock (imported here: reporting depends on custody).
+    from reporting.totals import entry_appended
+
+    entry_appended(entry)
     return entry
 
 

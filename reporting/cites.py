@@ -2,8 +2,9 @@
 horn (Res. Conf. 9.14) and pangolin (Res. Conf. 17.10).
 
 Government-held stock at 31 December (end of the day in the country's time
-zone) replayed from the custody ledger (reporting.figures): items held at a
-site or in transit. Items recorded missing at that date are not held; they
+zone), from the custody ledger's aggregates (reporting.aggregates; the
+replay in reporting.figures for a ledger cut-off): items held at a site or
+in transit. Items recorded missing at that date are not held; they
 are counted apart, under the table.
 
 Each item type falls in one declaration class:
@@ -27,7 +28,8 @@ from django.utils.translation import gettext_lazy as _
 
 from stock.models import ItemCategory, ItemType
 
-from .figures import TRANSFER_IN, TRANSFER_OUT, History, ItemFilter, Measure, Scope
+from .aggregates import figures_for
+from .figures import TRANSFER_IN, TRANSFER_OUT, ItemFilter, Measure, Scope
 
 Kind = ItemCategory.Kind
 
@@ -132,53 +134,49 @@ class Declaration:
 
 def declaration(*, kind: str, year: int, scope: Scope, cutoff=None) -> Declaration:
     spec = KINDS[kind]
-    history = History(
+    source = figures_for(
         scope=scope, item_filter=ItemFilter(category_kinds=frozenset({kind})), cutoff=cutoff
     )
-    types = history.types
+    types = source.types
     as_of = datetime.date(year, 12, 31)
     previous_end = datetime.date(year - 1, 12, 31)
     classes = {key: ClassFigures(key=key, label=label) for key, label in spec["classes"]}
 
     type_class = {pk: class_of(t, kind) for pk, t in types.items() if t.category.kind == kind}
 
-    def figures_of(info):
-        key = type_class[info.item_type_id]
+    def figures_of(type_id):
+        key = type_class[type_id]
         if key not in classes:  # a class named in the setting but not in the declaration
             classes[key] = ClassFigures(key=key, label=key)
         return classes[key]
 
-    held = history.holdings_at(as_of)
+    for (type_id, item_source), (measure, marked) in source.balances_at(
+        as_of, ("item_type", "source")
+    ).items():
+        figures = figures_of(type_id)
+        if measure:
+            figures.by_source[item_source].add(measure)
+            figures.total.add(measure)
+        figures.marked += marked
+    for (type_id,), (measure, _marked) in source.balances_at(previous_end, ("item_type",)).items():
+        figures_of(type_id).previous.add(measure)
     annex = []
-    for item_id, holding in held.items():
-        info = history.items[item_id]
-        figures = figures_of(info)
-        measure = Measure(1, holding.pieces, holding.weight_kg)
-        figures.by_source[info.source].add(measure)
-        figures.total.add(measure)
-        if info.cites_mark:
-            figures.marked += 1
-            annex.append(
-                AnnexRow(
-                    sms_number=info.sms_number,
-                    mark=info.cites_mark,
-                    item_type=types[info.item_type_id],
-                    class_label=figures.label,
-                    source=info.source,
-                    pieces=holding.pieces,
-                    weight_kg=holding.weight_kg,
-                    place=holding.place,
-                )
+    for info, holding in source.marked_holdings_at(as_of):
+        annex.append(
+            AnnexRow(
+                sms_number=info.sms_number,
+                mark=info.cites_mark,
+                item_type=types[info.item_type_id],
+                class_label=figures_of(info.item_type_id).label,
+                source=info.source,
+                pieces=holding.pieces,
+                weight_kg=holding.weight_kg,
+                place=holding.place,
             )
-    for item_id, holding in history.holdings_at(previous_end).items():
-        figures_of(history.items[item_id]).previous.add(
-            Measure(1, holding.pieces, holding.weight_kg)
         )
-    missing = Measure()
-    for holding in history.missing_at(as_of).values():
-        missing.add(Measure(1, holding.pieces, holding.weight_kg))
+    missing = source.missing_total_at(as_of)
 
-    year_summary = history.summary(start=datetime.date(year, 1, 1), end=as_of)
+    year_summary = source.summary(start=datetime.date(year, 1, 1), end=as_of)
     total_row = year_summary.total()
     # Transfers between sites net out in a country's stock: one net line,
     # shown only when it is not zero (a scope of some sites).
@@ -192,12 +190,6 @@ def declaration(*, kind: str, year: int, scope: Scope, cutoff=None) -> Declarati
         ((line, m) for line, m in lines.items() if m),
         key=lambda kv: (-abs(kv[1].weight_kg), str(kv[0])),
     )
-    item_lines = [
-        (*row, history.items[row[0].item_id])
-        for row in history.item_lines(start=datetime.date(year, 1, 1), end=as_of)
-        if row[3] is not None and row[3][0] not in (TRANSFER_IN, TRANSFER_OUT)
-    ]
-    item_lines.sort(key=lambda r: -abs(r[2].weight_kg))
     total, previous = Measure(), Measure()
     for figures in classes.values():
         total.add(figures.total)
@@ -215,7 +207,9 @@ def declaration(*, kind: str, year: int, scope: Scope, cutoff=None) -> Declarati
         marked=sum(f.marked for f in classes.values()),
         missing=missing,
         movements=movements,
-        largest_items=item_lines[:LARGEST],
+        largest_items=source.largest_item_lines(
+            start=datetime.date(year, 1, 1), end=as_of, limit=LARGEST
+        ),
         annex=annex,
-        ledger_sequence=history.cutoff,
+        ledger_sequence=source.cutoff,
     )

@@ -11,6 +11,7 @@ the user's site scope decides what is shown (reporting.figures.Scope).
 import datetime
 from dataclasses import dataclass, field
 
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
@@ -18,6 +19,7 @@ from django.utils.translation import gettext_lazy, pgettext
 from stock.models import ArchiveRecord, ItemCategory, ItemType, Site, StockItem
 
 from . import cites
+from .aggregates import figures_for
 from .figures import (
     ADDED,
     CORRECTED,
@@ -27,7 +29,6 @@ from .figures import (
     TRANSFER_IN,
     TRANSFER_OUT,
     TRANSIT,
-    History,
     ItemFilter,
     Measure,
     Scope,
@@ -180,9 +181,10 @@ def item_filter_for(params: dict) -> ItemFilter:
     )
 
 
-def _history(user, params, cutoff) -> History:
+def _history(user, params, cutoff):
+    """The figures (reporting.aggregates.Totals, or the replay for a cut-off)."""
     scope = scope_for(user, params)
-    return History(scope=scope, item_filter=item_filter_for(params), cutoff=cutoff)
+    return figures_for(scope=scope, item_filter=item_filter_for(params), cutoff=cutoff)
 
 
 def _meta(*, user, period: str, scope: Scope, labels: Labels, cutoff: int, params: dict) -> list:
@@ -640,6 +642,17 @@ BUILDERS = {
 
 
 def build(kind: str, params: dict, *, user, reasons: str = "", cutoff=None) -> Document:
+    if connection.in_atomic_block:
+        return _build(kind, params, user=user, reasons=reasons, cutoff=cutoff)
+    # Several queries, one snapshot: the figures and the ledger entry they
+    # are said to include up to are read as of the same moment.
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        return _build(kind, params, user=user, reasons=reasons, cutoff=cutoff)
+
+
+def _build(kind: str, params: dict, *, user, reasons: str, cutoff) -> Document:
     if kind == "cites":
         return cites_document(user=user, params=params, reasons=reasons, cutoff=cutoff)
     return BUILDERS[kind](user=user, params=params, cutoff=cutoff)

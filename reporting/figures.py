@@ -277,7 +277,7 @@ class History:
             # Classified otherwise at the cut-off: checked below, once undone.
             wanted |= Q(pk__in=list(undo))
         items = StockItem.objects.filter(wanted)
-        if self.scope.site_ids is not None:
+        if self.scope.site_ids is not None and TRANSIT not in self.scope.site_ids:
             # Items ever at one of these sites have an entry there.
             ever_here = LedgerEntry.objects.filter(
                 site_id__in=self.scope.site_ids, sequence__lte=self.cutoff
@@ -324,69 +324,13 @@ class History:
         self._load_items()
         if not self.items:
             return
-        # One pass over the ledger in sequence order (its unique index), the
-        # items as a subquery, the payload's few keys and the local day
-        # extracted by PostgreSQL: no per-row JSON or time zone work here.
-        entries = (
+        entries = ledger_rows(
             LedgerEntry.objects.filter(
-                item_id__in=self._items_query.values("pk"),
-                event__in=_STATE_EVENTS,
-                sequence__lte=self.cutoff,
-            )
-            .annotate(
-                local_day=TruncDate("occurred_at", tzinfo=self.zone),
-                p_weight=KT("payload__weight_kg"),
-                p_pieces=KT("payload__pieces"),
-                p_archived_on=KT("payload__archived_on"),
-                p_reason=KT("payload__reason"),
-                p_resolution=KT("payload__resolution"),
-                p_new_weight=KT("payload__new_weight"),
-                p_changes=KT("payload__changes"),
-            )
-            .order_by("sequence")
-            .values_list(
-                "item_id",
-                "sequence",
-                "event",
-                "local_day",
-                "site_id",
-                "p_weight",
-                "p_pieces",
-                "p_archived_on",
-                "p_reason",
-                "p_resolution",
-                "p_new_weight",
-                "p_changes",
-            )
+                item_id__in=self._items_query.values("pk"), sequence__lte=self.cutoff
+            ),
+            self.zone,
         )
-        items = self.items
-        states: dict = {}
-        step = self._step
-        append = self.transitions.append
-        for row in _raw_rows(entries):
-            item_id, sequence, event, day, site_id = row[:5]
-            info = items.get(item_id)
-            if info is None:  # classified otherwise once corrections are undone
-                continue
-            state, last_day = states.get(item_id, (None, None))
-            if event == "registered":
-                day = info.received_on
-            elif event == "archived" and row[7]:
-                day = datetime.date.fromisoformat(row[7])
-            if last_day is not None and day < last_day:
-                day = last_day
-            payload = {
-                "weight_kg": row[5],
-                "pieces": row[6],
-                "reason": row[8],
-                "resolution": row[9],
-                "new_weight": row[10],
-                "changes": json.loads(row[11]) if row[11] else (),
-            }
-            state, transition = step(info, state, sequence, day, event, site_id, payload)
-            states[item_id] = (state, day)
-            if transition is not None:
-                append(transition)
+        replay_rows(self.items, entries, self.transitions.append)
 
     @staticmethod
     def _step(info, state, sequence, day, event, site_id, payload):
@@ -564,6 +508,44 @@ class History:
                     rows.append((t, side, holding, line))
         return rows
 
+    # -- what a CITES declaration reads (reporting.aggregates.Totals answers the same) --
+
+    def balances_at(self, day: datetime.date, group_by=()) -> dict:
+        """{key: (Measure held at the end of ``day``, marked items among them)}."""
+        result: dict = {}
+        for item_id, holding in self.holdings_at(day).items():
+            info = self.items[item_id]
+            key = self.key_of(info, holding.place, group_by)
+            measure, marked = result.get(key, (Measure(), 0))
+            measure.add(Measure(1, holding.pieces, holding.weight_kg))
+            result[key] = (measure, marked + (1 if info.cites_mark else 0))
+        return result
+
+    def marked_holdings_at(self, day: datetime.date) -> list[tuple]:
+        """[(ItemInfo, Holding)] of the marked items held at the end of ``day``."""
+        return [
+            (self.items[item_id], holding)
+            for item_id, holding in self.holdings_at(day).items()
+            if self.items[item_id].cites_mark
+        ]
+
+    def missing_total_at(self, day: datetime.date) -> Measure:
+        total = Measure()
+        for holding in self.missing_at(day).values():
+            total.add(Measure(1, holding.pieces, holding.weight_kg))
+        return total
+
+    def largest_item_lines(self, *, start, end, limit: int) -> list[tuple]:
+        """The ``limit`` heaviest item movements of [start, end] other than
+        transfers: [(Transition, side, Holding, line, ItemInfo)]."""
+        rows = [
+            (*row, self.items[row[0].item_id])
+            for row in self.item_lines(start=start, end=end)
+            if row[3] is not None and row[3][0] not in (TRANSFER_IN, TRANSFER_OUT)
+        ]
+        rows.sort(key=lambda r: -abs(r[2].weight_kg))
+        return rows[:limit]
+
     def monthly_balances(self, *, first: datetime.date, last: datetime.date, by: str) -> dict:
         """{"months": [date of each month end], "series": {key: [Measure ...]}}:
         the balance at the end of each month from ``first``'s month to ``last``'s,
@@ -597,6 +579,88 @@ class History:
                 points.append(running.copy())
             series[key] = points
         return {"months": months, "series": series}
+
+
+def ledger_rows(entries, zone):
+    """The state entries of ``entries`` (a LedgerEntry queryset) as plain tuples
+    in sequence order, for replay_rows: one pass over the ledger through a
+    server-side cursor, the payload's few keys and the local day extracted by
+    PostgreSQL, so no per-row JSON or time zone work in Python."""
+    return _raw_rows(
+        entries.filter(event__in=_STATE_EVENTS)
+        .annotate(
+            local_day=TruncDate("occurred_at", tzinfo=zone),
+            p_weight=KT("payload__weight_kg"),
+            p_pieces=KT("payload__pieces"),
+            p_archived_on=KT("payload__archived_on"),
+            p_reason=KT("payload__reason"),
+            p_resolution=KT("payload__resolution"),
+            p_new_weight=KT("payload__new_weight"),
+            p_changes=KT("payload__changes"),
+        )
+        .order_by("sequence")
+        .values_list(
+            "item_id",
+            "sequence",
+            "event",
+            "local_day",
+            "site_id",
+            "p_weight",
+            "p_pieces",
+            "p_archived_on",
+            "p_reason",
+            "p_resolution",
+            "p_new_weight",
+            "p_changes",
+        )
+    )
+
+
+def effective_day(event, day, *, received_on, archived_on, last_day):
+    """The day an entry takes effect (see the module docstring): a registration
+    on the date received, an archive on its archive date, anything else on
+    the local day it was recorded — never before the item's previous entry."""
+    if event == "registered":
+        day = received_on
+    elif event == "archived" and archived_on:
+        day = (
+            archived_on
+            if isinstance(archived_on, datetime.date)
+            else datetime.date.fromisoformat(archived_on)
+        )
+    if last_day is not None and day < last_day:
+        day = last_day
+    return day
+
+
+def replay_rows(items: dict, rows, emit, states: dict | None = None) -> dict:
+    """Replay ledger_rows() for the items of ``items`` ({id: ItemInfo}),
+    calling ``emit(Transition)`` for each change; returns the states reached,
+    {item_id: (state dict or None, last effective day)}."""
+    states = {} if states is None else states
+    step = History._step
+    for row in rows:
+        item_id, sequence, event, day, site_id = row[:5]
+        info = items.get(item_id)
+        if info is None:  # classified otherwise once corrections are undone
+            continue
+        state, last_day = states.get(item_id, (None, None))
+        day = effective_day(
+            event, day, received_on=info.received_on, archived_on=row[7], last_day=last_day
+        )
+        payload = {
+            "weight_kg": row[5],
+            "pieces": row[6],
+            "reason": row[8] or "",
+            "resolution": row[9],
+            "new_weight": row[10],
+            "changes": json.loads(row[11]) if row[11] else (),
+        }
+        state, transition = step(info, state, sequence, day, event, site_id, payload)
+        states[item_id] = (state, day)
+        if transition is not None:
+            emit(transition)
+    return states
 
 
 def _holding(state: dict | None) -> Holding | None:

@@ -111,3 +111,117 @@ class ReportRun(models.Model):
     @property
     def filename(self) -> str:
         return self.file.name.rsplit("/", 1)[-1] if self.file else ""
+
+
+# --- Report aggregates ---------------------------------------------------------------
+#
+# Derived from the custody ledger by reporting.totals in the same transaction
+# as each ledger entry (custody.ledger.append calls it), and rebuilt from the
+# ledger by ``manage.py rebuild_report_totals``. Unlike the records above they
+# are not evidence: they can always be recomputed, so they may be rewritten.
+
+
+class ItemPosition(models.Model):
+    """Where the ledger replay has each item now (reporting.figures' state:
+    held / transit / missing / gone, place, pieces, weight), the day of its
+    last entry (a later entry never takes effect before it), and the
+    classification its movements are booked under in MovementTotal."""
+
+    item_id = models.UUIDField(primary_key=True)
+    # "" = entries seen before the item's registration (ignored by the replay).
+    status = models.CharField(max_length=8, blank=True)
+    # A site id, 0 = in transit (0 is never a site id; NULL would not match
+    # in unique keys).
+    place_id = models.BigIntegerField(null=True)
+    pieces = models.IntegerField(default=0)
+    weight_kg = models.DecimalField(max_digits=12, decimal_places=3, default=0)
+    last_day = models.DateField(null=True)
+    item_type_id = models.BigIntegerField()
+    source = models.CharField(max_length=32)
+    received_on = models.DateField()
+    # As on the item: NULL = no mark (a unique column there).
+    cites_mark = models.CharField(max_length=64, null=True)  # noqa: DJ001
+    sms_number = models.CharField(max_length=32)
+
+    class Meta:
+        indexes = [models.Index(fields=["item_type_id", "last_day"], name="reporting_pos_type_day")]
+
+    def __str__(self):
+        return f"{self.item_id} {self.status}"
+
+
+class ItemTransition(models.Model):
+    """One change of an item's holding or status (reporting.figures.Transition),
+    on its effective day: the holding it leaves (on line_out) and the one it
+    arrives at (on line_in); a side is absent (place NULL) when the item was
+    not held before / is not held after."""
+
+    sequence = models.BigIntegerField(primary_key=True)  # the ledger entry's
+    item_id = models.UUIDField()
+    day = models.DateField()
+    status_after = models.CharField(max_length=8)
+    place_before = models.BigIntegerField(null=True)
+    pieces_before = models.IntegerField(default=0)
+    weight_before = models.DecimalField(max_digits=12, decimal_places=3, default=0)
+    line_out = models.CharField(max_length=16, blank=True)
+    detail_out = models.CharField(max_length=32, blank=True)
+    place_after = models.BigIntegerField(null=True)
+    pieces_after = models.IntegerField(default=0)
+    weight_after = models.DecimalField(max_digits=12, decimal_places=3, default=0)
+    line_in = models.CharField(max_length=16, blank=True)
+    detail_in = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["item_id", "sequence"], name="reporting_tr_item_seq"),
+            models.Index(fields=["day"], name="reporting_tr_day"),
+            models.Index(
+                fields=["item_id"],
+                name="reporting_tr_missing",
+                condition=models.Q(status_after="missing"),
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.sequence} {self.item_id} {self.day}"
+
+
+class MovementTotal(models.Model):
+    """Movements summed per period, place, type, source and line: every
+    movement is counted three times, in its year (grain 1), its month (2)
+    and its day (3), so any balance or period is a sum over a few thousand
+    rows (whole years, then months, then days) whatever the item count."""
+
+    YEAR, MONTH, DAY = 1, 2, 3
+
+    grain = models.PositiveSmallIntegerField()
+    period_start = models.DateField()
+    place_id = models.BigIntegerField()  # 0 = in transit
+    item_type_id = models.BigIntegerField()
+    source = models.CharField(max_length=32)
+    line = models.CharField(max_length=16)
+    detail = models.CharField(max_length=32, blank=True)
+    items = models.BigIntegerField(default=0)
+    pieces = models.BigIntegerField(default=0)
+    weight_kg = models.DecimalField(max_digits=18, decimal_places=3, default=0)
+    # Items with a CITES mark among ``items``.
+    marked = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "grain",
+                    "period_start",
+                    "place_id",
+                    "item_type_id",
+                    "source",
+                    "line",
+                    "detail",
+                ],
+                name="reporting_movement_key",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.grain}/{self.period_start}/{self.place_id}/{self.line}: {self.items}"

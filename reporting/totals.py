@@ -1,0 +1,363 @@
+"""Report aggregates kept up to date with the custody ledger (country schema).
+
+custody.ledger.append calls ``entry_appended`` for every entry, inside the
+transaction that makes the change and while it holds the ledger head lock —
+so the aggregates change if and only if the ledger does, and two appends of
+one country never interleave here. For each entry that changes an item's
+state (reporting.figures' event → balance mapping), it takes one step of the
+same replay (figures.History._step) from where the item stands
+(ItemPosition), records the change (ItemTransition) and adds its movements
+to MovementTotal — two round trips, whatever the country's size.
+
+Classification corrections apply to an item's whole history (a corrected
+type, source or mark is a correction of the record; a corrected date
+received moves its registration): when the item's classification differs
+from the one its movements are booked under, its movements are taken off
+under the old one, and the item is replayed from its ledger entries and
+booked again under the new one — the same answer a full replay gives.
+
+``rebuild`` recomputes everything from the ledger (back-fill, repair, and
+after a change of the country's time zone, which moves effective days):
+``manage.py rebuild_report_totals``.
+"""
+
+import zoneinfo
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django_tenants.utils import get_public_schema_name
+
+from custody.models import LedgerEntry, LedgerHead
+from tenants.models import Country
+
+from .figures import (
+    _STATE_EVENTS,
+    TRANSIT,
+    History,
+    ItemInfo,
+    effective_day,
+    ledger_rows,
+    replay_rows,
+)
+
+STATE_EVENTS = frozenset(str(e) for e in _STATE_EVENTS)
+TRANSIT_PLACE = 0  # how the tables write "in transit" (no site has id 0)
+
+_POSITION_COLUMNS = (
+    "item_id, status, place_id, pieces, weight_kg, last_day,"
+    " item_type_id, source, received_on, cites_mark, sms_number"
+)
+_TRANSITION_COLUMNS = (
+    "sequence, item_id, day, status_after, place_before, pieces_before, weight_before,"
+    " line_out, detail_out, place_after, pieces_after, weight_after, line_in, detail_in"
+)
+_UPSERT_POSITION = (
+    f"INSERT INTO reporting_itemposition ({_POSITION_COLUMNS})"  # noqa: S608 - constants
+    " VALUES (%(item)s, %(status)s, %(place)s, %(pieces)s, %(weight)s, %(last_day)s,"
+    " %(item_type)s, %(source)s, %(received_on)s, %(mark)s, %(number)s)"
+    " ON CONFLICT (item_id) DO UPDATE SET status = EXCLUDED.status,"
+    " place_id = EXCLUDED.place_id, pieces = EXCLUDED.pieces, weight_kg = EXCLUDED.weight_kg,"
+    " last_day = EXCLUDED.last_day, item_type_id = EXCLUDED.item_type_id,"
+    " source = EXCLUDED.source, received_on = EXCLUDED.received_on,"
+    " cites_mark = EXCLUDED.cites_mark, sms_number = EXCLUDED.sms_number"
+)
+_INSERT_TRANSITION_VALUES = (
+    " VALUES (%(sequence)s, %(item)s, %(day)s, %(status_after)s, %(place_before)s,"
+    " %(pieces_before)s, %(weight_before)s, %(line_out)s, %(detail_out)s, %(place_after)s,"
+    " %(pieces_after)s, %(weight_after)s, %(line_in)s, %(detail_in)s)"
+)
+_MARKED = "CASE WHEN coalesce(p.cites_mark, '') <> '' THEN 1 ELSE 0 END"
+
+
+def _contribute_sql(relation: str, sign: int) -> str:
+    """Add (sign 1) or take off (-1) the movements of the transitions in
+    ``relation`` (transition columns plus item_type_id, source, marked): each
+    side on its line, at its place, in its year, month and day. Grouped
+    first, so one statement never touches a key twice."""
+    sign = 1 if sign > 0 else -1
+    return (
+        "INSERT INTO reporting_movementtotal AS m (grain, period_start, place_id,"  # noqa: S608
+        " item_type_id, source, line, detail, items, pieces, weight_kg, marked)"
+        " SELECT g.grain, g.period_start, s.place_id, t.item_type_id, t.source, s.line,"
+        f" s.detail, {sign} * sum(s.items), {sign} * sum(s.pieces),"
+        f" {sign} * sum(s.weight_kg), {sign} * sum(s.marked)"
+        f" FROM ({relation}) t"
+        " CROSS JOIN LATERAL (VALUES"
+        " (t.place_before, t.line_out, t.detail_out, -1, -t.pieces_before,"
+        "  -t.weight_before, -t.marked),"
+        " (t.place_after, t.line_in, t.detail_in, 1, t.pieces_after, t.weight_after, t.marked)"
+        " ) AS s(place_id, line, detail, items, pieces, weight_kg, marked)"
+        " CROSS JOIN LATERAL (VALUES"
+        " (1, date_trunc('year', t.day::timestamp)::date),"
+        " (2, date_trunc('month', t.day::timestamp)::date),"
+        " (3, t.day)) AS g(grain, period_start)"
+        " WHERE s.place_id IS NOT NULL"
+        " GROUP BY 1, 2, 3, 4, 5, 6, 7"
+        " ON CONFLICT ON CONSTRAINT reporting_movement_key DO UPDATE SET"
+        " items = m.items + EXCLUDED.items, pieces = m.pieces + EXCLUDED.pieces,"
+        " weight_kg = m.weight_kg + EXCLUDED.weight_kg, marked = m.marked + EXCLUDED.marked"
+    )
+
+
+# Transitions of the positions' items, classified as the positions say.
+_BOOKED = (
+    "SELECT t.*, p.item_type_id, p.source, "  # noqa: S608 - constants
+    + _MARKED
+    + " AS marked FROM reporting_itemtransition t"
+    " JOIN reporting_itemposition p ON p.item_id = t.item_id"
+)
+
+
+def place_in_db(place):
+    return TRANSIT_PLACE if place == TRANSIT else place
+
+
+def place_of_db(value):
+    return TRANSIT if value == TRANSIT_PLACE else value
+
+
+def _zone(name) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(name or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def _state_of(status, place, pieces, weight):
+    if not status:
+        return None
+    return {
+        "status": status,
+        "place": place_of_db(place),
+        "pieces": pieces,
+        "weight_kg": Decimal(weight),
+    }
+
+
+def _position_params(info: ItemInfo, state, last_day) -> dict:
+    state = state or {}
+    return {
+        "item": info.id,
+        "status": state.get("status", ""),
+        "place": place_in_db(state["place"]) if state.get("place") is not None else None,
+        "pieces": state.get("pieces", 0),
+        "weight": state.get("weight_kg", Decimal(0)),
+        "last_day": last_day,
+        "item_type": info.item_type_id,
+        "source": info.source,
+        "received_on": info.received_on,
+        "mark": info.cites_mark,
+        "number": info.sms_number,
+    }
+
+
+def _transition_params(t) -> dict:
+    before, after = t.before, t.after
+    return {
+        "sequence": t.sequence,
+        "item": t.item_id,
+        "day": t.day,
+        "status_after": t.status_after,
+        "place_before": place_in_db(before.place) if before else None,
+        "pieces_before": before.pieces if before else 0,
+        "weight_before": before.weight_kg if before else Decimal(0),
+        "line_out": t.line_out[0] if t.line_out else "",
+        "detail_out": (t.line_out[1] or "") if t.line_out else "",
+        "place_after": place_in_db(after.place) if after else None,
+        "pieces_after": after.pieces if after else 0,
+        "weight_after": after.weight_kg if after else Decimal(0),
+        "line_in": t.line_in[0] if t.line_in else "",
+        "detail_in": (t.line_in[1] or "") if t.line_in else "",
+    }
+
+
+def _read_sql() -> str:
+    country = f"{get_public_schema_name()}.{Country._meta.db_table}"
+    return (
+        "SELECT i.item_type_id, i.source, i.received_on, i.cites_mark, i.sms_number,"  # noqa: S608
+        " p.item_id, p.status, p.place_id, p.pieces, p.weight_kg, p.last_day,"
+        " p.item_type_id, p.source, p.received_on, p.cites_mark,"
+        f" (SELECT c.time_zone FROM {country} c WHERE c.schema_name = %s)"
+        " FROM stock_stockitem i LEFT JOIN reporting_itemposition p ON p.item_id = i.id"
+        " WHERE i.id = %s"
+    )
+
+
+def entry_appended(entry: LedgerEntry) -> None:
+    """Bring the aggregates up to date with ``entry`` (just saved, in the
+    transaction of the change, under the ledger head lock)."""
+    if entry.event not in STATE_EVENTS or entry.item_id is None:
+        return  # records only (discrepancies, checks) change no figure
+    with connection.cursor() as cursor:
+        cursor.execute(_read_sql(), [connection.schema_name, entry.item_id])
+        row = cursor.fetchone()
+        if row is None:
+            return  # not an item of the register: the replay ignores it too
+        type_id, source, received_on, mark, number = row[:5]
+        info = ItemInfo(entry.item_id, number, type_id, None, source, received_on, mark)
+        tenant = getattr(connection, "tenant", None)
+        zone = _zone(getattr(tenant, "time_zone", None) or row[15])
+        if row[5] is not None and tuple(row[11:15]) != (type_id, source, received_on, mark):
+            _rebook_item(cursor, info, zone)
+            return
+        state = _state_of(*row[6:10]) if row[5] is not None else None
+        last_day = row[10] if row[5] is not None else None
+        payload = entry.payload or {}
+        day = effective_day(
+            entry.event,
+            entry.occurred_at.astimezone(zone).date(),
+            received_on=received_on,
+            archived_on=payload.get("archived_on"),
+            last_day=last_day,
+        )
+        state, transition = History._step(
+            info, state, entry.sequence, day, entry.event, entry.site_id, payload
+        )
+        params = _position_params(info, state, day)
+        if transition is None:
+            cursor.execute(_UPSERT_POSITION, params)
+            return
+        params.update(_transition_params(transition))
+        params["marked"] = 1 if mark else 0
+        relation = (
+            "SELECT tr.*, %(item_type)s::bigint AS item_type_id, %(source)s::text AS source,"
+            " %(marked)s::int AS marked FROM tr"
+        )
+        cursor.execute(
+            f"WITH pos AS ({_UPSERT_POSITION}),"
+            f" tr AS (INSERT INTO reporting_itemtransition ({_TRANSITION_COLUMNS})"
+            f"{_INSERT_TRANSITION_VALUES} RETURNING *) " + _contribute_sql(relation, 1),
+            params,
+        )
+
+
+def _rebook_item(cursor, info: ItemInfo, zone) -> None:
+    """The item's classification changed: take its movements off under the
+    old one, replay its ledger entries and book them under the new one."""
+    where = " WHERE t.item_id = %(item)s"
+    cursor.execute(_contribute_sql(_BOOKED + where, -1), {"item": info.id})
+    cursor.execute("DELETE FROM reporting_itemtransition WHERE item_id = %s", [info.id])
+    transitions: list = []
+    states = replay_rows(
+        {info.id: info},
+        ledger_rows(LedgerEntry.objects.filter(item_id=info.id), zone),
+        transitions.append,
+    )
+    state, last_day = states.get(info.id, (None, None))
+    cursor.execute(_UPSERT_POSITION, _position_params(info, state, last_day))
+    if transitions:
+        cursor.executemany(
+            f"INSERT INTO reporting_itemtransition ({_TRANSITION_COLUMNS})"
+            + _INSERT_TRANSITION_VALUES,
+            [_transition_params(t) for t in transitions],
+        )
+        cursor.execute(_contribute_sql(_BOOKED + where, 1), {"item": info.id})
+
+
+# --- Rebuild ------------------------------------------------------------------------------
+
+
+def _item_infos() -> dict:
+    from stock.models import StockItem
+
+    from .figures import _raw_rows
+
+    rows = _raw_rows(
+        StockItem.objects.values_list(
+            "pk", "sms_number", "item_type_id", "source", "received_on", "cites_mark"
+        )
+    )
+    return {
+        pk: ItemInfo(pk, number, type_id, None, source, received_on, mark)
+        for pk, number, type_id, source, received_on, mark in rows
+    }
+
+
+@transaction.atomic
+def rebuild() -> dict:
+    """Recompute the aggregates of the current country from its whole ledger.
+
+    Holds the ledger head lock throughout, so no entry is appended meanwhile.
+    The replay runs in Python (the reference, reporting.figures); rows go in
+    with COPY and the movement totals are one INSERT … SELECT … GROUP BY.
+    Returns counts: items, transitions, movement rows."""
+    from .figures import country_zone
+
+    LedgerHead.objects.select_for_update().filter(pk=1).first()
+    zone = country_zone()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE reporting_itemposition, reporting_itemtransition, reporting_movementtotal"
+        )
+    infos = _item_infos()
+    buffer: list = []
+    raw = connection.connection  # psycopg: COPY
+
+    def flush():
+        if not buffer:
+            return
+        with raw.cursor() as copy_cursor:
+            with copy_cursor.copy(
+                f"COPY reporting_itemtransition ({_TRANSITION_COLUMNS}) FROM STDIN"
+            ) as copy:
+                for values in buffer:
+                    copy.write_row(values)
+        buffer.clear()
+
+    count = 0
+
+    def emit(t):
+        nonlocal count
+        p = _transition_params(t)
+        buffer.append(
+            (
+                p["sequence"],
+                p["item"],
+                p["day"],
+                p["status_after"],
+                p["place_before"],
+                p["pieces_before"],
+                p["weight_before"],
+                p["line_out"],
+                p["detail_out"],
+                p["place_after"],
+                p["pieces_after"],
+                p["weight_after"],
+                p["line_in"],
+                p["detail_in"],
+            )
+        )
+        count += 1
+
+    # Transitions are buffered and copied once the replay has read the
+    # whole ledger: a COPY can't run while a server-side cursor is open.
+    states = replay_rows(infos, ledger_rows(LedgerEntry.objects.all(), zone), emit)
+    flush()
+    with raw.cursor() as copy_cursor:
+        with copy_cursor.copy(
+            f"COPY reporting_itemposition ({_POSITION_COLUMNS}) FROM STDIN"
+        ) as copy:
+            for item_id, (state, last_day) in states.items():
+                p = _position_params(infos[item_id], state, last_day)
+                copy.write_row(
+                    (
+                        p["item"],
+                        p["status"],
+                        p["place"],
+                        p["pieces"],
+                        p["weight"],
+                        p["last_day"],
+                        p["item_type"],
+                        p["source"],
+                        p["received_on"],
+                        p["mark"],
+                        p["number"],
+                    )
+                )
+    with connection.cursor() as cursor:
+        cursor.execute(_contribute_sql(_BOOKED, 1))
+        movements = cursor.rowcount
+        cursor.execute("ANALYZE reporting_itemposition")
+        cursor.execute("ANALYZE reporting_itemtransition")
+        cursor.execute("ANALYZE reporting_movementtotal")
+    return {"items": len(states), "transitions": count, "movements": movements}
