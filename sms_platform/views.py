@@ -20,4 +20,3 @@ def console(request):
     if not _on_public_host(request) or not request.user.is_staff:
         raise Http404
     return render(request, "sms_platform/console.html", {"countries": country_overview_list()})
-
