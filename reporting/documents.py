@@ -594,20 +594,35 @@ def cites_document(*, user, params: dict, reasons: str = "", cutoff=None) -> Doc
             Column(_("Pieces"), INT),
             Column(_("Weight (kg)"), KG),
         ],
-        rows=[
+    )
+    # Hundreds of thousands of rows in a large country: each label once.
+    type_labels = {t.pk: t.label() for t in labels.types.values()}
+    class_labels: dict = {}
+    source_labels: dict = {}
+    place_labels: dict = {}
+    append = annex.rows.append
+    for row in result.annex:
+        class_label = class_labels.get(row.class_label)
+        if class_label is None:
+            class_label = class_labels[row.class_label] = str(row.class_label)
+        source = source_labels.get(row.source)
+        if source is None:
+            source = source_labels[row.source] = source_label(row.source)
+        place = place_labels.get(row.place)
+        if place is None:
+            place = place_labels[row.place] = labels.place(row.place)
+        append(
             [
                 row.mark,
                 row.sms_number,
-                str(row.class_label),
-                row.item_type.label(),
-                source_label(row.source),
-                labels.place(row.place),
+                class_label,
+                type_labels[row.item_type.pk],
+                source,
+                place,
                 row.pieces,
                 row.weight_kg,
             ]
-            for row in result.annex
-        ],
-    )
+        )
     title = f"{result.title} {year} — {result.resolution}"
     meta = _meta(
         user=user,
