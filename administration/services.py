@@ -17,6 +17,7 @@ from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import Q
+from django.http import Http404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context
@@ -601,6 +602,24 @@ def correction_submit(
     return pending
 
 
+def _locked_pending(*, actor, pending: PendingCorrection) -> PendingCorrection:
+    """The waiting correction, locked; 404 when its item is outside the actor's
+    scope (checked first: the state of an unseen correction is not told)."""
+    from accounts.scope import can_see_site
+
+    pending = (
+        # Only the correction's row is locked; item_correct locks the item.
+        PendingCorrection.objects.select_for_update(of=("self",))
+        .select_related("item__site")
+        .get(pk=pending.pk)
+    )
+    if not can_see_site(actor, pending.item.site):
+        raise Http404
+    if pending.status != PendingCorrection.Status.PENDING:
+        raise ValidationError(_("This correction has already been decided."))
+    return pending
+
+
 @transaction.atomic
 def correction_approve(
     *, actor, pending: PendingCorrection, note: str = "", origin: Origin | None = None
@@ -611,15 +630,7 @@ def correction_approve(
     from stock import services as stock_services
 
     _require(actor, APPROVE_CORRECTION)
-    pending = PendingCorrection.objects.select_for_update().get(pk=pending.pk)
-    if pending.status != PendingCorrection.Status.PENDING:
-        raise ValidationError(_("This correction has already been decided."))
-    from accounts.scope import can_see_site
-
-    if not can_see_site(actor, pending.item.site):
-        from django.http import Http404
-
-        raise Http404
+    pending = _locked_pending(actor=actor, pending=pending)
     requester = pending.requested_by
     if not requester.is_active:
         raise ValidationError(
@@ -648,15 +659,7 @@ def correction_reject(
     *, actor, pending: PendingCorrection, note: str, origin: Origin | None = None
 ) -> None:
     _require(actor, APPROVE_CORRECTION)
-    pending = PendingCorrection.objects.select_for_update().get(pk=pending.pk)
-    if pending.status != PendingCorrection.Status.PENDING:
-        raise ValidationError(_("This correction has already been decided."))
-    from accounts.scope import can_see_site
-
-    if not can_see_site(actor, pending.item.site):
-        from django.http import Http404
-
-        raise Http404
+    pending = _locked_pending(actor=actor, pending=pending)
     if not (note or "").strip():
         raise ValidationError({"note": [_("Say why, so the person can correct it.")]})
     pending.status = PendingCorrection.Status.REJECTED

@@ -111,6 +111,23 @@ def test_an_administrator_of_another_site_or_country_cannot_decide(
     assert pending.status == "pending"
 
 
+def test_a_decided_correction_of_another_site_is_not_found_rather_than_described(
+    people, approval_on
+):
+    """The service itself, not only the view, hides the state of a correction
+    of an item outside the administrator's scope."""
+    from django.http import Http404
+
+    with schema_context("xa"):
+        item_y = make_item(people, site=people.site_y)
+    pending = submit(people, approval_on, item_y, actor=people.manager_y)
+    with schema_context("xa"):
+        services.correction_reject(actor=people.admin, pending=pending, note="Weigh again")
+        for decide in (services.correction_approve, services.correction_reject):
+            with pytest.raises(Http404):
+                decide(actor=people.admin_x, pending=pending, note="x")
+
+
 def test_pending_corrections_cannot_be_deleted(people, approval_on):
     from django.db import DatabaseError, transaction
 
