@@ -28,6 +28,7 @@ from stock.models import ItemType
 from .figures import (
     TRANSFER_IN,
     TRANSFER_OUT,
+    TRANSIT,
     History,
     Holding,
     ItemFilter,
@@ -36,6 +37,7 @@ from .figures import (
     Scope,
     Summary,
     Transition,
+    bulk,
     ledger_head_sequence,
 )
 from .models import ItemPosition, MovementTotal
@@ -44,6 +46,7 @@ from .totals import place_in_db, place_of_db
 logger = logging.getLogger(__name__)
 
 YEAR, MONTH, DAY = MovementTotal.YEAR, MovementTotal.MONTH, MovementTotal.DAY
+NET_YEAR, NET_MONTH = MovementTotal.NET_YEAR, MovementTotal.NET_MONTH
 FIRST_DAY = datetime.date(1, 1, 1)
 ONE_DAY = datetime.timedelta(days=1)
 HELD = ("held", "transit")
@@ -255,11 +258,15 @@ class Totals:
         index = {(m.year, m.month): i for i, m in enumerate(months)}
         first_month = first.replace(day=1)
         column = "place_id" if by == "site" else "item_type_id"
+        opening = cover(FIRST_DAY, first_month - ONE_DAY)  # whole years and months
+        month_grain = MONTH
+        if self._sources is None:
+            # The net rows: one per place, type and period, not per source and line.
+            net = {YEAR: NET_YEAR, MONTH: NET_MONTH}
+            opening = [(net[grain], lo, hi) for grain, lo, hi in opening]
+            month_grain = NET_MONTH
         rows = self._sums(
-            {
-                "o": cover(FIRST_DAY, first_month - ONE_DAY),
-                "m": [(MONTH, first_month, last.replace(day=1))],
-            },
+            {"o": opening, "m": [(month_grain, first_month, last.replace(day=1))]},
             (column, "period_start"),
         )
         opening: dict = defaultdict(Measure)
@@ -333,6 +340,20 @@ class Totals:
             (self._info(item_id, *info), Holding(place_of_db(place), pieces, kg))
             for item_id, place, pieces, kg, *info in self._states_at(day, marked_only=True)
         ]
+
+    def annex_at(self, day: datetime.date) -> list[tuple]:
+        """[(mark, SMS number, type id, source, pieces, kg, place)] of the
+        marked items held at the end of ``day``, by mark (plain tuples: a
+        large country's annex has hundreds of thousands of rows)."""
+        with bulk():
+            rows = [
+                (mark, number, type_id, source, pieces, kg, TRANSIT if place == 0 else place)
+                for _id, place, pieces, kg, type_id, source, _r, mark, number in self._states_at(
+                    day, marked_only=True
+                )
+            ]
+            rows.sort(key=lambda row: row[0])
+        return rows
 
     def missing_at(self, day: datetime.date) -> dict:
         """{item_id: Holding as last held} of the items recorded missing at the

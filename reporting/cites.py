@@ -22,6 +22,7 @@ the rule for a type.
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -29,7 +30,7 @@ from django.utils.translation import gettext_lazy as _
 from stock.models import ItemCategory, ItemType
 
 from .aggregates import figures_for
-from .figures import TRANSFER_IN, TRANSFER_OUT, ItemFilter, Measure, Scope
+from .figures import TRANSFER_IN, TRANSFER_OUT, ItemFilter, Measure, Scope, bulk
 
 Kind = ItemCategory.Kind
 
@@ -96,10 +97,10 @@ class ClassFigures:
         return change
 
 
-@dataclass
-class AnnexRow:
-    sms_number: str
+class AnnexRow(NamedTuple):
+    # A named tuple: a large country's annex has hundreds of thousands.
     mark: str
+    sms_number: str
     item_type: ItemType
     class_label: object
     source: str
@@ -160,20 +161,19 @@ def declaration(*, kind: str, year: int, scope: Scope, cutoff=None) -> Declarati
         figures.marked += marked
     for (type_id,), (measure, _marked) in source.balances_at(previous_end, ("item_type",)).items():
         figures_of(type_id).previous.add(measure)
-    annex = []
-    for info, holding in source.marked_holdings_at(as_of):
-        annex.append(
-            AnnexRow(
-                sms_number=info.sms_number,
-                mark=info.cites_mark,
-                item_type=types[info.item_type_id],
-                class_label=figures_of(info.item_type_id).label,
-                source=info.source,
-                pieces=holding.pieces,
-                weight_kg=holding.weight_kg,
-                place=holding.place,
-            )
-        )
+    labels: dict = {}
+
+    def label_of(type_id):
+        label = labels.get(type_id)
+        if label is None:
+            label = labels[type_id] = figures_of(type_id).label
+        return label
+
+    with bulk():
+        annex = [
+            AnnexRow(mark, number, types[type_id], label_of(type_id), src, pieces, kg, place)
+            for mark, number, type_id, src, pieces, kg, place in source.annex_at(as_of)
+        ]
     missing = source.missing_total_at(as_of)
 
     year_summary = source.summary(start=datetime.date(year, 1, 1), end=as_of)
@@ -194,7 +194,6 @@ def declaration(*, kind: str, year: int, scope: Scope, cutoff=None) -> Declarati
     for figures in classes.values():
         total.add(figures.total)
         previous.add(figures.previous)
-    annex.sort(key=lambda row: row.mark)
     return Declaration(
         kind=kind,
         year=year,

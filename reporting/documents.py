@@ -32,6 +32,7 @@ from .figures import (
     ItemFilter,
     Measure,
     Scope,
+    bulk,
     country_zone,
     current_country,
 )
@@ -597,32 +598,9 @@ def cites_document(*, user, params: dict, reasons: str = "", cutoff=None) -> Doc
     )
     # Hundreds of thousands of rows in a large country: each label once.
     type_labels = {t.pk: t.label() for t in labels.types.values()}
-    class_labels: dict = {}
-    source_labels: dict = {}
-    place_labels: dict = {}
     append = annex.rows.append
-    for row in result.annex:
-        class_label = class_labels.get(row.class_label)
-        if class_label is None:
-            class_label = class_labels[row.class_label] = str(row.class_label)
-        source = source_labels.get(row.source)
-        if source is None:
-            source = source_labels[row.source] = source_label(row.source)
-        place = place_labels.get(row.place)
-        if place is None:
-            place = place_labels[row.place] = labels.place(row.place)
-        append(
-            [
-                row.mark,
-                row.sms_number,
-                class_label,
-                type_labels[row.item_type.pk],
-                source,
-                place,
-                row.pieces,
-                row.weight_kg,
-            ]
-        )
+    with bulk():
+        _annex_rows(result.annex, append, labels, type_labels)
     title = f"{result.title} {year} — {result.resolution}"
     meta = _meta(
         user=user,
@@ -647,6 +625,34 @@ def cites_document(*, user, params: dict, reasons: str = "", cutoff=None) -> Doc
         ledger_sequence=result.ledger_sequence,
         site_ids=_site_ids(scope),
     )
+
+
+def _annex_rows(annex, append, labels: Labels, type_labels: dict) -> None:
+    class_labels: dict = {}
+    source_labels: dict = {}
+    place_labels: dict = {}
+    for row in annex:
+        class_label = class_labels.get(row.class_label)
+        if class_label is None:
+            class_label = class_labels[row.class_label] = str(row.class_label)
+        source = source_labels.get(row.source)
+        if source is None:
+            source = source_labels[row.source] = source_label(row.source)
+        place = place_labels.get(row.place)
+        if place is None:
+            place = place_labels[row.place] = labels.place(row.place)
+        append(
+            [
+                row.mark,
+                row.sms_number,
+                class_label,
+                type_labels[row.item_type.pk],
+                source,
+                place,
+                row.pieces,
+                row.weight_kg,
+            ]
+        )
 
 
 BUILDERS = {

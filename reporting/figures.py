@@ -51,7 +51,9 @@ Identity: for every row, opening + Σ movements = closing, exactly (Decimal
 kilograms, integer items and pieces). ``Summary`` asserts it.
 """
 
+import contextlib
 import datetime
+import gc
 import json
 import zoneinfo
 from collections import defaultdict
@@ -149,6 +151,20 @@ class Transition(NamedTuple):
     before: Holding | None
     after: Holding | None
     status_after: str = ""
+
+
+@contextlib.contextmanager
+def bulk():
+    """Pause the cyclic garbage collector while hundreds of thousands of
+    small objects (rows of an annex) are made: it would rescan them again and
+    again — half the time of a large declaration — and they form no cycles."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def current_country():
@@ -528,6 +544,24 @@ class History:
             for item_id, holding in self.holdings_at(day).items()
             if self.items[item_id].cites_mark
         ]
+
+    def annex_at(self, day: datetime.date) -> list[tuple]:
+        """[(mark, SMS number, type id, source, pieces, kg, place)] of the
+        marked items held at the end of ``day``, by mark."""
+        rows = [
+            (
+                info.cites_mark,
+                info.sms_number,
+                info.item_type_id,
+                info.source,
+                holding.pieces,
+                holding.weight_kg,
+                holding.place,
+            )
+            for info, holding in self.marked_holdings_at(day)
+        ]
+        rows.sort(key=lambda row: row[0])
+        return rows
 
     def missing_total_at(self, day: datetime.date) -> Measure:
         total = Measure()

@@ -188,11 +188,13 @@ class ItemTransition(models.Model):
 
 class MovementTotal(models.Model):
     """Movements summed per period, place, type, source and line: every
-    movement is counted three times, in its year (grain 1), its month (2)
-    and its day (3), so any balance or period is a sum over a few thousand
-    rows (whole years, then months, then days) whatever the item count."""
+    movement is counted in its year (grain 1), its month (2) and its day (3),
+    so any balance or period is a sum over a few thousand rows (whole years,
+    then months, then days) whatever the item count; and again in its year
+    (4) and month (5) with source, line and detail left blank — the net
+    change per place and type the dashboard's curves read."""
 
-    YEAR, MONTH, DAY = 1, 2, 3
+    YEAR, MONTH, DAY, NET_YEAR, NET_MONTH = 1, 2, 3, 4, 5
 
     grain = models.PositiveSmallIntegerField()
     period_start = models.DateField()

@@ -72,14 +72,18 @@ _MARKED = "CASE WHEN coalesce(p.cites_mark, '') <> '' THEN 1 ELSE 0 END"
 def _contribute_sql(relation: str, sign: int) -> str:
     """Add (sign 1) or take off (-1) the movements of the transitions in
     ``relation`` (transition columns plus item_type_id, source, marked): each
-    side on its line, at its place, in its year, month and day. Grouped
-    first, so one statement never touches a key twice."""
+    side on its line, at its place, in its year, month and day, and net of
+    source and line in its year and month (for the charts). Grouped first,
+    so one statement never touches a key twice."""
     sign = 1 if sign > 0 else -1
     return (
         "INSERT INTO reporting_movementtotal AS m (grain, period_start, place_id,"  # noqa: S608
         " item_type_id, source, line, detail, items, pieces, weight_kg, marked)"
-        " SELECT g.grain, g.period_start, s.place_id, t.item_type_id, t.source, s.line,"
-        f" s.detail, {sign} * sum(s.items), {sign} * sum(s.pieces),"
+        " SELECT g.grain, g.period_start, s.place_id, t.item_type_id,"
+        " CASE WHEN g.grain > 3 THEN '' ELSE t.source END,"
+        " CASE WHEN g.grain > 3 THEN '' ELSE s.line END,"
+        " CASE WHEN g.grain > 3 THEN '' ELSE s.detail END,"
+        f" {sign} * sum(s.items), {sign} * sum(s.pieces),"
         f" {sign} * sum(s.weight_kg), {sign} * sum(s.marked)"
         f" FROM ({relation}) t"
         " CROSS JOIN LATERAL (VALUES"
@@ -90,7 +94,9 @@ def _contribute_sql(relation: str, sign: int) -> str:
         " CROSS JOIN LATERAL (VALUES"
         " (1, date_trunc('year', t.day::timestamp)::date),"
         " (2, date_trunc('month', t.day::timestamp)::date),"
-        " (3, t.day)) AS g(grain, period_start)"
+        " (3, t.day),"
+        " (4, date_trunc('year', t.day::timestamp)::date),"
+        " (5, date_trunc('month', t.day::timestamp)::date)) AS g(grain, period_start)"
         " WHERE s.place_id IS NOT NULL"
         " GROUP BY 1, 2, 3, 4, 5, 6, 7"
         " ON CONFLICT ON CONSTRAINT reporting_movement_key DO UPDATE SET"
