@@ -181,7 +181,16 @@ def test_store_manager_registers_a_tusk_and_finds_it(page, store, tmp_path):
     # The photo is served to the browser through the checking view.
     thumbnail = page.locator("img[src*='/photos/']").first
     thumbnail.wait_for()
-    assert thumbnail.evaluate("img => img.complete && img.naturalWidth > 0")
+    # The browser decodes the image on its own time (slow on a loaded CI machine):
+    # wait until it has, failing if it never does (a broken image stays at width 0).
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0",
+        arg=thumbnail.element_handle(),
+        timeout=20_000,
+    )
+    served = page.request.get(thumbnail.evaluate("img => img.src"))
+    assert served.status == 200
+    assert served.headers["content-type"].startswith("image/")
 
     # The dashboard's totals moved by this tusk, and only this one.
     page.goto(store.url + "/")
