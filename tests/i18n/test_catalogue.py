@@ -3,7 +3,7 @@ compiled, and what a French-speaking user really sees.
 
 The source language is English (msgids are the English text). A developer who
 wraps a new string in gettext and does not translate it gets a failing test
-here naming the string; see docs/readme-parts/i18n.md for the workflow.
+here naming the string; see the README, "Languages and translations", for the workflow.
 """
 
 import ast
@@ -28,7 +28,7 @@ LANGUAGES = [code for code, _name in settings.LANGUAGES]
 # Every language but the source one is a human translation that must be complete.
 TRANSLATED = [code for code in LANGUAGES if code != "en"]
 PLURAL_FORMS = {"fr": "nplurals=2; plural=(n > 1);"}  # French: singular for 0 and 1
-# The same exclusions as the makemessages command in the README part.
+# The same exclusions as the makemessages command in the README.
 NOT_SOURCE = {".venv", "var", "node_modules", "bench", "locale", "media", "staticfiles"}
 
 # %(name)s / %(size).1f / %s / %% (Python), {name} (str.format, mark patterns), HTML tags.
@@ -114,7 +114,7 @@ def test_every_string_in_the_code_is_in_the_committed_catalogue(language, fresh_
     missing = msgids(fresh_catalogues[language]) - msgids(catalogue(language))
     assert not missing, (
         f"{len(missing)} string(s) in the code are not in locale/{language}: run makemessages, "
-        "translate, compilemessages (docs/readme-parts/i18n.md):\n"
+        "translate, compilemessages (README, 'Languages and translations'):\n"
         + "\n".join(repr(msgid) for _ctx, msgid in sorted(missing, key=str))
     )
 
