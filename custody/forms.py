@@ -10,7 +10,8 @@ decimal comma, which many users type.
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from stock.forms import add_service_errors
+from stock import selectors as stock_selectors
+from stock.forms import ItemTypeChoiceField, MultiplePhotoField, add_service_errors
 
 from .models import Discrepancy, StockTakeLine
 
@@ -178,6 +179,32 @@ class StockTakeCheckForm(ServiceForm):
             attrs={"accept": "image/*", "capture": "environment", "aria-label": _("photo")}
         ),
     )
+
+
+class StockTakeAddForm(ServiceForm):
+    """An item found without a record: the few fields a counter fills in on the
+    shelf; stock.services.item_register checks them and its messages go next to
+    the field they name."""
+
+    item_type = ItemTypeChoiceField(
+        queryset=None,
+        label=_("Type"),
+        empty_label="—",
+        error_messages={"required": _("Choose the item type.")},
+    )
+    weight_kg = _text(_("Weight (kg)"), decimal=True, required=True)
+    pieces = _text(_("Pieces (lots only)"))
+    bags = _text(_("Bags (lots only)"))
+    cites_mark = _text(_("CITES mark, if it has one"))
+    notes = _text(_("Notes"))
+    photos = MultiplePhotoField(label=_("Photos"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "add_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["item_type"].queryset = stock_selectors.item_types_enabled()
+        for name in ("pieces", "bags"):
+            self.fields[name].widget.attrs["inputmode"] = "numeric"
 
 
 class SignOffForm(ServiceForm):

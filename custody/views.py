@@ -21,6 +21,7 @@ from .forms import (
     DispatchForm,
     ReceiveForm,
     SignOffForm,
+    StockTakeAddForm,
     StockTakeCheckForm,
     StockTakeOpenForm,
     ToleranceForm,
@@ -303,7 +304,9 @@ def stocktake_list(request):
     )
 
 
-def _stocktake_page(request, stocktake, *, check_form=None, sign_off_form=None):
+def _stocktake_page(
+    request, stocktake, *, check_form=None, sign_off_form=None, add_form=None, photos_again=False
+):
     lines = selectors.stocktake_lines(stocktake=stocktake)
     checked_item = check_form.data.get("item") if check_form is not None else None
     for line in lines:
@@ -324,7 +327,8 @@ def _stocktake_page(request, stocktake, *, check_form=None, sign_off_form=None):
             "lines": lines,
             "report": selectors.stocktake_report(stocktake=stocktake, lines=lines),
             "sign_off_form": sign_off_form or SignOffForm(),
-            "item_types": stock_selectors.item_types_enabled(),
+            "add_form": add_form or StockTakeAddForm(),
+            "photos_to_choose_again": photos_again,
         },
     )
 
@@ -367,38 +371,33 @@ def stocktake_check(request, stocktake_id):
 def stocktake_add(request, stocktake_id):
     """An item found without a record: registered at the site, listed as added."""
     stocktake = selectors.stocktake_get(user=request.user, stocktake_id=stocktake_id)
-    item_type = (
-        stock_selectors.item_types_enabled().filter(pk=request.POST.get("item_type") or 0).first()
+    form = StockTakeAddForm(request.POST, request.FILES)
+    added = []
+
+    def add(data):
+        item_type = data["item_type"]
+        fields = {"weight_kg": data["weight_kg"], "notes": data["notes"]}
+        if item_type.is_lot:
+            fields.update(pieces=data["pieces"], bags=data["bags"])
+        added.append(
+            services.stocktake_register_item(
+                actor=request.user,
+                stocktake=stocktake,
+                item_type=item_type,
+                data=fields,
+                photos=data["photos"],
+                cites_mark=data["cites_mark"] or None,
+            )
+        )
+
+    if not _submitted(form, add):
+        # Shown again with what was typed; file inputs cannot be refilled.
+        photos_again = bool(request.FILES.getlist("photos"))
+        return _stocktake_page(request, stocktake, add_form=form, photos_again=photos_again)
+    messages.success(
+        request, _("Item %(number)s registered.") % {"number": added[0].item.sms_number}
     )
-    if item_type is None:
-        messages.error(request, _("Choose the item type."))
-        return redirect("custody:stocktake_detail", stocktake.pk)
-    data = {"weight_kg": request.POST.get("weight_kg", ""), "notes": request.POST.get("notes", "")}
-    if item_type.is_lot:
-        data.update(pieces=request.POST.get("pieces", ""), bags=request.POST.get("bags", ""))
-    try:
-        line = services.stocktake_register_item(
-            actor=request.user,
-            stocktake=stocktake,
-            item_type=item_type,
-            data=data,
-            photos=request.FILES.getlist("photos"),
-            cites_mark=request.POST.get("cites_mark") or None,
-        )
-    except ValidationError as exc:
-        for message in _errors(exc):
-            messages.error(request, message)
-    else:
-        messages.success(
-            request, _("Item %(number)s registered.") % {"number": line.item.sms_number}
-        )
     return redirect("custody:stocktake_detail", stocktake.pk)
-
-
-def _errors(exc: ValidationError) -> list[str]:
-    if hasattr(exc, "message_dict"):
-        return [str(m) for messages_ in exc.message_dict.values() for m in messages_]
-    return [str(m) for m in exc.messages]
 
 
 @login_required

@@ -232,3 +232,39 @@ def test_bad_input_on_the_custody_screens_shows_next_to_its_field(reg, login):
     assert StockTakeLine.objects.get(item=counted).result == "unchecked"
     page = c.post("/stock-takes/", {"site": reg.site_x.pk}).content.decode()
     assert "A stock-take of this site is already open." in _field(page, "site")
+
+
+def test_a_found_item_with_bad_input_shows_each_error_next_to_its_field(reg, login):
+    c = login(reg.manager_x)
+    stocktake_url = c.post("/stock-takes/", {"site": reg.site_x.pk}).url
+    before = StockItem.objects.count()
+    page = c.post(
+        stocktake_url + "add/",
+        {
+            "item_type": reg.tusk.pk,
+            "weight_kg": "0",
+            "cites_mark": "not a mark",
+            "notes": "Behind the door",
+        },
+    )
+    assert page.status_code == 200
+    page = page.content.decode()
+    assert "The weight must be more than 0 kg." in _field(page, "weight_kg")
+    assert "errorlist" in _field(page, "cites_mark")
+    # What was typed is kept; nothing was saved.
+    assert 'value="Behind the door"' in _field(page, "notes")
+    assert f'<option value="{reg.tusk.pk}" selected>' in _field(page, "item_type")
+    assert StockItem.objects.count() == before
+    assert not StockTakeLine.objects.filter(expected=False).exists()
+    # No type chosen: said at the type.
+    page = c.post(stocktake_url + "add/", {"weight_kg": "3"}).content.decode()
+    assert "Choose the item type." in _field(page, "item_type")
+    # Put right, it is registered and listed as an addition.
+    response = c.post(
+        stocktake_url + "add/", {"item_type": reg.tusk.pk, "weight_kg": "3,5", "notes": "x"}
+    )
+    assert response.status_code == 302
+    line = StockTakeLine.objects.get(expected=False)
+    assert line.item.site == reg.site_x and str(line.item.weight_kg) == "3.500"
+    # A manager of another site cannot add to this stock-take.
+    assert login(reg.manager_y).post(stocktake_url + "add/", {}).status_code == 404
