@@ -5,6 +5,14 @@ Functions that call Central take a pyodk ``client`` built by
 odk.central.client_for for this run (or build one) and pass ``project_id``
 on every call; they raise odk.central.CENTRAL_ERRORS when Central fails,
 leaving our records as they were before the failed step.
+
+They are not one database transaction: a transaction held open across HTTP
+calls would keep rows locked while Central answers, and its rollback would
+forget objects Central has already made. Instead each remote object is made
+first, then recorded in a short ``transaction.atomic`` block of its own, and
+every run first looks in Central for what an earlier, broken-off run made but
+did not record (a project or app user by name, a form by id, an entity by its
+stored UUID), so running again finishes the work without duplicates.
 """
 
 import base64
@@ -15,6 +23,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from pyodk.errors import PyODKError
 
 from accounts.roles import ROLES, STORE_MANAGER
 from stock.models import StockItem
@@ -97,8 +106,19 @@ def project_create(*, actor=None, client=None, name: str | None = None) -> Centr
     country = current_country()
     name = name or conn.project_name or f"SMS {country.code} — {country.name}"
     client = client or central.client_for(conn)
-    data = central.checked(client.post("projects", json={"name": name})).json()
-    CentralConnection.objects.filter(pk=conn.pk).update(project_id=data["id"], project_name=name)
+    # A project of that name made by an earlier run whose record was lost.
+    projects = central.checked(client.get("projects")).json()
+    found = [p for p in projects if p.get("name") == name and not p.get("archived")]
+    if found:
+        project_id = min(p["id"] for p in found)
+    else:
+        project_id = central.checked(client.post("projects", json={"name": name})).json()["id"]
+    with transaction.atomic():
+        locked = CentralConnection.objects.select_for_update().get(pk=conn.pk)
+        # Another run may have recorded one meanwhile: keep the first.
+        if not locked.project_id:
+            locked.project_id, locked.project_name = project_id, name
+            locked.save(update_fields=["project_id", "project_name", "updated_at"])
     conn.refresh_from_db()
     return conn
 
@@ -147,22 +167,37 @@ def forms_publish(*, actor=None, client=None) -> list[FormVersion]:
     client = client or central.client_for(conn)
     entity_list_ensure(client=client, connection=conn)
     published = []
-    for form in forms_generate():
+    with transaction.atomic():
+        forms = forms_generate()
+    for form in forms:
         if form.published_at:
             continue
-        known = FormVersion.objects.filter(kind=form.kind, published_at__isnull=False).exists()
-        if known:
-            client.forms.update(
-                form_id=form.xml_form_id, project_id=conn.project_id, definition=form.xform
-            )
-        else:
+        # What Central has decides (not our records): an earlier run may have
+        # published this version and broken off before recording it.
+        remote = _remote_form(client=client, project_id=conn.project_id, form=form)
+        if remote is None:
             client.forms.create(
                 definition=form.xform, form_id=form.xml_form_id, project_id=conn.project_id
             )
-        FormVersion.objects.filter(pk=form.pk).update(published_at=timezone.now())
+        elif not (remote.get("publishedAt") and remote.get("version") == form.version):
+            client.forms.update(
+                form_id=form.xml_form_id, project_id=conn.project_id, definition=form.xform
+            )
+        with transaction.atomic():
+            FormVersion.objects.filter(pk=form.pk, published_at__isnull=True).update(
+                published_at=timezone.now()
+            )
         form.refresh_from_db()
         published.append(form)
     return published
+
+
+def _remote_form(*, client, project_id: int, form: FormVersion) -> dict | None:
+    """Central's record of the form, or None when Central does not know it."""
+    response = client.get(f"projects/{project_id}/forms/{form.xml_form_id}")
+    if response.status_code == 404:
+        return None
+    return central.checked(response).json()
 
 
 # --- The items entity list ----------------------------------------------------------------
@@ -226,35 +261,57 @@ def entities_push(*, client=None, connection: CentralConnection | None = None) -
             link = ItemEntity.objects.create(item=item)
         if wanted is None:
             if link.in_central:
-                client.entities.delete(
-                    uuid=str(link.entity_uuid), entity_list_name=name, project_id=pid
-                )
-                ItemEntity.objects.filter(pk=link.pk).update(in_central=False, pushed={})
+                try:
+                    client.entities.delete(
+                        uuid=str(link.entity_uuid), entity_list_name=name, project_id=pid
+                    )
+                except PyODKError as exc:
+                    # Already gone: an earlier run deleted it and broke off.
+                    if not _status_is(exc, 404):
+                        raise
+                with transaction.atomic():
+                    ItemEntity.objects.filter(pk=link.pk).update(in_central=False, pushed={})
                 changes += 1
             continue
         if link.in_central and link.pushed == wanted:
             continue
-        if link.in_central:
-            client.entities.update(
-                uuid=str(link.entity_uuid),
-                label=wanted["label"],
-                data=wanted["data"],
-                entity_list_name=name,
-                project_id=pid,
-                force=True,
-            )
-        else:
-            client.entities.create(
-                label=wanted["label"],
-                data=wanted["data"],
-                uuid=str(link.entity_uuid),
-                entity_list_name=name,
-                project_id=pid,
-            )
-        # Saved after each call: a run that breaks off resumes where it stopped.
-        ItemEntity.objects.filter(pk=link.pk).update(in_central=True, pushed=wanted)
+        _entity_put(client=client, link=link, wanted=wanted, project_id=pid)
+        # Recorded after each call: a run that breaks off resumes where it stopped.
+        with transaction.atomic():
+            ItemEntity.objects.filter(pk=link.pk).update(in_central=True, pushed=wanted)
         changes += 1
     return changes
+
+
+def _status_is(exc: PyODKError, status: int) -> bool:
+    response = exc.args[1] if len(exc.args) >= 2 else None
+    return getattr(response, "status_code", None) == status
+
+
+def _entity_put(*, client, link: ItemEntity, wanted: dict, project_id: int) -> None:
+    """Create or update the item's entity under its stored UUID, whichever
+    Central needs: a create that Central already has (409, made by a run that
+    broke off before recording it) becomes an update, an update of an entity
+    Central no longer has (404) a create."""
+    common = {
+        "label": wanted["label"],
+        "data": wanted["data"],
+        "entity_list_name": xlsforms.ENTITY_LIST,
+        "project_id": project_id,
+    }
+    uuid = str(link.entity_uuid)
+    try:
+        if link.in_central:
+            client.entities.update(uuid=uuid, force=True, **common)
+        else:
+            client.entities.create(uuid=uuid, **common)
+    except PyODKError as exc:
+        if link.in_central and _status_is(exc, 404):
+            client.entities.create(uuid=uuid, **common)
+        elif not link.in_central and _status_is(exc, 409):
+            client.entities.update(uuid=uuid, force=True, **common)
+        else:
+            raise
 
 
 # --- App users and the Collect QR code --------------------------------------------------------
@@ -278,31 +335,62 @@ def app_users_sync(*, actor=None, client=None) -> list[AppUser]:
             )
         )
     )
+    pid = conn.project_id
+    remote_users = None  # Central's app users, read once, only if one is missing here.
+    assigned = {}  # form id -> app user ids Central has assigned, read when needed.
     out = []
     for user in managers:
         app_user = AppUser.objects.filter(user=user).first()
         if app_user is None:
             display = f"{user.display_name} ({user.username})"
-            data = central.checked(
-                client.post(f"projects/{conn.project_id}/app-users", json={"displayName": display})
-            ).json()
-            app_user = AppUser.objects.create(
-                user=user,
-                central_id=data["id"],
-                display_name=display,
-                token_encrypted=crypto.encrypt(data["token"]),
-            )
+            if remote_users is None:
+                remote_users = central.checked(client.get(f"projects/{pid}/app-users")).json()
+            # One an earlier run made but did not record (a revoked one has no token).
+            mine = [
+                a
+                for a in remote_users
+                if a.get("displayName") == display
+                and a.get("token")
+                and not AppUser.objects.filter(central_id=a["id"]).exists()
+            ]
+            if mine:
+                data = min(mine, key=lambda a: a["id"])
+            else:
+                data = central.checked(
+                    client.post(f"projects/{pid}/app-users", json={"displayName": display})
+                ).json()
+            with transaction.atomic():
+                app_user, _created = AppUser.objects.get_or_create(
+                    user=user,
+                    defaults={
+                        "central_id": data["id"],
+                        "display_name": display,
+                        "token_encrypted": crypto.encrypt(data["token"]),
+                    },
+                )
         for form_id in form_ids:
             if form_id in app_user.assigned_forms:
                 continue
-            central.checked(
-                client.post(
-                    f"projects/{conn.project_id}/forms/{form_id}/assignments/app-user/"
-                    f"{app_user.central_id}"
+            if form_id not in assigned:
+                assigned[form_id] = {
+                    a["id"]
+                    for a in central.checked(
+                        client.get(f"projects/{pid}/forms/{form_id}/assignments/app-user")
+                    ).json()
+                }
+            if app_user.central_id not in assigned[form_id]:
+                central.checked(
+                    client.post(
+                        f"projects/{pid}/forms/{form_id}/assignments/app-user/{app_user.central_id}"
+                    )
                 )
-            )
-            app_user.assigned_forms = [*app_user.assigned_forms, form_id]
-            AppUser.objects.filter(pk=app_user.pk).update(assigned_forms=app_user.assigned_forms)
+                assigned[form_id].add(app_user.central_id)
+            with transaction.atomic():
+                locked = AppUser.objects.select_for_update().get(pk=app_user.pk)
+                if form_id not in locked.assigned_forms:
+                    locked.assigned_forms = [*locked.assigned_forms, form_id]
+                    locked.save(update_fields=["assigned_forms"])
+            app_user = locked
         out.append(app_user)
     return out
 

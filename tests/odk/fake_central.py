@@ -40,6 +40,11 @@ def _iso(value: datetime.datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
+def _xform_version(xml: str) -> str:
+    # The form's own version attribute, not the XML declaration's nor odk:xforms-version.
+    return re.search(r'(?<!<\?xml)\sversion="([^"]+)"', xml).group(1)
+
+
 @dataclass
 class FakeSubmission:
     id: str
@@ -86,6 +91,7 @@ class Fault:
     status: int = 500
     delay: float = 0.0
     times: int = 1
+    after: int = 0  # matching requests let through before the fault starts
 
 
 class FakeCentral:
@@ -132,9 +138,16 @@ class FakeCentral:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def fail(
-        self, method: str, pattern: str, *, status: int = 500, delay: float = 0.0, times: int = 1
+        self,
+        method: str,
+        pattern: str,
+        *,
+        status: int = 500,
+        delay: float = 0.0,
+        times: int = 1,
+        after: int = 0,
     ):
-        self.faults.append(Fault(method, pattern, status, delay, times))
+        self.faults.append(Fault(method, pattern, status, delay, times, after))
 
     def submit(
         self,
@@ -193,6 +206,9 @@ class FakeCentral:
         self.requests.append((method, path))
         for fault in list(self.faults):
             if fault.method == method and re.search(fault.pattern, path):
+                if fault.after > 0:
+                    fault.after -= 1
+                    continue
                 fault.times -= 1
                 if fault.times <= 0:
                     self.faults.remove(fault)
@@ -226,6 +242,8 @@ class FakeCentral:
     def _route(self, method, path, query, body, start_response):  # noqa: C901
         j = lambda data, status=200: self._json(start_response, data, status)  # noqa: E731
         parts = [unquote(p) for p in path.split("/")[2:]]  # after /v1/
+        if parts == ["projects"] and method == "GET":
+            return j(list(self.projects.values()))
         if parts == ["projects"] and method == "POST":
             pid = len(self.projects) + 1
             self.projects[pid] = {"id": pid, "name": json.loads(body)["name"]}
@@ -280,6 +298,8 @@ class FakeCentral:
             if method == "DELETE":
                 del store[eid]
                 return j({"success": True})
+        if rest == ["app-users"] and method == "GET":
+            return j([a for a in self.app_users.values() if a["projectId"] == pid])
         if rest == ["app-users"] and method == "POST":
             uid = 100 + len(self.app_users) + 1
             self.app_users[uid] = {
@@ -297,7 +317,7 @@ class FakeCentral:
             fid = form_id.group(1)
             if (pid, fid) in self.forms:
                 return j({"message": "exists"}, 409)
-            version = re.search(r'version="([^"]+)"', xml).group(1)
+            version = _xform_version(xml)
             self.forms[(pid, fid)] = {"xml": xml, "version": version, "versions": [], "draft": None}
             self.forms[(pid, fid)]["draft"] = xml
             return j(self._form(pid, fid))
@@ -309,12 +329,17 @@ class FakeCentral:
         form = self.forms.get((pid, fid))
         if form is None:
             return j({"message": "form not found"}, 404)
+        if rest[2:] == [] and method == "GET":
+            return j(self._form(pid, fid))
+        if rest[2:] == ["assignments", "app-user"] and method == "GET":
+            ids = sorted(a for p, f, a in self.assignments if (p, f) == (pid, fid))
+            return j([{"id": a, "type": "field_key"} for a in ids])
         if rest[2:] == ["draft"] and method == "POST":
             form["draft"] = body.decode()
             return j({"success": True})
         if rest[2:] == ["draft", "publish"] and method == "POST":
             xml = form["draft"]
-            version = re.search(r'version="([^"]+)"', xml).group(1)
+            version = _xform_version(xml)
             if version in form["versions"]:
                 return j({"message": "version exists"}, 409)
             form["versions"].append(version)
@@ -391,7 +416,8 @@ class FakeCentral:
             "enketoId": None,
             "keyId": None,
             "updatedAt": None,
-            "publishedAt": None,
+            # Never published (only a draft): no published version yet.
+            "publishedAt": _iso(_now()) if form["versions"] else None,
         }
 
     def _odata(self, pid, fid, query, start_response):
