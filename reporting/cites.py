@@ -161,19 +161,19 @@ def declaration(*, kind: str, year: int, scope: Scope, cutoff=None) -> Declarati
         figures.marked += marked
     for (type_id,), (measure, _marked) in source.balances_at(previous_end, ("item_type",)).items():
         figures_of(type_id).previous.add(measure)
-    labels: dict = {}
-
-    def label_of(type_id):
-        label = labels.get(type_id)
-        if label is None:
-            label = labels[type_id] = figures_of(type_id).label
-        return label
-
+    # Per type, its ItemType and class label, looked up once: the annex has a
+    # row per marked piece (hundreds of thousands in a large country), and
+    # tuple.__new__ skips the named tuple's Python-level constructor.
+    of_type: dict = {}
+    new_row = tuple.__new__
     with bulk():
-        annex = [
-            AnnexRow(mark, number, types[type_id], label_of(type_id), src, pieces, kg, place)
-            for mark, number, type_id, src, pieces, kg, place in source.annex_at(as_of)
-        ]
+        annex = []
+        append = annex.append
+        for mark, number, type_id, src, pieces, kg, place in source.annex_at(as_of):
+            type_cells = of_type.get(type_id)
+            if type_cells is None:
+                type_cells = of_type[type_id] = (types[type_id], figures_of(type_id).label)
+            append(new_row(AnnexRow, (mark, number, *type_cells, src, pieces, kg, place)))
     missing = source.missing_total_at(as_of)
 
     year_summary = source.summary(start=datetime.date(year, 1, 1), end=as_of)

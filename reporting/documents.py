@@ -628,31 +628,23 @@ def cites_document(*, user, params: dict, reasons: str = "", cutoff=None) -> Doc
 
 
 def _annex_rows(annex, append, labels: Labels, type_labels: dict) -> None:
-    class_labels: dict = {}
+    # Cells looked up per type, source and place, never per row: the class
+    # label is lazy, and hashing it or str() of it translates it again (that
+    # was two thirds of the time of a 300,000-row annex).
+    type_cells: dict = {}
     source_labels: dict = {}
     place_labels: dict = {}
-    for row in annex:
-        class_label = class_labels.get(row.class_label)
-        if class_label is None:
-            class_label = class_labels[row.class_label] = str(row.class_label)
-        source = source_labels.get(row.source)
-        if source is None:
-            source = source_labels[row.source] = source_label(row.source)
-        place = place_labels.get(row.place)
-        if place is None:
-            place = place_labels[row.place] = labels.place(row.place)
-        append(
-            [
-                row.mark,
-                row.sms_number,
-                class_label,
-                type_labels[row.item_type.pk],
-                source,
-                place,
-                row.pieces,
-                row.weight_kg,
-            ]
-        )
+    for mark, number, item_type, class_label, source, pieces, kg, place in annex:
+        cells = type_cells.get(item_type.id)
+        if cells is None:
+            cells = type_cells[item_type.id] = (str(class_label), type_labels[item_type.id])
+        source_cell = source_labels.get(source)
+        if source_cell is None:
+            source_cell = source_labels[source] = source_label(source)
+        place_cell = place_labels.get(place)
+        if place_cell is None:
+            place_cell = place_labels[place] = labels.place(place)
+        append([mark, number, cells[0], cells[1], source_cell, place_cell, pieces, kg])
 
 
 BUILDERS = {
