@@ -19,6 +19,7 @@ and a warning: run ``manage.py rebuild_report_totals``).
 import datetime
 import logging
 from collections import defaultdict
+from operator import itemgetter
 
 from django.db import connection
 
@@ -292,15 +293,34 @@ class Totals:
 
     _INFO = "p.item_type_id, p.source, p.received_on, p.cites_mark, p.sms_number"
 
-    def _states_at(self, day: datetime.date, *, marked_only: bool = False) -> list:
+    def _states_at(
+        self, day: datetime.date, *, marked_only: bool = False, annex: bool = False
+    ) -> list:
         """[(item_id, place, pieces, kg, type, source, received_on, mark, number)]
         of the items held (at a site or in transit) at the end of ``day``:
         the current position of the items unchanged since, else the state
-        their last transition up to ``day`` left them in."""
+        their last transition up to ``day`` left them in. With ``annex``, the
+        marked ones only, as [(mark, number, type, source, pieces, kg, place)]:
+        the annex's own columns, nothing to unpack per row."""
         params: list = [day]
-        marked = " AND coalesce(p.cites_mark, '') <> ''" if marked_only else ""
+        marked = " AND coalesce(p.cites_mark, '') <> ''" if marked_only or annex else ""
+        if annex:
+            now_columns = (
+                "p.cites_mark, p.sms_number, p.item_type_id, p.source,"
+                " p.pieces, p.weight_kg, p.place_id"
+            )
+            then_columns = (
+                "s.cites_mark, s.sms_number, s.item_type_id, s.source,"
+                " s.pieces_after, s.weight_after, s.place_after"
+            )
+        else:
+            now_columns = f"p.item_id, p.place_id, p.pieces, p.weight_kg, {self._INFO}"
+            then_columns = (
+                "s.item_id, s.place_after, s.pieces_after, s.weight_after,"
+                " s.item_type_id, s.source, s.received_on, s.cites_mark, s.sms_number"
+            )
         now = (
-            f"SELECT p.item_id, p.place_id, p.pieces, p.weight_kg, {self._INFO}"  # noqa: S608
+            f"SELECT {now_columns}"  # noqa: S608
             " FROM reporting_itemposition p"
             f" WHERE p.last_day <= %s AND p.status IN ('held', 'transit'){marked}"
             + self._class_sql("p", params)
@@ -309,8 +329,7 @@ class Totals:
         params.append(day)
         params.append(day)
         then = (
-            "SELECT s.item_id, s.place_after, s.pieces_after, s.weight_after,"  # noqa: S608
-            " s.item_type_id, s.source, s.received_on, s.cites_mark, s.sms_number FROM ("
+            f"SELECT {then_columns} FROM ("  # noqa: S608
             " SELECT DISTINCT ON (t.item_id) t.item_id, t.status_after, t.place_after,"
             f" t.pieces_after, t.weight_after, {self._INFO}"
             " FROM reporting_itemposition p"
@@ -346,13 +365,12 @@ class Totals:
         marked items held at the end of ``day``, by mark (plain tuples: a
         large country's annex has hundreds of thousands of rows)."""
         with bulk():
+            # Rows as fetched, but those in transit (place 0 in the table).
             rows = [
-                (mark, number, type_id, source, pieces, kg, TRANSIT if place == 0 else place)
-                for _id, place, pieces, kg, type_id, source, _r, mark, number in self._states_at(
-                    day, marked_only=True
-                )
+                row if row[6] != 0 else (*row[:6], TRANSIT)
+                for row in self._states_at(day, annex=True)
             ]
-            rows.sort(key=lambda row: row[0])
+            rows.sort(key=itemgetter(0))
         return rows
 
     def missing_at(self, day: datetime.date) -> dict:

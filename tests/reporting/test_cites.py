@@ -8,7 +8,7 @@ import pytest
 from django.db.models import Count, Sum
 
 from reporting.cites import class_of, declaration
-from reporting.figures import ADDED, REMOVED, Scope
+from reporting.figures import ADDED, REMOVED, TRANSIT, Scope
 from stock.models import StockItem
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +38,10 @@ def test_ivory_2025_held_at_local_year_end(history):
     assert {row.mark for row in result.annex} == {
         i.cites_mark for i in (history.A, history.B, history.C, history.D)
     }
+    # In the annex, C's place is "in transit"; the others are at a site.
+    places = {row.sms_number: row.place for row in result.annex}
+    assert places.pop(history.C.sms_number) == TRANSIT
+    assert all(isinstance(place, int) for place in places.values())
     # Largest first: B (20 kg, natural mortality), then A and C (12 kg, seizures),
     # then B's correction; A's transfer X -> Y nets out in the country.
     assert [(line, m.weight_kg) for line, m in result.movements] == [
