@@ -15,7 +15,7 @@ class User(AbstractUser):
         help_text=_("Leave empty to use the country's default language."),
     )
     # Site scope: every site, or only the sites linked through Site.scoped_users
-    # (country schema only). Read it through accounts.scope, never directly.
+    # (country schema only). Read it through stock.scope, never directly.
     all_sites = models.BooleanField(_("all sites"), default=False)
     deactivated_at = models.DateTimeField(_("deactivated"), null=True, blank=True)
 

@@ -8,8 +8,8 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.scope import visible_sites
 from audit.models import AccessEvent
+from stock.scope import visible_sites
 
 from . import services
 

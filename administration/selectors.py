@@ -1,5 +1,5 @@
 """Administration reads (country schema). Changes and pending corrections are
-tied to items, so they go through the site scope (accounts.scope)."""
+tied to items, so they go through the site scope (stock.scope)."""
 
 import datetime
 
@@ -9,8 +9,8 @@ from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from accounts.scope import restrict_to_scope
 from stock.models import FieldDefinitionChange, ItemChange, Site
+from stock.scope import restrict_to_scope
 
 from .models import PendingCorrection, SupportGrant
 

@@ -84,7 +84,7 @@ def _scope_snapshot(user) -> dict:
 
 def _check_sites(actor, sites) -> list[Site]:
     # An administrator scoped to some sites cannot hand out the others.
-    from accounts.scope import visible_sites
+    from stock.scope import visible_sites
 
     sites = list(sites or [])
     allowed = set(visible_sites(actor).values_list("pk", flat=True))
@@ -566,7 +566,7 @@ def correction_submit(
 
     if not correction_needs_approval(actor=actor, country=country):
         return stock_services.item_correct(actor=actor, item=item, changes=changes, reason=reason)
-    from accounts.scope import can_see_site
+    from stock.scope import can_see_site
 
     if not actor.has_perm("stock.correct_item"):
         raise PermissionDenied(_("You are not allowed to do this."))
@@ -605,7 +605,7 @@ def correction_submit(
 def _locked_pending(*, actor, pending: PendingCorrection) -> PendingCorrection:
     """The waiting correction, locked; 404 when its item is outside the actor's
     scope (checked first: the state of an unseen correction is not told)."""
-    from accounts.scope import can_see_site
+    from stock.scope import can_see_site
 
     pending = (
         # Only the correction's row is locked; item_correct locks the item.

@@ -3,7 +3,7 @@ member's support grants (public schema, on the public host).
 
 Site scope: an administrator who sees every site sees every event; one scoped
 to some sites sees the events tied to those sites, plus the events tied to no
-site (sign-ins, administration). The scope itself comes from accounts.scope.
+site (sign-ins, administration). The scope itself comes from stock.scope.
 """
 
 import datetime
@@ -11,7 +11,7 @@ import datetime
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.scope import restrict_to_scope
+from stock.scope import restrict_to_scope
 
 from .models import AccessEvent, SupportGrantSummary
 

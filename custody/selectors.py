@@ -1,4 +1,4 @@
-"""Custody reads (country schema). The site scope comes from accounts.scope:
+"""Custody reads (country schema). The site scope comes from stock.scope:
 a transfer is visible to users of its origin or of its destination; a
 stock-take to users of its site; an object outside the scope is Http404.
 """
@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from accounts.scope import restrict_to_scope, visible_sites
 from stock.models import Site, StockItem
+from stock.scope import restrict_to_scope, visible_sites
 
 from . import ledger
 from .models import (
@@ -220,7 +220,7 @@ def ledger_recent(*, user, limit: int = 50) -> list[LedgerEntry]:
 
 def transfer_actions(*, user, transfer: Transfer) -> dict:
     """What ``user`` may do with ``transfer`` now (which buttons to show)."""
-    from accounts.scope import can_see_site
+    from stock.scope import can_see_site
 
     at_origin = can_see_site(user, transfer.origin)
     at_destination = can_see_site(user, transfer.destination)

@@ -660,7 +660,7 @@ def _apply_stocktake(submission: Submission, run: Run) -> None:
         errors["item"] = [_("The item chosen is not in the register.")]
     elif site is not None and item.site_id != site.pk:
         errors["item"] = [_("This item is registered at another store.")]
-    from accounts.scope import can_see_site
+    from stock.scope import can_see_site
 
     if site is not None and not can_see_site(actor, site):
         errors["site"] = [_("This person may not check items at this store.")]

@@ -2,12 +2,12 @@
 
 import dataclasses
 
-from sms_platform.celery import app
+from celery import shared_task
 
 from .sync import sync_country
 
 
-@app.task(name="odk.sync")
+@shared_task(name="odk.sync")
 def odk_sync() -> dict:
     """One sync run of the current country (the beat sends it to every country)."""
     return dataclasses.asdict(sync_country())

@@ -214,7 +214,7 @@ class Scope:
 
     @classmethod
     def of_user(cls, user) -> "Scope":
-        from accounts.scope import visible_sites
+        from stock.scope import visible_sites
 
         if getattr(user, "all_sites", False) and user.is_active:
             return cls(None)

@@ -7,8 +7,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.scope import visible_sites
 from stock.models import ItemCategory, ItemType, StockItem
+from stock.scope import visible_sites
 
 from .cites import KINDS
 from .documents import GROUPINGS

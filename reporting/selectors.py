@@ -1,4 +1,4 @@
-"""Reporting reads (country schema). Site scope comes from accounts.scope
+"""Reporting reads (country schema). Site scope comes from stock.scope
 (through reporting.figures.Scope); a generated report is visible to a user
 whose scope covers every site it covers (a whole-country report: users who
 see every site) — anything else is Http404.
@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.scope import visible_sites
+from stock.scope import visible_sites
 
 from .aggregates import Totals
 from .documents import Document, build

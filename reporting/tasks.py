@@ -1,10 +1,10 @@
 """Celery tasks of reporting (run in the country schema they were sent from;
 in-process when no broker is configured)."""
 
-from sms_platform.celery import app
+from celery import shared_task
 
 
-@app.task(name="reporting.generate")
+@shared_task(name="reporting.generate")
 def generate(run_id: int) -> str:
     from .services import report_generate
 

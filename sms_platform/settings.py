@@ -54,6 +54,7 @@ if not PRODUCTION:
 
 SHARED_APPS = [
     "django_tenants",
+    "core",
     "tenants",
     "django.contrib.contenttypes",
     "django.contrib.auth",

@@ -14,8 +14,6 @@ from django.core.validators import MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.scope import visible_sites
-
 from . import selectors
 from .field_rules import fields_for_type
 from .models import (
@@ -26,6 +24,7 @@ from .models import (
     StockItem,
     localized_label,
 )
+from .scope import visible_sites
 
 # Units shown next to the inputs (the labels of the model fields also carry them).
 UNITS = {

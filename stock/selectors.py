@@ -1,5 +1,5 @@
 """Stock register reads (country schema). Every read of items, photos or
-totals goes through accounts.scope, the one place that knows the site scope.
+totals goes through stock.scope, the one place that knows the site scope.
 
 Filters of item_list / archive_list (all optional; values as a form or a
 query string gives them, ids or objects):
@@ -19,8 +19,6 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils.dateparse import parse_date
 
-from accounts.scope import restrict_to_scope, visible_sites
-
 from . import marks
 from .custom_fields import definitions_for_type
 from .models import (
@@ -33,6 +31,7 @@ from .models import (
     StockItem,
     StockTotal,
 )
+from .scope import restrict_to_scope, visible_sites
 
 Status = StockItem.Status
 

@@ -35,7 +35,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.scope import can_see_site
 from custody import ledger
 
 from . import marks
@@ -52,6 +51,7 @@ from .models import (
     StockItem,
 )
 from .photos import PhotoRefused, check_photo
+from .scope import can_see_site
 
 # The fields a registration (or a correction) may set.
 ITEM_FIELDS = (

@@ -7,11 +7,11 @@ through ``visible_sites`` or ``restrict_to_scope``; nothing else reads
 
 from django.db.models import Q, QuerySet
 
+from .models import Site
+
 
 def visible_sites(user) -> QuerySet:
     """The sites ``user`` may see in the current country."""
-    from stock.models import Site
-
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return Site.objects.none()
     if user.all_sites:
