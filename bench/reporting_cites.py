@@ -49,7 +49,7 @@ TARGET_S = 2.0
 
 def write_ledger(admin_id: int) -> int:
     """The ledger the loaded items imply; returns its number of entries."""
-    from custody.models import LedgerEntry
+    from ledger.models import LedgerEntry
 
     if LedgerEntry.objects.exists():
         return LedgerEntry.objects.count()

@@ -1,2 +1,3 @@
-"""Chain of custody: the tamper-evident custody ledger, transfers between
-stores, stock-takes and their discrepancies. Lives in each country schema."""
+"""Chain of custody: transfers between stores, stock-takes and their
+discrepancies, each recorded in the custody ledger (the ``ledger`` app).
+Lives in each country schema."""

@@ -1,9 +1,8 @@
-"""Custody models (country schema): the ledger, transfers, discrepancies,
-stock-takes and the country's custody settings.
+"""Custody models (country schema): transfers, discrepancies, stock-takes
+and the country's custody settings (the custody ledger is the ``ledger`` app).
 
-Nothing here is ever deleted (the database refuses it); ledger entries can't
-be updated either. Writes go through custody.services (and custody.ledger for
-the ledger itself).
+Nothing here is ever deleted (the database refuses it). Writes go through
+custody.services.
 """
 
 import pgtrigger
@@ -17,10 +16,6 @@ from stock.models import ItemPhoto, Site, StockItem
 
 def _no_delete(name: str) -> "pgtrigger.Protect":
     return pgtrigger.Protect(name=name, operation=pgtrigger.Delete)
-
-
-def _no_update(name: str) -> "pgtrigger.Protect":
-    return pgtrigger.Protect(name=name, operation=pgtrigger.Update)
 
 
 class CustodySettings(models.Model):
@@ -48,99 +43,6 @@ class CustodySettings(models.Model):
 
     def __str__(self):
         return f"{self.transfer_weight_tolerance_percent} %"
-
-
-class LedgerHead(models.Model):
-    """The end of the chain: one row (id 1), locked FOR UPDATE by every append,
-    so entries get gapless sequence numbers and each links to the one before."""
-
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
-    last_sequence = models.BigIntegerField(default=0)
-    last_hash = models.CharField(max_length=64, default="0" * 64)
-
-    class Meta:
-        constraints = [models.CheckConstraint(condition=Q(id=1), name="custody_ledger_head_single")]
-
-    def __str__(self):
-        return f"{self.last_sequence} {self.last_hash[:12]}"
-
-
-class LedgerEntry(models.Model):
-    """One custody event, hashed together with the previous entry's hash.
-
-    The references are plain ids without foreign-key constraints: the entry
-    is a self-contained record (its hash covers the ids), and nothing it
-    points at may ever block or be blocked by it.
-    """
-
-    class Event(models.TextChoices):
-        REGISTERED = "registered", _("Registered")
-        CORRECTION = "correction", _("Corrected")
-        ARCHIVED = "archived", _("Archived")
-        DISPATCHED = "dispatched", _("Dispatched in a transfer")
-        RECEIVED = "received", _("Received from a transfer")
-        DISCREPANCY = "discrepancy", _("Discrepancy raised")
-        DISCREPANCY_RESOLVED = "discrepancy_resolved", _("Discrepancy resolved")
-        STOCKTAKE_CHECKED = "stocktake_checked", _("Checked in a stock-take")
-        STOCKTAKE_MISSING = "stocktake_missing", _("Missing at a stock-take")
-        STOCKTAKE_FOUND = "stocktake_found", _("Found again at a stock-take")
-
-    sequence = models.BigIntegerField(_("sequence"), unique=True)
-    event = models.CharField(_("event"), max_length=32, choices=Event.choices)
-    occurred_at = models.DateTimeField(_("when"))
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        null=True,
-        related_name="+",
-        verbose_name=_("who"),
-    )
-    # The user's name at the time, so the record reads the same if the account changes.
-    actor_name = models.CharField(_("who"), max_length=150)
-    site = models.ForeignKey(
-        Site,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        null=True,
-        related_name="+",
-        verbose_name=_("where"),
-    )
-    item = models.ForeignKey(
-        StockItem,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        null=True,
-        related_name="+",
-        verbose_name=_("item"),
-    )
-    transfer = models.ForeignKey(
-        "Transfer",
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        null=True,
-        related_name="+",
-    )
-    stocktake = models.ForeignKey(
-        "StockTake",
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        null=True,
-        related_name="+",
-    )
-    payload = models.JSONField(_("what"), default=dict)
-    prev_hash = models.CharField(_("previous hash"), max_length=64)
-    hash = models.CharField(_("hash"), max_length=64)
-
-    class Meta:
-        verbose_name = _("ledger entry")
-        verbose_name_plural = _("ledger entries")
-        ordering = ["sequence"]
-        indexes = [models.Index(fields=["item", "sequence"], name="custody_ledger_item_seq")]
-        triggers = [_no_delete("ledgerentry_no_delete"), _no_update("ledgerentry_no_update")]
-
-    def __str__(self):
-        return f"#{self.sequence} {self.event}"
 
 
 class Transfer(models.Model):

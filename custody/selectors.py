@@ -9,13 +9,13 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
+from ledger import chain as ledger
+from ledger.models import LedgerEntry
 from stock.models import Site, StockItem
-from stock.scope import restrict_to_scope, visible_sites
+from stock.scope import can_see_site, restrict_to_scope, visible_sites
 
-from . import ledger
 from .models import (
     Discrepancy,
-    LedgerEntry,
     StockTake,
     StockTakeLine,
     Transfer,
@@ -195,16 +195,6 @@ def stocktake_report(*, stocktake: StockTake, lines: list[StockTakeLine] | None 
 # --- Ledger -------------------------------------------------------------------------
 
 
-def item_timeline(*, item: StockItem) -> dict:
-    """The item's custody entries, oldest first, each verified (its hash and its
-    link to the entry before it). The caller got ``item`` through item_get."""
-    entries = list(
-        LedgerEntry.objects.filter(item_id=item.pk).select_related("site").order_by("sequence")
-    )
-    checked = ledger.verify_entries(entries)
-    return {"entries": checked, "ok": all(c.ok for c in checked)}
-
-
 def ledger_verify(*, user) -> ledger.VerifyResult:
     """Check the whole chain of the country (auditors and administrators)."""
     if not user.has_perm("custody.verify_ledger"):
@@ -220,8 +210,6 @@ def ledger_recent(*, user, limit: int = 50) -> list[LedgerEntry]:
 
 def transfer_actions(*, user, transfer: Transfer) -> dict:
     """What ``user`` may do with ``transfer`` now (which buttons to show)."""
-    from stock.scope import can_see_site
-
     at_origin = can_see_site(user, transfer.origin)
     at_destination = can_see_site(user, transfer.destination)
     may_send = at_origin and user.has_perm("custody.dispatch_transfer")

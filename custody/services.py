@@ -22,12 +22,12 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ledger import chain as ledger
 from stock import services as stock_services
 from stock.models import ItemChange, ItemType, Site, StockItem
 from stock.scope import can_see_site
 from stock.services import TotalsKey, totals_adjust
 
-from . import ledger
 from .models import (
     CustodySettings,
     Discrepancy,

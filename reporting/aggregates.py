@@ -23,7 +23,7 @@ from operator import itemgetter
 
 from django.db import connection
 
-from custody.models import LedgerEntry
+from ledger.models import LedgerEntry
 from stock.models import ItemType
 
 from .figures import (

@@ -67,7 +67,7 @@ from django.db.models import Q
 from django.db.models.fields.json import KT
 from django.db.models.functions import TruncDate
 
-from custody.models import LedgerEntry, LedgerHead
+from ledger.models import LedgerEntry, LedgerHead
 from stock.models import ItemType, StockItem
 
 Event = LedgerEntry.Event

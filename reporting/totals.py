@@ -27,7 +27,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django_tenants.utils import get_public_schema_name
 
-from custody.models import LedgerEntry, LedgerHead
+from ledger.models import LedgerEntry, LedgerHead
 from tenants.models import Country
 
 from .figures import (

@@ -87,6 +87,7 @@ TENANT_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "ledger",
     "stock",
     "custody",
     "audit",

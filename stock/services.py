@@ -35,7 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from custody import ledger
+from ledger import chain as ledger
 
 from . import marks
 from .custom_fields import validate_custom_values

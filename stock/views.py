@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods
 from administration.services import correction_submit
 from audit.models import AccessEvent
 from audit.services import access_record, filters_for_log, origin_of
-from custody import selectors as custody_selectors
+from ledger import selectors as ledger_selectors
 
 from . import selectors, services
 from .field_rules import fields_for_type
@@ -255,7 +255,7 @@ def item_detail(request, item_id):
                 selectors.item_history(item=item), definitions={d.key: d for d in definitions}
             ),
             # The chain of custody, oldest first, each entry verified.
-            "custody": custody_selectors.item_timeline(item=item),
+            "custody": ledger_selectors.item_timeline(item=item),
         },
     )
 

@@ -13,15 +13,16 @@ from django_tenants.utils import schema_context
 
 from accounts.models import User
 from accounts.roles import STORE_MANAGER
-from custody import ledger, services
+from custody import services
 from custody.models import (
     Discrepancy,
-    LedgerEntry,
     StockTake,
     StockTakeLine,
     Transfer,
     TransferItem,
 )
+from ledger import chain as ledger
+from ledger.models import LedgerEntry, LedgerHead
 from stock import services as stock_services
 from stock.models import ItemNumberSerial, StockItem, StockTotal
 from tests.factories import ItemCategoryFactory, ItemTypeFactory, SiteFactory, make_user
@@ -177,7 +178,7 @@ def test_two_dispatches_of_the_same_draft_move_the_items_once(country_a, committ
 def test_concurrent_appends_keep_the_chain_linear_and_gapless(country_a, committed):
     c = committed
     with schema_context(country_a.schema_name):
-        start = ledger.LedgerHead.objects.get(pk=1).last_sequence
+        start = LedgerHead.objects.get(pk=1).last_sequence
 
     def work(_index):
         return stock_services.item_register(

@@ -8,8 +8,11 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from custody import ledger, selectors, services
-from custody.models import Discrepancy, LedgerEntry
+from custody import selectors, services
+from custody.models import Discrepancy
+from ledger import chain as ledger
+from ledger import selectors as ledger_selectors
+from ledger.models import LedgerEntry
 from stock.models import StockItem
 from tests.custody.conftest import assert_totals_exact, check, dispatch, draft, total, tusks
 
@@ -47,7 +50,7 @@ def test_move_receive_resolve_stocktake_verify_tamper_verify(reg):
     assert total(reg.site_y, "missing") == (1, Decimal("10.000"))
     assert_totals_exact()
 
-    timeline = selectors.item_timeline(item=c)
+    timeline = ledger_selectors.item_timeline(item=c)
     assert timeline["ok"]
     assert [e.entry.event for e in timeline["entries"]] == [
         "registered",
@@ -70,6 +73,6 @@ def test_move_receive_resolve_stocktake_verify_tamper_verify(reg):
         cursor.execute("ALTER TABLE custody_ledgerentry ENABLE TRIGGER ALL")
     result = ledger.verify_chain()
     assert not result.ok and result.problem.sequence == received.sequence
-    timeline = selectors.item_timeline(item=c)
+    timeline = ledger_selectors.item_timeline(item=c)
     assert not timeline["ok"]
     assert [e.entry.sequence for e in timeline["entries"] if not e.ok] == [received.sequence]

@@ -8,7 +8,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from custody import selectors, services
-from custody.models import LedgerEntry, StockTakeLine
+from custody.models import StockTakeLine
+from ledger.models import LedgerEntry
 from stock.models import StockItem
 from tests.custody.conftest import assert_totals_exact, register, total, tusks
 from tests.stock.conftest import image_bytes, upload

@@ -8,7 +8,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from custody import services
-from custody.models import Discrepancy, LedgerEntry, Transfer, TransferItem
+from custody.models import Discrepancy, Transfer, TransferItem
+from ledger.models import LedgerEntry
 from stock.models import ItemChange, StockItem
 from tests.custody.conftest import (
     assert_totals_exact,

@@ -290,7 +290,8 @@ def _check(fake, reg, link, *, app=None, attachments=None, **values):
 
 def test_a_stocktake_check_is_recorded_in_the_open_stocktake_of_the_store(connected, fake):
     from custody import services as custody_services
-    from custody.models import LedgerEntry, StockTakeLine
+    from custody.models import StockTakeLine
+    from ledger.models import LedgerEntry
 
     item, link = _registered_item(fake, connected)
     stocktake = custody_services.stocktake_open(actor=connected.manager_x, site=connected.site_x)

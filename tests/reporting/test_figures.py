@@ -99,7 +99,7 @@ def test_category_filter_and_cutoff_reproduce_a_past_answer(history):
     assert {now.items[i].item_type_id for i in now.items} == {reg.tusk.pk, reg.cut_piece.pk}
     # The figures as known before A's 2026 correction (cut-off) do not change
     # when computed again later.
-    from custody.models import LedgerEntry
+    from ledger.models import LedgerEntry
 
     before_fix = (
         LedgerEntry.objects.filter(item_id=history.A.pk, event="correction")

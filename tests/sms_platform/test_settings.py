@@ -32,7 +32,7 @@ BOTH = [
     "django_otp.plugins.otp_static",
 ]
 # Country data: only ever in country schemas.
-TENANT_ONLY = ["stock", "custody", "odk", "reporting", "administration"]
+TENANT_ONLY = ["ledger", "stock", "custody", "odk", "reporting", "administration"]
 
 
 @pytest.mark.parametrize("app", SHARED_ONLY)

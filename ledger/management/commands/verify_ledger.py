@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
-from custody.ledger import verify_chain
+from ledger.chain import verify_chain
 from tenants.models import Country
 
 

@@ -8,8 +8,8 @@ from django.db import connection, transaction
 from django.db.utils import DatabaseError
 from django_tenants.utils import schema_context
 
-from custody import ledger
-from custody.models import LedgerEntry, LedgerHead
+from ledger import chain as ledger
+from ledger.models import LedgerEntry, LedgerHead
 from stock import services as stock_services
 from tests.custody.conftest import register
 

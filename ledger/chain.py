@@ -1,11 +1,12 @@
-"""The custody ledger (country schema): append and verify.
+"""The custody ledger's chain (country schema): hashing, append and verify.
 
 Each entry's hash is SHA-256 over a canonical JSON of its own content plus the
 previous entry's hash, so altering, removing or reordering any entry breaks
 the chain from there on. Appending locks the single LedgerHead row FOR
 UPDATE: entries of one country get gapless sequence numbers in commit order,
 and two transactions can never link to the same predecessor. Each append
-also updates the report aggregates (reporting.totals) in the same transaction.
+then tells the registered listeners (ledger.listeners; reporting's aggregates)
+in the same transaction, under the same lock.
 """
 
 import datetime
@@ -18,6 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import listeners
 from .models import LedgerEntry, LedgerHead
 
 GENESIS_HASH = "0" * 64
@@ -112,11 +114,9 @@ def append(
     head.last_sequence = entry.sequence
     head.last_hash = entry.hash
     head.save(update_fields=["last_sequence", "last_hash"])
-    # The report aggregates move with the ledger, in this transaction and
-    # under the head lock (imported here: reporting depends on custody).
-    from reporting.totals import entry_appended
-
-    entry_appended(entry)
+    # Listeners (the report aggregates) move with the ledger, in this
+    # transaction and under the head lock.
+    listeners.notify(entry)
     return entry
 
 
