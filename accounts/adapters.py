@@ -5,6 +5,8 @@ from allauth.account.adapter import DefaultAccountAdapter
 from django.core.exceptions import ValidationError
 from django_tenants.utils import get_public_schema_name
 
+from . import hooks
+
 
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request):
@@ -16,20 +18,17 @@ class AccountAdapter(DefaultAccountAdapter):
             super().pre_authenticate(request, **credentials)
         except ValidationError:
             # Too many failures: the refusal goes into the access log, where
-            # administrators see lockouts.
-            from audit.services import lockout_record
-
-            lockout_record(request=request, credentials=credentials)
+            # administrators see lockouts (audit registers itself as listener).
+            hooks.lockout_notify(request=request, credentials=credentials)
             raise
 
     def authenticate(self, request, **credentials):
         user = super().authenticate(request, **credentials)
         if user is not None and not on_public_host_of(request):
-            from administration.services import support_account_valid
-
-            if support_account_valid(user) is False:
-                # A support account whose grant has expired or was ended:
-                # refused like a wrong password (and logged as a failure).
+            if hooks.sign_in_refused(user):
+                # E.g. a support account whose grant has expired or was ended
+                # (administration's check): refused like a wrong password (and
+                # logged as a failure).
                 from django.contrib.auth.signals import user_login_failed
 
                 user_login_failed.send(

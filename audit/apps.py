@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from accounts import hooks
+
 
 class AuditConfig(AppConfig):
     name = "audit"
@@ -9,3 +11,8 @@ class AuditConfig(AppConfig):
 
     def ready(self):
         from . import signals  # noqa: F401  (connects the login/logout receivers)
+        from .services import lockout_record
+
+        # Lockouts reach the access log through accounts' hook (accounts may
+        # not import audit: it sits below it).
+        hooks.on_lockout(lockout_record, name="audit.lockout")
