@@ -6,7 +6,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django_tenants.utils import get_public_schema_name
 
-from tenants.selectors import country_overview_list
+from .selectors import country_overview_list
 
 
 def _on_public_host(request) -> bool:

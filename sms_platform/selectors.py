@@ -1,11 +1,16 @@
-"""Reads over countries, for the public-side console only."""
+"""Reads over countries, for the public-side console only (public schema).
+
+Here rather than in tenants: counting a country's users and sites reads
+accounts and stock, which sit above tenants (README, "Layout")."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
 from django_tenants.utils import schema_context
 
-from .models import Country
+from accounts.models import User
+from stock.models import Site
+from tenants.models import Country
 
 
 @dataclass(frozen=True)
@@ -24,9 +29,6 @@ class CountryOverview:
 def country_overview_list() -> list[CountryOverview]:
     """One row per country. Counting users and sites is the only look inside a
     country schema the console makes; it reads no stock data."""
-    from accounts.models import User
-    from stock.models import Site
-
     rows = []
     for country in Country.objects.order_by("code"):
         with schema_context(country.schema_name):
