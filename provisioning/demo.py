@@ -16,6 +16,8 @@ from django_tenants.utils import get_public_schema_name, schema_context
 
 from accounts.models import User
 from accounts.roles import AUDITOR, HQ_OFFICER, ROLES, SMS_ADMINISTRATOR, STORE_MANAGER
+from stock.demo import seed_demo_stock as register_demo_stock
+from stock.models import Site
 from tenants.models import Country, host_url
 
 from .protocol import protocol_load
@@ -106,8 +108,6 @@ def seed_demo_stock(country: Country) -> None:
     place. It must be idempotent (e.g. do nothing when items already exist),
     because the setup command runs ``demo_setup`` each time.
     """
-    from stock.demo import seed_demo_stock as register_demo_stock
-
     register_demo_stock(country=country)
 
 
@@ -119,8 +119,6 @@ def demo_setup() -> DemoResult:
     country = Country.objects.get(code=DEMO_CODE)
     logins = []
     with schema_context(country.schema_name):
-        from stock.models import Site
-
         for spec in DEMO_USERS:
             user = _demo_user(spec)
             user.groups.set([Group.objects.get(name=ROLES[spec.role].name)])

@@ -17,8 +17,20 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from accounts.invitations import invitation_link, invitation_send
+from accounts.models import User
 from accounts.roles import ROLES, SMS_ADMINISTRATOR
 from accounts.services import roles_sync
+from odk import crypto
+from odk.models import CentralConnection
+from odk.services import connection_save
+from stock.models import (
+    CustomFieldDefinition,
+    FieldDefinitionChange,
+    ItemCategory,
+    ItemType,
+    Site,
+)
+from stock.services import _definition_snapshot as snapshot
 from tenants.models import Country, country_host, host_url
 from tenants.services import country_create, country_update
 
@@ -226,8 +238,6 @@ class _Sync:
             roles_sync()
 
     def sites(self, exists: bool):
-        from stock.models import Site
-
         existing = {site.code: site for site in Site.objects.all()} if exists else {}
         for spec in self.protocol.sites:
             values = {
@@ -250,8 +260,6 @@ class _Sync:
                     site.save(update_fields=["active"])
 
     def categories_and_types(self, exists: bool) -> dict:
-        from stock.models import ItemCategory, ItemType
-
         categories = {c.code: c for c in ItemCategory.objects.all()} if exists else {}
         types = {t.code: t for t in ItemType.objects.select_related("category")} if exists else {}
         result = {}
@@ -316,8 +324,6 @@ class _Sync:
         return result
 
     def custom_fields(self, exists: bool, types: dict):
-        from stock.models import CustomFieldDefinition
-
         existing = (
             {f.key: f for f in CustomFieldDefinition.objects.prefetch_related("applies_to")}
             if exists
@@ -389,7 +395,6 @@ class _Sync:
     def log_definition(self, definition, before: dict | None):
         """Record a definition change like an administrator's edit would be
         (stock.FieldDefinitionChange), attributed to the provisioning account."""
-        from stock.models import FieldDefinitionChange
 
         after = _definition_snapshot(definition)
         if after == before:
@@ -410,8 +415,6 @@ class _Sync:
         )
 
     def administrators(self, exists: bool, country):
-        from accounts.models import User
-
         issues = []
         to_create = []
         for index, spec in enumerate(self.protocol.administrators):
@@ -463,10 +466,6 @@ class _Sync:
             return
         from django.core.exceptions import ImproperlyConfigured
 
-        from odk import crypto
-        from odk.models import CentralConnection
-        from odk.services import connection_save
-
         password = os.environ.get(spec.password_env, "")
         conn = CentralConnection.objects.first() if exists else None
         values = {"base_url": spec.url, "username": spec.username}
@@ -506,7 +505,6 @@ def _provisioning_account():
     """The author of changes made from the protocol file, in the current
     country: an account that can't log in (inactive, no password, no role),
     so the history never pins them on a person."""
-    from accounts.models import User
 
     user = User.objects.filter(username=PROVISIONING_USERNAME).first()
     if user is None:
@@ -523,8 +521,6 @@ def _provisioning_account():
 def _definition_snapshot(definition) -> dict:
     # The same shape stock.services records for an administrator's edit, so
     # the field history reads the same whoever made the change.
-    from stock.services import _definition_snapshot as snapshot
-
     return snapshot(definition)
 
 
