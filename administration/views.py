@@ -24,6 +24,7 @@ from accounts.roles import ROLES
 from audit.models import AccessEvent
 from audit.selectors import access_event_list, access_event_page
 from audit.services import access_record, filters_for_log, origin_of
+from core.forms import add_service_errors
 
 from . import selectors, services
 from .forms import (
@@ -43,14 +44,6 @@ CSV_LIMIT = 100_000
 MANAGE = "accounts.manage_users"
 VIEW_LOG = "accounts.view_access_log"
 APPROVE = "administration.approve_correction"
-
-
-def _service_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 def _role_names(user) -> str:
@@ -97,7 +90,7 @@ def user_invite(request):
                 origin=origin_of(request),
             )
         except ValidationError as error:
-            _service_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request,
@@ -136,7 +129,7 @@ def user_detail(request, user_id):
                 origin=origin_of(request),
             )
         except ValidationError as error:
-            _service_errors(form, error)
+            add_service_errors(form, error)
         else:
             if changed:
                 messages.success(request, _("The changes are saved."))
@@ -275,7 +268,7 @@ def role_edit(request, role_id=None):
                 origin=origin_of(request),
             )
         except ValidationError as error:
-            _service_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("The role “%(name)s” is saved.") % {"name": saved.name})
             return redirect("administration:role_list")
@@ -302,7 +295,7 @@ def support_list(request):
                 origin=origin_of(request),
             )
         except ValidationError as error:
-            _service_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request,
@@ -373,7 +366,7 @@ def country_settings(request):
                 **form.cleaned_data,
             )
         except ValidationError as error:
-            _service_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("The settings are saved."))
             return redirect("administration:settings")

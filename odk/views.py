@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.qr import qr_svg
+from core.forms import add_service_errors
 
 from . import central, selectors, services
 from .forms import ConnectionForm, RejectForm
@@ -40,8 +41,7 @@ def connection_edit(request):
         try:
             services.connection_save(actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("The ODK Central connection is saved."))
             return redirect("odk:overview")
