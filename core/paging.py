@@ -135,6 +135,8 @@ class Keyset:
             for before_name, before_value in zip(self.names[:i], values[:i], strict=True):
                 term &= Q(**{before_name: before_value})
             condition |= term
+        if len(self.names) == 1:
+            return condition
         # The same bound on the first key alone, implied by the terms above:
         # it gives the planner an index range to start from.
         first = "lte" if self.descending[0] == forward else "gte"

@@ -1,0 +1,55 @@
+"""The filters of the change oversight page (country schema), applied by
+administration.selectors after the site scope; the item changes' form is the
+page's, and the custom field changes take the filters that apply to them."""
+
+import django_filters
+from django.utils.translation import gettext_lazy as _
+
+from audit.filters import DATE_WIDGET, PersonFilter
+from core.filters import DayFromFilter, DayUntilFilter, ScopedFilterSet
+from stock.filters import SiteFilter
+from stock.models import FieldDefinitionChange, ItemChange, Site
+from stock.scope import visible_sites
+
+
+class ItemChangeFilterSet(ScopedFilterSet):
+    user = PersonFilter(field_name="changed_by", label=_("Changed by"))
+    date_from = DayFromFilter(field_name="changed_at", label=_("From"), **DATE_WIDGET)
+    date_to = DayUntilFilter(field_name="changed_at", label=_("To"), **DATE_WIDGET)
+    site = SiteFilter(queryset=Site.objects.none(), method="filter_site", label=_("Site"))
+    item = django_filters.CharFilter(
+        label=_("Item (SMS number)"), max_length=64, method="filter_item"
+    )
+    field = django_filters.CharFilter(label=_("Field"), max_length=100, method="filter_field")
+
+    class Meta:
+        model = ItemChange
+        fields = []
+
+    def limit_choices(self, user) -> None:
+        self.filters["site"].queryset = visible_sites(user)
+
+    def filter_site(self, queryset, name, value):
+        return queryset.filter(item__site_id=value.pk)
+
+    def filter_item(self, queryset, name, value):
+        return queryset.filter(item__sms_number__iexact=value.strip())
+
+    def filter_field(self, queryset, name, value):
+        return queryset.filter(field__icontains=value.strip())
+
+
+class FieldChangeFilterSet(ScopedFilterSet):
+    """Custom field definitions are country-wide: no store, no item."""
+
+    user = PersonFilter(field_name="changed_by", label=_("Changed by"))
+    date_from = DayFromFilter(field_name="changed_at", label=_("From"), **DATE_WIDGET)
+    date_to = DayUntilFilter(field_name="changed_at", label=_("To"), **DATE_WIDGET)
+    field = django_filters.CharFilter(label=_("Field"), max_length=100, method="filter_field")
+
+    class Meta:
+        model = FieldDefinitionChange
+        fields = []
+
+    def filter_field(self, queryset, name, value):
+        return queryset.filter(definition__key__icontains=value.strip())

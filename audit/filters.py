@@ -1,0 +1,61 @@
+"""The filters of the access log (country schema), applied by
+audit.selectors after the site scope; their form is the activity page's."""
+
+import django_filters
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from core.filters import DayFromFilter, DayUntilFilter, ScopedFilterSet
+from stock.filters import SiteFilter
+from stock.models import Site
+from stock.scope import visible_sites
+
+from .models import AccessEvent
+
+User = get_user_model()
+ITEM_TYPES = ("stock.stockitem", "stock.itemphoto")
+DATE_WIDGET = {"widget": forms.DateInput(attrs={"type": "date"})}
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.display_name} ({obj.username})"
+
+
+class PersonFilter(django_filters.ModelChoiceFilter):
+    """A person of the country, by name and username (every account: people
+    are not tied to one site)."""
+
+    field_class = PersonChoiceField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("queryset", User.objects.order_by("username"))
+        super().__init__(*args, **kwargs)
+
+
+class AccessEventFilterSet(ScopedFilterSet):
+    user = PersonFilter(label=_("Person"))
+    date_from = DayFromFilter(field_name="at", label=_("From"), **DATE_WIDGET)
+    date_to = DayUntilFilter(field_name="at", label=_("To"), **DATE_WIDGET)
+    site = SiteFilter(queryset=Site.objects.none(), method="filter_site", label=_("Site"))
+    item = django_filters.CharFilter(
+        label=_("Item (SMS number)"), max_length=64, method="filter_item"
+    )
+    action = django_filters.ChoiceFilter(
+        label=_("What"), choices=AccessEvent.Action.choices, empty_label=_("Everything")
+    )
+
+    class Meta:
+        model = AccessEvent
+        fields = []
+
+    def limit_choices(self, user) -> None:
+        self.filters["site"].queryset = visible_sites(user)
+
+    def filter_site(self, queryset, name, value):
+        # A plain id column (the table exists in the public schema too).
+        return queryset.filter(site_id=value.pk)
+
+    def filter_item(self, queryset, name, value):
+        return queryset.filter(object_type__in=ITEM_TYPES, object_repr__iexact=value.strip())

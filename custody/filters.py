@@ -1,0 +1,35 @@
+"""The filters of the transfer list (country schema), applied by
+custody.selectors after the site scope; their form is the page's."""
+
+import django_filters
+from django import forms
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from core.filters import ScopedFilterSet
+from stock.filters import SiteFilter
+from stock.models import Site
+from stock.scope import visible_sites
+
+from .models import Transfer
+
+
+class TransferFilterSet(ScopedFilterSet):
+    status = django_filters.ChoiceFilter(
+        label=_("Status"),
+        choices=Transfer.Status.choices,
+        empty_label=_("All statuses"),
+        widget=forms.Select(attrs={"aria-label": _("Status")}),
+    )
+    # Transfers from or to one of the user's stores.
+    site = SiteFilter(queryset=Site.objects.none(), method="filter_site", label=_("Store"))
+
+    class Meta:
+        model = Transfer
+        fields = []
+
+    def limit_choices(self, user) -> None:
+        self.filters["site"].queryset = visible_sites(user)
+
+    def filter_site(self, queryset, name, value):
+        return queryset.filter(Q(origin_id=value.pk) | Q(destination_id=value.pk))
