@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from core.filters import ScopedFilterSet
 
 from . import marks
-from .forms import DateInput, ItemTypeChoiceField, SiteChoiceField
+from .fields import DateInput, ItemTypeChoiceField, SiteChoiceField
 from .models import ArchiveRecord, ItemCategory, ItemType, Site, StockItem
 from .scope import visible_sites
 

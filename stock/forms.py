@@ -18,6 +18,7 @@ from core.forms import add_service_errors as core_add_service_errors
 
 from . import selectors
 from .field_rules import fields_for_type
+from .fields import DateInput, ItemTypeChoiceField, SiteChoiceField
 from .models import (
     ArchiveRecord,
     CustomFieldDefinition,
@@ -59,13 +60,6 @@ GROUP_TITLES = {
     "custom": _("Other information"),
     "notes": _("Notes"),
 }
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%d")
 
 
 def model_formfield(name: str) -> forms.Field:
@@ -221,16 +215,6 @@ class ItemFieldsMixin:
             for key, names in self.groups.items()
             if names
         ]
-
-
-class ItemTypeChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return f"{obj.category.label()} — {obj.label()}"
-
-
-class SiteChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return obj.name
 
 
 def item_type_queryset():
