@@ -8,15 +8,14 @@ from django.utils.translation import gettext_lazy as _
 from audit.filters import DATE_WIDGET, PersonFilter
 from core.filters import DayFromFilter, DayUntilFilter, ScopedFilterSet
 from stock.filters import SiteFilter
-from stock.models import FieldDefinitionChange, ItemChange, Site
-from stock.scope import visible_sites
+from stock.models import FieldDefinitionChange, ItemChange
 
 
 class ItemChangeFilterSet(ScopedFilterSet):
     user = PersonFilter(field_name="changed_by", label=_("Changed by"))
     date_from = DayFromFilter(field_name="changed_at", label=_("From"), **DATE_WIDGET)
     date_to = DayUntilFilter(field_name="changed_at", label=_("To"), **DATE_WIDGET)
-    site = SiteFilter(queryset=Site.objects.none(), method="filter_site", label=_("Site"))
+    site = SiteFilter(field_name="item__site_id", label=_("Site"))
     item = django_filters.CharFilter(
         label=_("Item (SMS number)"), max_length=64, method="filter_item"
     )
@@ -25,12 +24,6 @@ class ItemChangeFilterSet(ScopedFilterSet):
     class Meta:
         model = ItemChange
         fields = []
-
-    def limit_choices(self, user) -> None:
-        self.filters["site"].queryset = visible_sites(user)
-
-    def filter_site(self, queryset, name, value):
-        return queryset.filter(item__site_id=value.pk)
 
     def filter_item(self, queryset, name, value):
         return queryset.filter(item__sms_number__iexact=value.strip())

@@ -22,18 +22,14 @@ EMPTY_VALUES = ([], (), {}, "", None)
 class ScopedFilterSet(django_filters.FilterSet):
     """A list's filters over rows already narrowed to ``user``'s scope.
 
-    ``queryset`` is required (never the model's whole table); ``user`` lets a
-    subclass narrow its choices to what the user may see (``limit_choices``)."""
+    ``queryset`` is required (never the model's whole table); ``user`` lets
+    a filter narrow its choices to what the user may see (stock.filters.SiteFilter)."""
 
     def __init__(self, data=None, queryset: QuerySet | None = None, *, user, **kwargs):
         if queryset is None:
             raise TypeError(f"{type(self).__name__} needs the rows of the user's scope.")
-        super().__init__(data, queryset, **kwargs)
         self.user = user
-        self.limit_choices(user)
-
-    def limit_choices(self, user) -> None:
-        """Narrow the choices of filters to what ``user`` may see (override)."""
+        super().__init__(data, queryset, **kwargs)
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         if self.form.errors:

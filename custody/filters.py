@@ -8,8 +8,6 @@ from django.utils.translation import gettext_lazy as _
 
 from core.filters import ScopedFilterSet
 from stock.filters import SiteFilter
-from stock.models import Site
-from stock.scope import visible_sites
 
 from .models import Transfer
 
@@ -22,14 +20,11 @@ class TransferFilterSet(ScopedFilterSet):
         widget=forms.Select(attrs={"aria-label": _("Status")}),
     )
     # Transfers from or to one of the user's stores.
-    site = SiteFilter(queryset=Site.objects.none(), method="filter_site", label=_("Store"))
+    site = SiteFilter(method="filter_site", label=_("Store"))
 
     class Meta:
         model = Transfer
         fields = []
-
-    def limit_choices(self, user) -> None:
-        self.filters["site"].queryset = visible_sites(user)
 
     def filter_site(self, queryset, name, value):
         return queryset.filter(Q(origin_id=value.pk) | Q(destination_id=value.pk))

@@ -41,7 +41,23 @@ class CategoryChoiceField(forms.ModelChoiceField):
 
 
 class SiteFilter(django_filters.ModelChoiceFilter):
+    """A store among those the user may see: another store's id is refused,
+    so a filter can't reach outside the scope. Filters ``field_name`` (a
+    store's id column, e.g. ``site_id``) unless a method is given."""
+
     field_class = SiteChoiceField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("queryset", Site.objects.none())
+        super().__init__(*args, **kwargs)
+
+    def get_queryset(self, request):
+        return visible_sites(self.parent.user)
+
+    def filter(self, qs, value):
+        if value in (None, ""):
+            return qs
+        return qs.filter(**{self.field_name: value.pk})
 
 
 class CategoryFilter(django_filters.ModelChoiceFilter):
@@ -78,9 +94,7 @@ class _ItemFilterSet(ScopedFilterSet):
             attrs={"type": "search", "placeholder": _("SMS number, CITES mark or case")}
         ),
     )
-    site = SiteFilter(
-        queryset=Site.objects.none(), method="filter_site", label=_("Store"), empty_label=_("All")
-    )
+    site = SiteFilter(method="filter_site", label=_("Store"), empty_label=_("All"))
     category = CategoryFilter(
         queryset=ItemCategory.objects.all(),
         method="filter_category",
@@ -93,10 +107,6 @@ class _ItemFilterSet(ScopedFilterSet):
         label=_("Type"),
         empty_label=_("All"),
     )
-
-    def limit_choices(self, user) -> None:
-        # Another store's id is refused: the filter can't reach outside the scope.
-        self.filters["site"].queryset = visible_sites(user)
 
     def filter_q(self, queryset, name, value):
         return search(queryset, str(value), item=self.item)
