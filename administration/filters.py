@@ -5,16 +5,20 @@ page's, and the custom field changes take the filters that apply to them."""
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from audit.filters import DATE_WIDGET, PersonFilter
-from core.filters import DayFromFilter, DayUntilFilter, ScopedFilterSet
+from audit.filters import PersonFilter
+from core.filters import ScopedFilterSet, date_range
 from stock.filters import SiteFilter
 from stock.models import FieldDefinitionChange, ItemChange
 
 
-class ItemChangeFilterSet(ScopedFilterSet):
+class _ChangeFilterSet(ScopedFilterSet):
     user = PersonFilter(field_name="changed_by", label=_("Changed by"))
-    date_from = DayFromFilter(field_name="changed_at", label=_("From"), **DATE_WIDGET)
-    date_to = DayUntilFilter(field_name="changed_at", label=_("To"), **DATE_WIDGET)
+    date_from, date_to = date_range(
+        "changed_at", start_label=_("From"), end_label=_("To"), whole_days=True
+    )
+
+
+class ItemChangeFilterSet(_ChangeFilterSet):
     site = SiteFilter(field_name="item__site_id", label=_("Site"))
     item = django_filters.CharFilter(
         label=_("Item (SMS number)"), max_length=64, method="filter_item"
@@ -32,12 +36,9 @@ class ItemChangeFilterSet(ScopedFilterSet):
         return queryset.filter(field__icontains=value.strip())
 
 
-class FieldChangeFilterSet(ScopedFilterSet):
+class FieldChangeFilterSet(_ChangeFilterSet):
     """Custom field definitions are country-wide: no store, no item."""
 
-    user = PersonFilter(field_name="changed_by", label=_("Changed by"))
-    date_from = DayFromFilter(field_name="changed_at", label=_("From"), **DATE_WIDGET)
-    date_to = DayUntilFilter(field_name="changed_at", label=_("To"), **DATE_WIDGET)
     field = django_filters.CharFilter(label=_("Field"), max_length=100, method="filter_field")
 
     class Meta:

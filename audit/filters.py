@@ -6,14 +6,13 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from core.filters import DayFromFilter, DayUntilFilter, ScopedFilterSet
+from core.filters import ScopedFilterSet, date_range
 from stock.filters import SiteFilter
 
 from .models import AccessEvent
 
 User = get_user_model()
 ITEM_TYPES = ("stock.stockitem", "stock.itemphoto")
-DATE_WIDGET = {"widget": forms.DateInput(attrs={"type": "date"})}
 
 
 class PersonChoiceField(forms.ModelChoiceField):
@@ -34,8 +33,7 @@ class PersonFilter(django_filters.ModelChoiceFilter):
 
 class AccessEventFilterSet(ScopedFilterSet):
     user = PersonFilter(label=_("Person"))
-    date_from = DayFromFilter(field_name="at", label=_("From"), **DATE_WIDGET)
-    date_to = DayUntilFilter(field_name="at", label=_("To"), **DATE_WIDGET)
+    date_from, date_to = date_range("at", start_label=_("From"), end_label=_("To"), whole_days=True)
     # A plain id column (the table exists in the public schema too).
     site = SiteFilter(field_name="site_id", label=_("Site"))
     item = django_filters.CharFilter(

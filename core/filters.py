@@ -14,6 +14,7 @@ import django_filters
 from django.db.models import QuerySet
 
 from .dates import day_end, day_start
+from .forms import DateInput
 
 # What a filter left empty holds (as django-filter counts it).
 EMPTY_VALUES = ([], (), {}, "", None)
@@ -71,3 +72,22 @@ class DayUntilFilter(django_filters.DateFilter):
         if value in EMPTY_VALUES:
             return qs
         return qs.filter(**{f"{self.field_name}__lt": day_end(value)})
+
+
+def date_range(field_name: str, *, start_label, end_label, whole_days: bool = False):
+    """Two filters, "from" and "until" (both days included) on ``field_name``:
+    a date column, or with ``whole_days`` a date-time column read as days of
+    the country. Declare them as ``name_from, name_to = date_range(...)``."""
+    if whole_days:
+        return (
+            DayFromFilter(field_name=field_name, label=start_label, widget=DateInput()),
+            DayUntilFilter(field_name=field_name, label=end_label, widget=DateInput()),
+        )
+    return (
+        django_filters.DateFilter(
+            field_name=field_name, lookup_expr="gte", label=start_label, widget=DateInput()
+        ),
+        django_filters.DateFilter(
+            field_name=field_name, lookup_expr="lte", label=end_label, widget=DateInput()
+        ),
+    )

@@ -1,4 +1,5 @@
-"""What forms share: putting a service's ValidationError back on the form.
+"""What forms share: putting a service's ValidationError back on the form,
+and the date input.
 
 Services check every rule and raise ValidationError naming the fields;
 forms only parse. ``add_service_errors`` shows each message next to the
@@ -40,3 +41,13 @@ def add_service_errors(
             if field is not None and target is None:
                 message = ValidationError(f"{field.label}: {' '.join(message.messages)}")
             form.add_error(target, message)
+
+
+class DateInput(forms.DateInput):
+    """The browser's date picker. Its value is always ISO (YYYY-MM-DD),
+    whatever the language: a French date format would leave it empty."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")

@@ -3,12 +3,9 @@ database reads of their own, so that forms and filters can both use them)."""
 
 from django import forms
 
+from core.forms import DateInput
 
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%d")
+__all__ = ["DateInput", "ItemTypeChoiceField", "SiteChoiceField"]
 
 
 class ItemTypeChoiceField(forms.ModelChoiceField):

@@ -16,10 +16,10 @@ from django.db.models import Q
 from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
-from core.filters import ScopedFilterSet
+from core.filters import ScopedFilterSet, date_range
 
 from . import marks
-from .fields import DateInput, ItemTypeChoiceField, SiteChoiceField
+from .fields import ItemTypeChoiceField, SiteChoiceField
 from .models import ArchiveRecord, ItemCategory, ItemType, Site, StockItem
 from .scope import visible_sites
 
@@ -137,11 +137,8 @@ class ItemFilterSet(_ItemFilterSet):
     legal_status = django_filters.ChoiceFilter(
         label=_("Legal status"), choices=StockItem.LegalStatus.choices, empty_label=_("All")
     )
-    received_from = django_filters.DateFilter(
-        field_name="received_on", lookup_expr="gte", label=_("Received from"), widget=DateInput()
-    )
-    received_to = django_filters.DateFilter(
-        field_name="received_on", lookup_expr="lte", label=_("Received until"), widget=DateInput()
+    received_from, received_to = date_range(
+        "received_on", start_label=_("Received from"), end_label=_("Received until")
     )
 
     class Meta:
@@ -163,11 +160,8 @@ class ArchiveFilterSet(_ItemFilterSet):
     reason = django_filters.ChoiceFilter(
         label=_("Reason"), choices=ArchiveRecord.Reason.choices, empty_label=_("All")
     )
-    archived_from = django_filters.DateFilter(
-        field_name="archived_on", lookup_expr="gte", label=_("Archived from"), widget=DateInput()
-    )
-    archived_to = django_filters.DateFilter(
-        field_name="archived_on", lookup_expr="lte", label=_("Archived until"), widget=DateInput()
+    archived_from, archived_to = date_range(
+        "archived_on", start_label=_("Archived from"), end_label=_("Archived until")
     )
 
     class Meta:

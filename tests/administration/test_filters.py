@@ -20,21 +20,18 @@ pytestmark = pytest.mark.django_db
 A = AccessEvent.Action
 
 
-def rows_of(html):
-    return html.split("<tbody>", 1)[1].split("</tbody>", 1)[0] if "<tbody>" in html else ""
-
-
 @pytest.fixture
 def logged(people):
+    """An item per store, each opened by its manager; store Y's corrected."""
     with schema_context("xa"):
-        item_x = make_item(people, site=people.site_x)
-        item_y = make_item(people, site=people.site_y)
-        event_record(user=people.manager_x, action=A.ITEM_VIEW, obj=item_x)
-        event_record(user=people.manager_y, action=A.ITEM_VIEW, obj=item_y)
+        items = [make_item(people, site=site) for site in (people.site_x, people.site_y)]
+        for item in items:
+            manager = people.manager_x if item.site == people.site_x else people.manager_y
+            event_record(user=manager, action=A.ITEM_VIEW, obj=item)
         stock_services.item_correct(
-            actor=people.manager_y, item=item_y, changes={"weight_kg": "11.000"}, reason="dry"
+            actor=people.manager_y, item=items[1], changes={"weight_kg": "11.000"}, reason="dry"
         )
-    return item_x, item_y
+    return items
 
 
 def test_a_scoped_administrator_filtering_by_another_store_gets_nothing(people, logged):
