@@ -8,7 +8,6 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from audit.models import AccessEvent
 from stock.scope import visible_sites
 
 from . import services
@@ -140,62 +139,3 @@ class DecisionForm(forms.Form):
     note = forms.CharField(
         label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-
-
-class _UserChoice(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return f"{obj.display_name} ({obj.username})"
-
-
-class _SiteOne(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return obj.name
-
-
-class ActivityFilterForm(forms.Form):
-    user = _UserChoice(label=_("Person"), queryset=User.objects.none(), required=False)
-    date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    site = _SiteOne(label=_("Site"), queryset=None, required=False)
-    item = forms.CharField(label=_("Item (SMS number)"), required=False, max_length=64)
-    action = forms.ChoiceField(label=_("What"), required=False)
-
-    def __init__(self, *args, actor, actions=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = User.objects.order_by("username")
-        self.fields["site"].queryset = visible_sites(actor).order_by("name")
-        self.fields["action"].choices = [("", _("Everything"))] + list(
-            actions or AccessEvent.Action.choices
-        )
-
-    def filters(self) -> dict:
-        if not self.is_valid():
-            return {}
-        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
-
-
-class ChangeFilterForm(forms.Form):
-    user = _UserChoice(label=_("Changed by"), queryset=User.objects.none(), required=False)
-    date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    site = _SiteOne(label=_("Site"), queryset=None, required=False)
-    item = forms.CharField(label=_("Item (SMS number)"), required=False, max_length=64)
-    field = forms.CharField(label=_("Field"), required=False, max_length=100)
-
-    def __init__(self, *args, actor, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = User.objects.order_by("username")
-        self.fields["site"].queryset = visible_sites(actor).order_by("name")
-
-    def filters(self) -> dict:
-        if not self.is_valid():
-            return {}
-        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}

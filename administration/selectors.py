@@ -1,17 +1,15 @@
 """Administration reads (country schema). Changes and pending corrections are
 tied to items, so they go through the site scope (stock.scope)."""
 
-import datetime
-
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 
 from stock.models import FieldDefinitionChange, ItemChange, Site
 from stock.scope import restrict_to_scope
 
+from .filters import FieldChangeFilterSet, ItemChangeFilterSet
 from .models import PendingCorrection, SupportGrant
 
 User = get_user_model()
@@ -49,45 +47,33 @@ def support_grant_list() -> QuerySet:
     return SupportGrant.objects.select_related("user", "granted_by", "revoked_by")
 
 
-def _day_start(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
-def _dates(queryset, field: str, filters: dict):
-    if filters.get("date_from"):
-        queryset = queryset.filter(**{f"{field}__gte": _day_start(filters["date_from"])})
-    if filters.get("date_to"):
-        end = _day_start(filters["date_to"] + datetime.timedelta(days=1))
-        queryset = queryset.filter(**{f"{field}__lt": end})
-    return queryset
-
-
-def item_change_list(*, user, filters: dict | None = None) -> QuerySet:
-    """Every correction of every item in the user's scope, newest first."""
-    filters = filters or {}
+def item_change_filter(*, user, data=None) -> ItemChangeFilterSet:
+    """The change page's filters bound to ``data`` (user, date_from, date_to,
+    site, item, field), over every correction of every item in the user's
+    scope, newest first."""
     queryset = restrict_to_scope(
         ItemChange.objects.select_related("item__site", "changed_by"), user, site_field="item__site"
     )
-    if filters.get("user"):
-        queryset = queryset.filter(changed_by=filters["user"])
-    if filters.get("site"):
-        queryset = queryset.filter(item__site=filters["site"])
-    if filters.get("item"):
-        queryset = queryset.filter(item__sms_number__iexact=filters["item"].strip())
-    if filters.get("field"):
-        queryset = queryset.filter(field__icontains=filters["field"].strip())
-    return _dates(queryset, "changed_at", filters).order_by("-changed_at", "-id")
+    return ItemChangeFilterSet(
+        data if data is not None else {},
+        queryset=queryset.order_by("-changed_at", "-id"),
+        user=user,
+    )
 
 
-def field_change_list(*, filters: dict | None = None) -> QuerySet:
+def item_change_list(*, user, filters=None) -> QuerySet:
+    """Every correction of every item in the user's scope that passes ``filters``, newest first."""
+    return item_change_filter(user=user, data=filters).qs
+
+
+def field_change_list(*, user, filters=None) -> QuerySet:
     """Changes to custom field definitions (country-wide: no site scope)."""
-    filters = filters or {}
     queryset = FieldDefinitionChange.objects.select_related("definition", "changed_by")
-    if filters.get("user"):
-        queryset = queryset.filter(changed_by=filters["user"])
-    if filters.get("field"):
-        queryset = queryset.filter(definition__key__icontains=filters["field"].strip())
-    return _dates(queryset, "changed_at", filters).order_by("-changed_at", "-id")
+    return FieldChangeFilterSet(
+        filters if filters is not None else {},
+        queryset=queryset.order_by("-changed_at", "-id"),
+        user=user,
+    ).qs
 
 
 def pending_correction_list(*, user, status: str = PendingCorrection.Status.PENDING) -> QuerySet:

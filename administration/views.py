@@ -22,13 +22,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import ROLES
 from audit.models import AccessEvent
-from audit.selectors import access_event_list, access_event_page
+from audit.selectors import access_event_filter, access_event_list
 from audit.services import access_record, filters_for_log, origin_of
+from core.forms import add_service_errors
+from core.paging import PAGE_SIZE, Keyset
 
 from . import selectors, services
 from .forms import (
-    ActivityFilterForm,
-    ChangeFilterForm,
     CountrySettingsForm,
     DecisionForm,
     InviteForm,
@@ -38,19 +38,10 @@ from .forms import (
 )
 from .models import PendingCorrection, SupportGrant
 
-PAGE_SIZE = 50
 CSV_LIMIT = 100_000
 MANAGE = "accounts.manage_users"
 VIEW_LOG = "accounts.view_access_log"
 APPROVE = "administration.approve_correction"
-
-
-def _service_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 def _role_names(user) -> str:
@@ -97,7 +88,7 @@ def user_invite(request):
                 origin=origin_of(request),
             )
         except ValidationError as error:
-            _service_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request,
@@ -136,7 +127,7 @@ def user_detail(request, user_id):
                 origin=origin_of(request),
             )
         except ValidationError as error:
-            _service_errors(form, error)
+            add_service_errors(form, error)
         else:
             if changed:
                 messages.success(request, _("The changes are saved."))
@@ -275,7 +266,7 @@ def role_edit(request, role_id=None):
                 origin=origin_of(request),
             )
         except ValidationError as error:
-            _service_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("The role “%(name)s” is saved.") % {"name": saved.name})
             return redirect("administration:role_list")
@@ -302,7 +293,7 @@ def support_list(request):
                 origin=origin_of(request),
             )
         except ValidationError as error:
-            _service_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request,
@@ -373,7 +364,7 @@ def country_settings(request):
                 **form.cleaned_data,
             )
         except ValidationError as error:
-            _service_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("The settings are saved."))
             return redirect("administration:settings")
@@ -391,33 +382,35 @@ def _with_site_names(events) -> list:
     return events
 
 
+# The newest first, one page older per "before" cursor: the parameter's name
+# (an id "before" which the page starts) is the one links already carry.
+ACTIVITY_PAGES = Keyset("-id", size=PAGE_SIZE, next_param="before", previous_param="after")
+CHANGE_PAGES = Keyset("-changed_at", "-id", size=PAGE_SIZE)
+
+
 @login_required
 @permission_required(VIEW_LOG, raise_exception=True)
 def activity(request):
-    form = ActivityFilterForm(request.GET or None, actor=request.user)
-    filters = form.filters() if form.is_bound else {}
-    try:
-        before = int(request.GET.get("before", "")) or None
-    except ValueError:
-        before = None
-    rows, next_cursor = access_event_page(
-        access_event_list(user=request.user, filters=filters), before_id=before, size=PAGE_SIZE
-    )
+    filterset = access_event_filter(user=request.user, data=request.GET)
+    page = ACTIVITY_PAGES.page(filterset.qs, request.GET)
+    filters = filterset.active()
     access_record(
         request=request, action=AccessEvent.Action.ACTIVITY_VIEW, details=filters_for_log(filters)
     )
     query = request.GET.copy()
-    query.pop("before", None)
+    for name in (ACTIVITY_PAGES.next_param, ACTIVITY_PAGES.previous_param):
+        query.pop(name, None)
     return render(
         request,
         "administration/activity.html",
         {
-            "form": form,
-            "rows": _with_site_names(rows),
-            "next_cursor": next_cursor,
-            "is_first_page": before is None,
+            "form": filterset.form,
+            "rows": _with_site_names(page.rows),
+            "page": page,
+            "next_cursor": page.next_cursor,
+            "is_first_page": page.is_first,
             "query": query.urlencode(),
-            "filtered": bool(filters),
+            "filtered": filterset.filtered,
         },
     )
 
@@ -430,14 +423,13 @@ class _Echo:
 @login_required
 @permission_required(VIEW_LOG, raise_exception=True)
 def activity_csv(request):
-    form = ActivityFilterForm(request.GET or None, actor=request.user)
-    filters = form.filters() if form.is_bound else {}
+    filterset = access_event_filter(user=request.user, data=request.GET)
     access_record(
         request=request,
         action=AccessEvent.Action.ACTIVITY_EXPORT,
-        details=filters_for_log(filters),
+        details=filters_for_log(filterset.active()),
     )
-    events = access_event_list(user=request.user, filters=filters)[:CSV_LIMIT]
+    events = filterset.qs[:CSV_LIMIT]
     sites = selectors.site_names()
     writer = csv.writer(_Echo())
     header = [
@@ -487,21 +479,15 @@ def activity_csv(request):
 @login_required
 @permission_required(VIEW_LOG, raise_exception=True)
 def changes(request):
-    form = ChangeFilterForm(request.GET or None, actor=request.user)
-    filters = form.filters() if form.is_bound else {}
-    try:
-        page = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        page = 1
-    start = (page - 1) * PAGE_SIZE
-    item_rows = list(
-        selectors.item_change_list(user=request.user, filters=filters)[
-            start : start + PAGE_SIZE + 1
-        ]
-    )
+    filterset = selectors.item_change_filter(user=request.user, data=request.GET)
+    page = CHANGE_PAGES.page(filterset.qs, request.GET)
+    filters = filterset.active()
     field_rows = []
     if not filters.get("site") and not filters.get("item"):
-        field_rows = list(selectors.field_change_list(filters=filters)[:PAGE_SIZE])
+        # Custom field definitions belong to no store and no item.
+        field_rows = list(
+            selectors.field_change_list(user=request.user, filters=request.GET)[:PAGE_SIZE]
+        )
     access_record(
         request=request, action=AccessEvent.Action.CHANGES_VIEW, details=filters_for_log(filters)
     )
@@ -509,12 +495,11 @@ def changes(request):
         request,
         "administration/changes.html",
         {
-            "form": form,
-            "item_changes": item_rows[:PAGE_SIZE],
-            "has_next": len(item_rows) > PAGE_SIZE,
+            "form": filterset.form,
+            "item_changes": page.rows,
             "page": page,
             "field_changes": field_rows,
-            "filtered": bool(filters),
+            "filtered": filterset.filtered,
         },
     )
 

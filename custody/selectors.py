@@ -14,6 +14,7 @@ from ledger.models import LedgerEntry
 from stock.models import Site, StockItem
 from stock.scope import can_see_site, restrict_to_scope, visible_sites
 
+from .filters import TransferFilterSet
 from .models import (
     Discrepancy,
     StockTake,
@@ -27,17 +28,12 @@ def _visible_transfers(user) -> QuerySet:
     return restrict_to_scope(Transfer.objects.all(), user, site_field=("origin", "destination"))
 
 
-def transfer_list(*, user, filters: dict | None = None) -> QuerySet:
-    """Transfers from or to the user's sites, newest first; filters: status, site."""
-    filters = {k: v for k, v in (filters or {}).items() if v not in (None, "")}
-    queryset = _visible_transfers(user)
-    if "status" in filters:
-        queryset = queryset.filter(status=filters["status"])
-    if "site" in filters:
-        site = getattr(filters["site"], "pk", filters["site"])
-        queryset = queryset.filter(Q(origin_id=site) | Q(destination_id=site))
-    return (
-        queryset.select_related("origin", "destination", "created_by")
+def transfer_filter(*, user, data=None) -> TransferFilterSet:
+    """The transfer list's filters bound to ``data`` (status, site: from or
+    to that store), over the transfers from or to the user's sites, newest first."""
+    queryset = (
+        _visible_transfers(user)
+        .select_related("origin", "destination", "created_by")
         .annotate(
             item_count=Count("lines", distinct=True),
             open_discrepancies=Count(
@@ -46,6 +42,12 @@ def transfer_list(*, user, filters: dict | None = None) -> QuerySet:
         )
         .order_by("-created_at", "-id")
     )
+    return TransferFilterSet(data if data is not None else {}, queryset=queryset, user=user)
+
+
+def transfer_list(*, user, filters=None) -> QuerySet:
+    """Transfers from or to the user's sites that pass ``filters``, newest first."""
+    return transfer_filter(user=user, data=filters).qs
 
 
 def transfer_get(*, user, transfer_id) -> Transfer:

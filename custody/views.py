@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.paging import PAGE_SIZE, Keyset
 from stock import selectors as stock_selectors
 from stock.models import StockItem
 
@@ -27,9 +28,11 @@ from .forms import (
     ToleranceForm,
     TransferForm,
 )
-from .models import Transfer
 
 VIEW_PERM = "stock.view_stockitem"
+# Newest first, by keyset (core.paging).
+TRANSFER_PAGES = Keyset("-created_at", "-id", size=PAGE_SIZE)
+STOCKTAKE_PAGES = Keyset("-opened_at", "-id", size=PAGE_SIZE)
 
 
 def _submitted(form, call) -> bool:
@@ -52,12 +55,12 @@ def _submitted(form, call) -> bool:
 @permission_required(VIEW_PERM, raise_exception=True)
 @require_GET
 def transfer_list(request):
-    status = request.GET.get("status", "")
-    transfers = selectors.transfer_list(user=request.user, filters={"status": status})[:200]
+    filterset = selectors.transfer_filter(user=request.user, data=request.GET)
+    page = TRANSFER_PAGES.page(filterset.qs, request.GET)
     return render(
         request,
         "custody/transfer_list.html",
-        {"transfers": transfers, "statuses": Transfer.Status.choices, "status": status},
+        {"form": filterset.form, "transfers": page.rows, "page": page},
     )
 
 
@@ -293,11 +296,13 @@ def stocktake_list(request):
 
         if _submitted(form, open_):
             return redirect("custody:stocktake_detail", opened[0].pk)
+    page = STOCKTAKE_PAGES.page(selectors.stocktake_list(user=request.user), request.GET)
     return render(
         request,
         "custody/stocktake_list.html",
         {
-            "stocktakes": selectors.stocktake_list(user=request.user)[:200],
+            "stocktakes": page.rows,
+            "page": page,
             "sites": sites,
             "form": form,
         },

@@ -11,9 +11,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.qr import qr_svg
+from core.forms import add_service_errors
+from core.paging import PAGE_SIZE, Keyset
 
 from . import central, selectors, services
 from .forms import ConnectionForm, RejectForm
+
+# Oldest first, in the order SMS received them (the time Central gives may be
+# missing, and keyset paging needs keys that always exist: core.paging).
+REVIEW_PAGES = Keyset("created_at", "id", size=PAGE_SIZE)
 
 
 def _messages_of(exc: ValidationError) -> str:
@@ -40,8 +46,7 @@ def connection_edit(request):
         try:
             services.connection_save(actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("The ODK Central connection is saved."))
             return redirect("odk:overview")
@@ -116,8 +121,8 @@ def action(request, action):
 
 @login_required
 def review_list(request):
-    submissions = selectors.review_queue(user=request.user)
-    return render(request, "odk/review_list.html", {"submissions": submissions})
+    page = REVIEW_PAGES.page(selectors.review_queue(user=request.user), request.GET)
+    return render(request, "odk/review_list.html", {"submissions": page.rows, "page": page})
 
 
 def _editable_values(submission) -> list[tuple[str, object]]:

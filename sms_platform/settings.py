@@ -11,6 +11,8 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from core.words import is_yes
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -18,7 +20,7 @@ def env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    return is_yes(value)
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -72,6 +74,7 @@ SHARED_APPS = [
     "django_otp.plugins.otp_static",
     "pgtrigger",
     "django_htmx",
+    "django_filters",
     "provisioning",
     "sms_platform",
     "audit",

@@ -16,10 +16,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
-from .models import CustomFieldDefinition, ItemType
+from core.words import yes_no
 
-TRUE_WORDS = {"1", "true", "yes", "on", "y", "oui"}
-FALSE_WORDS = {"0", "false", "no", "off", "n", "non"}
+from .models import CustomFieldDefinition, ItemType
 
 
 def error_key(key: str) -> str:
@@ -99,14 +98,10 @@ def clean_value(definition: CustomFieldDefinition, value):
             raise ValueError(_("This date is in the future."))
         return date.isoformat()
     if kind == types.BOOLEAN:
-        if isinstance(value, bool):
-            return value
-        word = str(value).strip().lower()
-        if word in TRUE_WORDS:
-            return True
-        if word in FALSE_WORDS:
-            return False
-        raise ValueError(_("Answer yes or no."))
+        answer = yes_no(value)
+        if answer is None:
+            raise ValueError(_("Answer yes or no."))
+        return answer
     allowed = [str(choice.get("value")) for choice in definition.choices or []]
     if kind == types.CHOICE:
         if str(value) not in allowed:

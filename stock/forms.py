@@ -14,12 +14,14 @@ from django.core.validators import MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import add_service_errors as core_add_service_errors
+
 from . import selectors
 from .field_rules import fields_for_type
+from .fields import DateInput, ItemTypeChoiceField, SiteChoiceField
 from .models import (
     ArchiveRecord,
     CustomFieldDefinition,
-    ItemCategory,
     ItemType,
     StockItem,
     localized_label,
@@ -58,13 +60,6 @@ GROUP_TITLES = {
     "custom": _("Other information"),
     "notes": _("Notes"),
 }
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%d")
 
 
 def model_formfield(name: str) -> forms.Field:
@@ -163,25 +158,23 @@ class MultiplePhotoField(forms.FileField):
         return [single(data, initial)] if data else []
 
 
+def _service_name(aliases):
+    """The form's name for a service's field name: ``aliases`` first; the
+    services call a custom field ``custom_values.<key>``, the forms ``custom_<key>``."""
+
+    def rename(name: str) -> str:
+        name = (aliases or {}).get(name, name)
+        if name.startswith("custom_values."):
+            return f"custom_{name.split('.', 1)[1]}"
+        return name
+
+    return rename
+
+
 def add_service_errors(form: forms.Form, error: ValidationError, aliases=None) -> None:
-    """Put a service's ValidationError next to the fields it names (``aliases``
-    maps a service's name to the form's, e.g. choices -> choices_text)."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    aliases = aliases or {}
-    for name, errors in error.error_dict.items():
-        name = aliases.get(name, name)
-        target = None
-        if name in form.fields and not form.fields[name].widget.is_hidden:
-            target = name
-        elif name.startswith("custom_values.") and f"custom_{name.split('.', 1)[1]}" in form.fields:
-            target = f"custom_{name.split('.', 1)[1]}"
-        for message in errors:
-            if target is None and name in form.fields:
-                # A hidden field (the store, the type): say which one in the message.
-                message = f"{form.fields[name].label}: {message}"
-            form.add_error(target, message)
+    """core.forms.add_service_errors for the stock forms (``aliases`` maps a
+    service's name to the form's, e.g. choices -> choices_text)."""
+    core_add_service_errors(form, error, aliases=_service_name(aliases))
 
 
 class ItemFieldsMixin:
@@ -222,16 +215,6 @@ class ItemFieldsMixin:
             for key, names in self.groups.items()
             if names
         ]
-
-
-class ItemTypeChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return f"{obj.category.label()} — {obj.label()}"
-
-
-class SiteChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return obj.name
 
 
 def item_type_queryset():
@@ -375,91 +358,6 @@ class ArchiveForm(forms.Form):
     notes = forms.CharField(
         label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
-
-
-class _FilterForm(forms.Form):
-    """The filters the item list and the archive share; the rest are each one's."""
-
-    q = forms.CharField(
-        label=_("Search"),
-        required=False,
-        max_length=100,
-        widget=forms.TextInput(
-            attrs={"type": "search", "placeholder": _("SMS number, CITES mark or case")}
-        ),
-    )
-    site = SiteChoiceField(queryset=None, required=False, label=_("Store"), empty_label=_("All"))
-    category = forms.ModelChoiceField(
-        queryset=ItemCategory.objects.filter(enabled=True),
-        required=False,
-        label=_("Category"),
-        empty_label=_("All"),
-    )
-    item_type = ItemTypeChoiceField(
-        queryset=None, required=False, label=_("Type"), empty_label=_("All")
-    )
-
-    FILTER_NAMES: tuple[str, ...] = ("q", "site", "category", "item_type")
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["site"].queryset = visible_sites(user)
-        self.fields["item_type"].queryset = ItemType.objects.select_related("category")
-        self.fields["category"].label_from_instance = lambda obj: obj.label()
-
-    def filters(self) -> dict:
-        """The filters for the selector, empty ones left out. Invalid values are
-        dropped (a bad link shows the unfiltered list, never an error page)."""
-        if not self.is_valid():
-            data = {k: v for k, v in self.cleaned_data.items() if k not in self.errors}
-        else:
-            data = self.cleaned_data
-        return {
-            name: data[name]
-            for name in self.FILTER_NAMES
-            if name in data and data[name] not in (None, "")
-        }
-
-
-class ItemFilterForm(_FilterForm):
-    """The filters of the item list; every one optional, all kept in the URL."""
-
-    status = forms.ChoiceField(
-        label=_("Status"),
-        required=False,
-        choices=[("", _("All")), *StockItem.Status.choices],
-    )
-    source = forms.ChoiceField(
-        label=_("Source"), required=False, choices=[("", _("All")), *StockItem.Source.choices]
-    )
-    legal_status = forms.ChoiceField(
-        label=_("Legal status"),
-        required=False,
-        choices=[("", _("All")), *StockItem.LegalStatus.choices],
-    )
-    received_from = forms.DateField(label=_("Received from"), required=False, widget=DateInput())
-    received_to = forms.DateField(label=_("Received until"), required=False, widget=DateInput())
-
-    FILTER_NAMES = (
-        *_FilterForm.FILTER_NAMES,
-        "status",
-        "source",
-        "legal_status",
-        "received_from",
-        "received_to",
-    )
-
-
-class ArchiveFilterForm(_FilterForm):
-    reason = forms.ChoiceField(
-        label=_("Reason"),
-        required=False,
-        choices=[("", _("All")), *ArchiveRecord.Reason.choices],
-    )
-    archived_from = forms.DateField(label=_("Archived from"), required=False, widget=DateInput())
-    archived_to = forms.DateField(label=_("Archived until"), required=False, widget=DateInput())
-
-    FILTER_NAMES = (*_FilterForm.FILTER_NAMES, "reason", "archived_from", "archived_to")
 
 
 # --- Custom field definitions (SMS administrators) ------------------------------

@@ -1,26 +1,18 @@
 """Stock register reads (country schema). Every read of items, photos or
 totals goes through stock.scope, the one place that knows the site scope.
 
-Filters of item_list / archive_list (all optional; values as a form or a
-query string gives them, ids or objects):
-  site, category, item_type, status, source, legal_status,
-  received_from, received_to (dates, inclusive), q.
-archive_list also takes reason, archived_from, archived_to.
-``q`` matches the start of the SMS number, the CITES mark (case and extra
-blanks ignored) or the case reference — prefix searches that the
-upper(...) text_pattern_ops indexes answer without scanning.
+The item list and the archive: the scope first, then their FilterSet
+(stock.filters), which says which filters there are and what they accept.
 """
 
-import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404
-from django.utils.dateparse import parse_date
 
-from . import marks
 from .custom_fields import definitions_for_type
+from .filters import ArchiveFilterSet, ItemFilterSet
 from .models import (
     ArchiveRecord,
     CustomFieldDefinition,
@@ -35,80 +27,46 @@ from .scope import restrict_to_scope, visible_sites
 
 Status = StockItem.Status
 
-
-def _pk(value):
-    return getattr(value, "pk", value)
-
-
-def _date(value):
-    if isinstance(value, datetime.date):
-        return value
-    return parse_date(str(value)) if value else None
+# Newest first; the last key is unique, so the lists page by keyset (core.paging).
+ITEM_ORDER = ("-received_on", "-sms_number")
+ARCHIVE_ORDER = ("-archived_on", "-archived_at", "-id")
 
 
-def _search(queryset: QuerySet, q: str) -> QuerySet:
-    q = marks.normalise_mark(q)
-    if not q:
-        return queryset
-    return queryset.filter(
-        Q(sms_number__istartswith=q)
-        | Q(cites_mark__istartswith=q)
-        | Q(case_reference__istartswith=q)
-    )
-
-
-def _common_filters(queryset: QuerySet, filters: dict) -> QuerySet:
-    filters = {k: v for k, v in (filters or {}).items() if v not in (None, "", [], ())}
-    if "site" in filters:
-        queryset = queryset.filter(site_id=_pk(filters["site"]))
-    if "category" in filters:
-        queryset = queryset.filter(item_type__category_id=_pk(filters["category"]))
-    if "item_type" in filters:
-        queryset = queryset.filter(item_type_id=_pk(filters["item_type"]))
-    if "source" in filters:
-        queryset = queryset.filter(source=filters["source"])
-    if "legal_status" in filters:
-        queryset = queryset.filter(legal_status=filters["legal_status"])
-    if received_from := _date(filters.get("received_from")):
-        queryset = queryset.filter(received_on__gte=received_from)
-    if received_to := _date(filters.get("received_to")):
-        queryset = queryset.filter(received_on__lte=received_to)
-    if "q" in filters:
-        queryset = _search(queryset, str(filters["q"]))
-    return queryset
-
-
-def item_list(*, user, filters: dict | None = None) -> QuerySet:
-    """Items the user may see; archived ones only when status=archived."""
-    filters = filters or {}
+def item_filter(*, user, data=None) -> ItemFilterSet:
+    """The item list's filters bound to ``data`` (a query string or a dict of
+    values), over the items the user may see: ``.qs`` the rows, newest first;
+    ``.form`` the filter form to show. Archived items only with status=archived."""
     queryset = restrict_to_scope(StockItem.objects.all(), user)
-    status = filters.get("status")
-    if status:
-        queryset = queryset.filter(status=status)
-    else:
-        queryset = queryset.exclude(status=Status.ARCHIVED)
-    queryset = _common_filters(queryset, filters)
-    return queryset.select_related("site", "item_type__category").order_by(
-        "-received_on", "-sms_number"
+    return ItemFilterSet(
+        data if data is not None else {},
+        queryset=queryset.select_related("site", "item_type__category").order_by(*ITEM_ORDER),
+        user=user,
     )
 
 
-def archive_list(*, user, filters: dict | None = None) -> QuerySet:
-    """Archive records of items the user may see, newest first."""
-    filters = filters or {}
-    items = _common_filters(
-        restrict_to_scope(StockItem.objects.filter(status=Status.ARCHIVED), user), filters
+def item_list(*, user, filters=None) -> QuerySet:
+    """Items the user may see that pass ``filters``, newest first."""
+    return item_filter(user=user, data=filters).qs
+
+
+def archive_filter(*, user, data=None) -> ArchiveFilterSet:
+    """The archive's filters bound to ``data``, over the archive records of
+    items the user may see, newest first."""
+    queryset = restrict_to_scope(
+        ArchiveRecord.objects.filter(item__status=Status.ARCHIVED), user, site_field="item__site"
     )
-    queryset = ArchiveRecord.objects.filter(item__in=items)
-    if filters.get("reason"):
-        queryset = queryset.filter(reason=filters["reason"])
-    if archived_from := _date(filters.get("archived_from")):
-        queryset = queryset.filter(archived_on__gte=archived_from)
-    if archived_to := _date(filters.get("archived_to")):
-        queryset = queryset.filter(archived_on__lte=archived_to)
-    return queryset.select_related(
-        "item__site", "item__item_type__category", "archived_by"
-    ).order_by("-archived_on", "-archived_at")
+    return ArchiveFilterSet(
+        data if data is not None else {},
+        queryset=queryset.select_related(
+            "item__site", "item__item_type__category", "archived_by"
+        ).order_by(*ARCHIVE_ORDER),
+        user=user,
+    )
+
+
+def archive_list(*, user, filters=None) -> QuerySet:
+    """Archive records of items the user may see that pass ``filters``, newest first."""
+    return archive_filter(user=user, data=filters).qs
 
 
 def item_get(*, user, item_id) -> StockItem:

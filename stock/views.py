@@ -6,13 +6,11 @@ it is a 404); every write through stock.services.
 """
 
 import mimetypes
-from datetime import date
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,24 +21,21 @@ from django.views.decorators.http import require_http_methods
 from administration.services import correction_submit
 from audit.models import AccessEvent
 from audit.services import access_record, filters_for_log, origin_of
+from core.paging import PAGE_SIZE, Keyset
 from ledger import selectors as ledger_selectors
 
 from . import selectors, services
 from .field_rules import fields_for_type
 from .forms import (
     GROUP_TITLES,
-    ArchiveFilterForm,
     ArchiveForm,
     CorrectForm,
     CustomFieldForm,
-    ItemFilterForm,
     RegisterForm,
     RegisterStartForm,
     add_service_errors,
 )
 from .models import ArchiveRecord, StockItem
-
-PAGE_SIZE = 50
 
 
 def _country_languages(request) -> list[tuple[str, str]]:
@@ -157,82 +152,31 @@ def dashboard(request):
 
 # --- Items ------------------------------------------------------------------------
 
-# Newest first; the pair is unique (sms_number is), so the list pages by
-# keyset: each page starts after the last row of the one before, with no
-# COUNT and no OFFSET, as fast on page 1,000 as on page 1.
-ORDER = ("received_on", "sms_number")
-
-
-def _cursor(item) -> str:
-    return f"{item.received_on.isoformat()}~{item.sms_number}"
-
-
-def _parse_cursor(value: str | None):
-    if not value or "~" not in value:
-        return None
-    day, number = value.split("~", 1)
-    try:
-        return date.fromisoformat(day), number
-    except ValueError:
-        return None
-
-
-def _keyset_page(queryset, *, after=None, before=None, size=PAGE_SIZE):
-    """(rows, previous cursor or None, next cursor or None) for one page."""
-    if before:
-        day, number = before
-        rows = list(
-            queryset.filter(
-                Q(received_on__gt=day) | Q(received_on=day, sms_number__gt=number)
-            ).order_by(*ORDER)[: size + 1]
-        )
-        has_previous = len(rows) > size
-        rows = rows[:size][::-1]
-        has_next = True
-    else:
-        queryset = queryset.order_by(*(f"-{name}" for name in ORDER))
-        if after:
-            day, number = after
-            queryset = queryset.filter(
-                Q(received_on__lt=day) | Q(received_on=day, sms_number__lt=number)
-            )
-        rows = list(queryset[: size + 1])
-        has_next = len(rows) > size
-        rows = rows[:size]
-        has_previous = after is not None
-    previous_cursor = _cursor(rows[0]) if rows and has_previous else None
-    next_cursor = _cursor(rows[-1]) if rows and has_next else None
-    return rows, previous_cursor, next_cursor
+# Keyset paging (core.paging): as fast on page 1,000 as on page 1, no COUNT.
+ITEM_PAGES = Keyset(*selectors.ITEM_ORDER, size=PAGE_SIZE)
+ARCHIVE_PAGES = Keyset(*selectors.ARCHIVE_ORDER, size=PAGE_SIZE)
 
 
 @login_required
 @permission_required("stock.view_stockitem", raise_exception=True)
 def item_list(request):
-    form = ItemFilterForm(request.GET or None, user=request.user)
-    filters = form.filters() if form.is_bound else {}
-    queryset = selectors.item_list(user=request.user, filters=filters)
-    rows, previous_cursor, next_cursor = _keyset_page(
-        queryset,
-        after=_parse_cursor(request.GET.get("after")),
-        before=_parse_cursor(request.GET.get("before")),
-    )
+    filterset = selectors.item_filter(user=request.user, data=request.GET)
+    page = ITEM_PAGES.page(filterset.qs, request.GET)
     access_record(
         request=request,
         action=AccessEvent.Action.ITEM_LIST,
-        details=filters_for_log(
-            {**filters, "after": request.GET.get("after"), "before": request.GET.get("before")}
-        ),
+        details=filters_for_log({**filterset.active(), **page.asked}),
     )
     return render(
         request,
         "stock/item_list.html",
         {
-            "form": form,
-            "items": rows,
-            "previous_cursor": previous_cursor,
-            "next_cursor": next_cursor,
-            "is_first_page": not (request.GET.get("after") or request.GET.get("before")),
-            "filtered": bool(filters),
+            "form": filterset.form,
+            "items": page.rows,
+            "page": page,
+            "next_cursor": page.next_cursor,
+            "previous_cursor": page.previous_cursor,
+            "filtered": filterset.filtered,
         },
     )
 
@@ -420,31 +364,21 @@ def photo_thumbnail(request, photo_id):
 @login_required
 @permission_required("stock.view_stockitem", raise_exception=True)
 def archive_list(request):
-    form = ArchiveFilterForm(request.GET or None, user=request.user)
-    filters = form.filters() if form.is_bound else {}
-    try:
-        page = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        page = 1
-    # The archive grows slowly; "is there a next page" needs one extra row, never a COUNT.
-    start = (page - 1) * PAGE_SIZE
-    rows = list(
-        selectors.archive_list(user=request.user, filters=filters)[start : start + PAGE_SIZE + 1]
-    )
+    filterset = selectors.archive_filter(user=request.user, data=request.GET)
+    page = ARCHIVE_PAGES.page(filterset.qs, request.GET)
     access_record(
         request=request,
         action=AccessEvent.Action.ARCHIVE_LIST,
-        details=filters_for_log({**filters, "page": page if page > 1 else None}),
+        details=filters_for_log({**filterset.active(), **page.asked}),
     )
     return render(
         request,
         "stock/archive_list.html",
         {
-            "form": form,
-            "records": rows[:PAGE_SIZE],
+            "form": filterset.form,
+            "records": page.rows,
             "page": page,
-            "has_next": len(rows) > PAGE_SIZE,
-            "filtered": bool(filters),
+            "filtered": filterset.filtered,
         },
     )
 

@@ -7,6 +7,8 @@ from django.template.defaultfilters import floatformat
 from django.utils import formats
 from django.utils.translation import gettext as _
 
+from core.words import is_yes
+
 register = template.Library()
 
 
@@ -42,7 +44,7 @@ def custom_value(definition, value):
         return "—"
     kind = getattr(definition, "field_type", "text")
     if kind == "boolean":
-        return _("Yes") if value in (True, "true", "True", "yes", "1", 1) else _("No")
+        return _("Yes") if is_yes(value) else _("No")
     if kind in ("choice", "multi_choice"):
         labels = {c.get("value"): _choice_label(c) for c in (definition.choices or [])}
         values = value if isinstance(value, list) else [value]

@@ -1,0 +1,53 @@
+"""What forms share: putting a service's ValidationError back on the form,
+and the date input.
+
+Services check every rule and raise ValidationError naming the fields;
+forms only parse. ``add_service_errors`` shows each message next to the
+field it names, so a person sees what to fix where they typed it.
+"""
+
+from collections.abc import Callable, Mapping
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+
+def add_service_errors(
+    form: forms.Form,
+    error: ValidationError,
+    aliases: Mapping[str, str] | Callable[[str], str] | None = None,
+) -> None:
+    """Put a service's ValidationError next to the fields it names.
+
+    ``aliases`` maps a service's name for a field to the form's (a mapping,
+    e.g. choices -> choices_text, or a function). A message about a field the
+    form does not have goes above the form; one about a hidden field (the
+    store, the type chosen on a step before) goes there too, prefixed by the
+    field's label so it still says what it is about."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    if aliases is None:
+        rename = str
+    elif callable(aliases):
+        rename = aliases
+    else:
+        rename = lambda name: aliases.get(name, name)  # noqa: E731
+    for name, errors in error.error_dict.items():
+        name = rename(name)
+        field = form.fields.get(name)
+        target = name if field is not None and not field.widget.is_hidden else None
+        for message in errors:
+            if field is not None and target is None:
+                message = ValidationError(f"{field.label}: {' '.join(message.messages)}")
+            form.add_error(target, message)
+
+
+class DateInput(forms.DateInput):
+    """The browser's date picker. Its value is always ISO (YYYY-MM-DD),
+    whatever the language: a French date format would leave it empty."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")

@@ -1,0 +1,169 @@
+"""The filters of the item list and the archive (country schema).
+
+Applied by stock.selectors to rows already in the user's site scope; their
+forms are the filter bars of the two pages, and their names the query
+string's (``?site=3&status=in_stock``: the dashboard's links, bookmarks).
+
+Values may be given as a query string gives them (ids, ISO dates) or as
+objects; ``q`` matches the start of the SMS number, the CITES mark (case and
+extra blanks ignored) or the case reference — prefix searches that the
+upper(...) text_pattern_ops indexes answer without scanning.
+"""
+
+import django_filters
+from django import forms
+from django.db.models import Q
+from django.forms.models import ModelChoiceIterator
+from django.utils.translation import gettext_lazy as _
+
+from core.filters import ScopedFilterSet, date_range
+
+from . import marks
+from .fields import ItemTypeChoiceField, SiteChoiceField
+from .models import ArchiveRecord, ItemCategory, ItemType, Site, StockItem
+from .scope import visible_sites
+
+
+class _EnabledCategories(ModelChoiceIterator):
+    def __init__(self, field):
+        super().__init__(field)
+        self.queryset = self.queryset.filter(enabled=True)
+
+
+class CategoryChoiceField(forms.ModelChoiceField):
+    """Offers the enabled categories, accepts any: the dashboard links to
+    the items of a category disabled since they were registered."""
+
+    iterator = _EnabledCategories
+
+    def label_from_instance(self, obj):
+        return obj.label()
+
+
+class SiteFilter(django_filters.ModelChoiceFilter):
+    """A store among those the user may see: another store's id is refused,
+    so a filter can't reach outside the scope. Filters ``field_name`` (a
+    store's id column, e.g. ``site_id``) unless a method is given."""
+
+    field_class = SiteChoiceField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("queryset", Site.objects.none())
+        super().__init__(*args, **kwargs)
+
+    def get_queryset(self, request):
+        return visible_sites(self.parent.user)
+
+    def filter(self, qs, value):
+        if value in (None, ""):
+            return qs
+        return qs.filter(**{self.field_name: value.pk})
+
+
+class CategoryFilter(django_filters.ModelChoiceFilter):
+    field_class = CategoryChoiceField
+
+
+class ItemTypeFilter(django_filters.ModelChoiceFilter):
+    field_class = ItemTypeChoiceField
+
+
+def search(queryset, q: str, *, item: str = ""):
+    """Rows whose item's number, mark or case reference starts with ``q``."""
+    q = marks.normalise_mark(q)
+    if not q:
+        return queryset
+    return queryset.filter(
+        Q(**{f"{item}sms_number__istartswith": q})
+        | Q(**{f"{item}cites_mark__istartswith": q})
+        | Q(**{f"{item}case_reference__istartswith": q})
+    )
+
+
+class _ItemFilterSet(ScopedFilterSet):
+    """The filters the item list and the archive share; ``item`` is the path
+    from the listed rows to their item ("" for items themselves)."""
+
+    item = ""
+
+    q = django_filters.CharFilter(
+        label=_("Search"),
+        method="filter_q",
+        max_length=100,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": _("SMS number, CITES mark or case")}
+        ),
+    )
+    site = SiteFilter(method="filter_site", label=_("Store"), empty_label=_("All"))
+    category = CategoryFilter(
+        queryset=ItemCategory.objects.all(),
+        method="filter_category",
+        label=_("Category"),
+        empty_label=_("All"),
+    )
+    item_type = ItemTypeFilter(
+        queryset=ItemType.objects.select_related("category"),
+        method="filter_item_type",
+        label=_("Type"),
+        empty_label=_("All"),
+    )
+
+    def filter_q(self, queryset, name, value):
+        return search(queryset, str(value), item=self.item)
+
+    def filter_site(self, queryset, name, value):
+        return queryset.filter(**{f"{self.item}site_id": value.pk})
+
+    def filter_category(self, queryset, name, value):
+        # The category's types as literal ids rather than a join on the type
+        # table: the planner then uses the (status, site, received) index of
+        # the store's items instead of walking the whole country's.
+        type_ids = list(ItemType.objects.filter(category=value).values_list("pk", flat=True))
+        return queryset.filter(**{f"{self.item}item_type_id__in": type_ids})
+
+    def filter_item_type(self, queryset, name, value):
+        return queryset.filter(**{f"{self.item}item_type_id": value.pk})
+
+
+class ItemFilterSet(_ItemFilterSet):
+    """The item list: archived items only when asked for (status=archived)."""
+
+    status = django_filters.ChoiceFilter(
+        label=_("Status"), choices=StockItem.Status.choices, empty_label=_("All")
+    )
+    source = django_filters.ChoiceFilter(
+        label=_("Source"), choices=StockItem.Source.choices, empty_label=_("All")
+    )
+    legal_status = django_filters.ChoiceFilter(
+        label=_("Legal status"), choices=StockItem.LegalStatus.choices, empty_label=_("All")
+    )
+    received_from, received_to = date_range(
+        "received_on", start_label=_("Received from"), end_label=_("Received until")
+    )
+
+    class Meta:
+        model = StockItem
+        fields = []
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if not self.form.cleaned_data.get("status"):
+            queryset = queryset.exclude(status=StockItem.Status.ARCHIVED)
+        return queryset
+
+
+class ArchiveFilterSet(_ItemFilterSet):
+    """The archive: its records, by their items' filters and their own."""
+
+    item = "item__"
+
+    reason = django_filters.ChoiceFilter(
+        label=_("Reason"), choices=ArchiveRecord.Reason.choices, empty_label=_("All")
+    )
+    archived_from, archived_to = date_range(
+        "archived_on", start_label=_("Archived from"), end_label=_("Archived until")
+    )
+
+    class Meta:
+        model = ArchiveRecord
+        fields = []
