@@ -29,6 +29,7 @@ from audit.models import AccessEvent, SupportGrantSummary
 from audit.services import Origin, event_record
 from stock.models import Site
 
+from . import selectors
 from .models import PendingCorrection, SupportGrant
 
 User = get_user_model()
@@ -500,18 +501,7 @@ def support_login_notify(*, user, country) -> int:
         .order_by("-valid_until")
         .first()
     )
-    admins = (
-        User.objects.filter(is_active=True)
-        .filter(
-            Q(groups__permissions__codename="manage_users")
-            | Q(user_permissions__codename="manage_users")
-            | Q(is_superuser=True)
-        )
-        .exclude(support_grants__isnull=False)
-        .exclude(email="")
-        .distinct()
-    )
-    recipients = list(admins.values_list("email", flat=True))
+    recipients = selectors.administrator_addresses()
     if not recipients or grant is None:
         return 0
     with translation.override(country.default_language or settings.LANGUAGE_CODE):

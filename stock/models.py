@@ -389,6 +389,11 @@ class ItemPhoto(models.Model):
         verbose_name = _("photo")
         verbose_name_plural = _("photos")
         ordering = ["uploaded_at"]
+        # The original file keeps the camera's EXIF, often with the store's
+        # GPS position; other roles get copies without it (stock.evidence).
+        permissions = [
+            ("view_original_photo", _("Can view original photos (with their GPS position)"))
+        ]
         triggers = [_protect_delete("itemphoto_no_delete")]
 
     def __str__(self):
