@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from stock import selectors as stock_selectors
 from stock.forms import ItemTypeChoiceField, MultiplePhotoField, add_service_errors
+from stock.submissions import SubmitOnceMixin
 
 from .models import Discrepancy, StockTakeLine
 
@@ -38,7 +39,7 @@ class ServiceForm(forms.Form):
         add_service_errors(self, error, aliases=self.aliases)
 
 
-class TransferForm(ServiceForm):
+class TransferForm(SubmitOnceMixin, ServiceForm):
     destination = forms.ModelChoiceField(
         label=_("To"), queryset=None, required=False, empty_label="—"
     )
@@ -147,7 +148,7 @@ class ToleranceForm(ServiceForm):
     aliases = {"transfer_weight_tolerance_percent": "tolerance"}
 
 
-class StockTakeOpenForm(ServiceForm):
+class StockTakeOpenForm(SubmitOnceMixin, ServiceForm):
     site = forms.ModelChoiceField(label=_("Store"), queryset=None, required=False)
     notes = _text(_("Notes"))
 
@@ -181,7 +182,7 @@ class StockTakeCheckForm(ServiceForm):
     )
 
 
-class StockTakeAddForm(ServiceForm):
+class StockTakeAddForm(SubmitOnceMixin, ServiceForm):
     """An item found without a record: the few fields a counter fills in on the
     shelf; stock.services.item_register checks them and its messages go next to
     the field they name."""

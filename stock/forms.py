@@ -25,6 +25,7 @@ from .models import (
     localized_label,
 )
 from .scope import visible_sites
+from .submissions import SubmitOnceMixin
 
 # Units shown next to the inputs (the labels of the model fields also carry them).
 UNITS = {
@@ -259,7 +260,7 @@ class RegisterStartForm(forms.Form):
         self.fields["item_type"].queryset = item_type_queryset()
 
 
-class RegisterForm(ItemFieldsMixin, RegisterStartForm):
+class RegisterForm(SubmitOnceMixin, ItemFieldsMixin, RegisterStartForm):
     """Step 2: the fields that apply to the chosen type, the mark, the photos."""
 
     def __init__(self, *args, user, item_type: ItemType, definitions, **kwargs):

@@ -24,7 +24,7 @@ from audit.models import AccessEvent
 from audit.services import access_record, filters_for_log, origin_of
 from custody import selectors as custody_selectors
 
-from . import evidence, selectors, services
+from . import evidence, selectors, services, submissions
 from .field_rules import fields_for_type
 from .forms import (
     GROUP_TITLES,
@@ -287,18 +287,30 @@ def item_register(request):
         form = RegisterForm(request.POST, request.FILES, **form_kwargs)
         if form.is_valid():
             try:
-                item = services.item_register(
-                    actor=request.user,
-                    site=site,
-                    item_type=item_type,
-                    data=form.item_data(),
-                    custom_values=form.custom_values(),
-                    photos=form.cleaned_data["photos"],
-                    cites_mark=form.cleaned_data.get("cites_mark") or None,
+                # Once per form: a double click finds the item the first click registered.
+                item, created = submissions.create_once(
+                    token=form.once_token(),
+                    user=request.user,
+                    purpose="stock.item_register",
+                    create=lambda: services.item_register(
+                        actor=request.user,
+                        site=site,
+                        item_type=item_type,
+                        data=form.item_data(),
+                        custom_values=form.custom_values(),
+                        photos=form.cleaned_data["photos"],
+                        cites_mark=form.cleaned_data.get("cites_mark") or None,
+                    ),
                 )
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
+                if not created:
+                    messages.info(
+                        request,
+                        _("This form was already sent: here is the item it registered."),
+                    )
+                    return redirect("stock:item_detail", item_id=item)
                 if item.cites_mark:
                     text = _("Item %(number)s is registered. Its CITES mark is %(mark)s.") % {
                         "number": item.sms_number,
