@@ -21,9 +21,11 @@ class NoStoreMiddleware:
         user = getattr(request, "user", None)
         signed_in = bool(user is not None and user.is_authenticated)
         download = response.streaming or response.has_header("Content-Disposition")
-        if signed_in or download:
-            # Replaces whatever the view said (e.g. max-age on a photo).
-            if response.has_header("Cache-Control"):
+        cache_control = response.get("Cache-Control", "")
+        if (signed_in or download) and "no-store" not in cache_control:
+            # Replaces whatever the view said (e.g. max-age on a photo); a view
+            # that already said no-store keeps its own header.
+            if cache_control:
                 del response["Cache-Control"]
             # max-age=0, no-cache, no-store, must-revalidate, private (and Expires).
             add_never_cache_headers(response)
