@@ -46,6 +46,7 @@ ROLES: dict[str, Role] = {
             "stock.add_customfielddefinition",
             "stock.change_customfielddefinition",
             "stock.view_stockitem",
+            "stock.view_original_photo",
             "odk.manage_odk",
             "custody.resolve_discrepancy",
             "custody.verify_ledger",
@@ -92,6 +93,7 @@ ROLES: dict[str, Role] = {
         permissions=(
             "stock.view_site",
             "stock.view_stockitem",
+            "stock.view_original_photo",
             "custody.run_stocktake",
             "custody.verify_ledger",
             "reporting.view_reports",

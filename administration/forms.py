@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.text import limit_length
 from stock.scope import visible_sites
 
 from . import services
@@ -113,7 +114,7 @@ class SupportGrantForm(forms.Form):
         initial=True,
         help_text=_("Untick only if they must correct items or custom fields."),
     )
-    reason = forms.CharField(label=_("Why"), widget=forms.Textarea(attrs={"rows": 2}))
+    reason = limit_length(forms.CharField(label=_("Why"), widget=forms.Textarea(attrs={"rows": 2})))
 
     def valid_until(self) -> datetime.datetime:
         return timezone.now() + datetime.timedelta(days=self.cleaned_data["days"])
@@ -136,6 +137,6 @@ class CountrySettingsForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
-    note = forms.CharField(
-        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    note = limit_length(
+        forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     )

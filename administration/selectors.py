@@ -3,7 +3,7 @@ tied to items, so they go through the site scope (stock.scope)."""
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from stock.models import FieldDefinitionChange, ItemChange, Site
@@ -91,3 +91,21 @@ def pending_correction_get(*, user, pending_id) -> PendingCorrection:
         site_field="item__site",
     )
     return get_object_or_404(queryset, pk=pending_id)
+
+
+def administrator_addresses() -> list[str]:
+    """E-mail addresses of the country's active administrators (people who
+    manage users), support accounts left out: who is told about support
+    access and about evidence that no longer verifies."""
+    admins = (
+        User.objects.filter(is_active=True)
+        .filter(
+            Q(groups__permissions__codename="manage_users")
+            | Q(user_permissions__codename="manage_users")
+            | Q(is_superuser=True)
+        )
+        .exclude(support_grants__isnull=False)
+        .exclude(email="")
+        .distinct()
+    )
+    return sorted(admins.values_list("email", flat=True))

@@ -27,8 +27,10 @@ from accounts.invitations import invitation_send
 from accounts.roles import ROLES, SUPPORT_FULL, SUPPORT_READ_ONLY
 from audit.models import AccessEvent, SupportGrantSummary
 from audit.services import Origin, event_record
-from stock.models import Site
+from core.text import text_errors
+from stock.models import Site, StockItem
 
+from . import selectors
 from .models import PendingCorrection, SupportGrant
 
 User = get_user_model()
@@ -414,6 +416,7 @@ def support_grant(
         errors["valid_until"] = [
             _("Support access lasts at most %(days)s days.") % {"days": MAX_SUPPORT_DAYS}
         ]
+    errors.update(text_errors(SupportGrant, reason=reason))  # core.text
     if errors:
         raise ValidationError(errors)
     username = f"support.{member.username}"[:150]
@@ -500,18 +503,7 @@ def support_login_notify(*, user, country) -> int:
         .order_by("-valid_until")
         .first()
     )
-    admins = (
-        User.objects.filter(is_active=True)
-        .filter(
-            Q(groups__permissions__codename="manage_users")
-            | Q(user_permissions__codename="manage_users")
-            | Q(is_superuser=True)
-        )
-        .exclude(support_grants__isnull=False)
-        .exclude(email="")
-        .distinct()
-    )
-    recipients = list(admins.values_list("email", flat=True))
+    recipients = selectors.administrator_addresses()
     if not recipients or grant is None:
         return 0
     with translation.override(country.default_language or settings.LANGUAGE_CODE):
@@ -576,6 +568,11 @@ def correction_submit(
         raise Http404
     if not (reason or "").strip():
         raise ValidationError({"reason": [_("Give the reason for this correction.")]})
+    # The limits item_correct applies when it is approved, checked now (core.text).
+    too_long = text_errors(PendingCorrection, reason=reason.strip())
+    too_long.update(text_errors(StockItem, notes=(changes or {}).get("notes")))
+    if too_long:
+        raise ValidationError(too_long)
     if item.is_archived:
         raise ValidationError(_("This item is archived; it can no longer be corrected."))
     prepared = _jsonable(changes)
@@ -620,6 +617,13 @@ def _locked_pending(*, actor, pending: PendingCorrection) -> PendingCorrection:
     return pending
 
 
+def _check_decision_note(note: str) -> None:
+    for message in text_errors(PendingCorrection, decision_note=note.strip()).get(
+        "decision_note", []
+    ):
+        raise ValidationError({"note": [message]})
+
+
 @transaction.atomic
 def correction_approve(
     *, actor, pending: PendingCorrection, note: str = "", origin: Origin | None = None
@@ -642,6 +646,7 @@ def correction_approve(
     pending.status = PendingCorrection.Status.APPROVED
     pending.decided_by = actor
     pending.decided_at = timezone.now()
+    _check_decision_note(note)
     pending.decision_note = note.strip()
     pending.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
     event_record(
@@ -665,6 +670,7 @@ def correction_reject(
     pending.status = PendingCorrection.Status.REJECTED
     pending.decided_by = actor
     pending.decided_at = timezone.now()
+    _check_decision_note(note)
     pending.decision_note = note.strip()
     pending.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
     event_record(

@@ -10,13 +10,17 @@ decimal comma, which many users type.
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.text import LINE_MAX_LENGTH, NOTE_MAX_LENGTH, limit_length
 from stock import selectors as stock_selectors
 from stock.forms import ItemTypeChoiceField, MultiplePhotoField, add_service_errors
+from stock.submissions import SubmitOnceMixin
 
 from .models import Discrepancy, StockTakeLine
 
 
-def _text(label, *, required=False, textarea=False, decimal=False, inline=False, help_text=""):
+def _text(
+    label, *, required=False, textarea=False, decimal=False, inline=False, help_text="", limit=None
+):
     widget = forms.Textarea(attrs={"rows": 2}) if textarea else forms.TextInput()
     if decimal:
         widget.attrs["inputmode"] = "decimal"
@@ -24,6 +28,9 @@ def _text(label, *, required=False, textarea=False, decimal=False, inline=False,
         # In a row of a table: no label above it, the placeholder says what it is.
         widget.attrs.update({"placeholder": label, "aria-label": label})
     field = forms.CharField(label=label, required=False, widget=widget, help_text=help_text)
+    # Every text has a limit (core.text), the service checks the same one:
+    # the model field's max_length where there is one (``limit``), else a note's.
+    limit_length(field, limit or (NOTE_MAX_LENGTH if textarea else LINE_MAX_LENGTH))
     # The service says what is missing, in its own words; the star only shows it is needed.
     field.required_mark = required
     return field
@@ -38,7 +45,7 @@ class ServiceForm(forms.Form):
         add_service_errors(self, error, aliases=self.aliases)
 
 
-class TransferForm(ServiceForm):
+class TransferForm(SubmitOnceMixin, ServiceForm):
     destination = forms.ModelChoiceField(
         label=_("To"), queryset=None, required=False, empty_label="—"
     )
@@ -60,14 +67,14 @@ class TransferForm(ServiceForm):
 
 
 class DispatchForm(ServiceForm):
-    seal_numbers = _text(_("Seal numbers"), required=True)
-    courier = _text(_("Courier"), required=True)
-    vehicle = _text(_("Vehicle"))
-    dispatching_officer = _text(_("Dispatching officer"), required=True)
+    seal_numbers = _text(_("Seal numbers"), required=True, limit=300)
+    courier = _text(_("Courier"), required=True, limit=200)
+    vehicle = _text(_("Vehicle"), limit=100)
+    dispatching_officer = _text(_("Dispatching officer"), required=True, limit=150)
 
 
 class CancelForm(ServiceForm):
-    reason = _text(_("Reason for cancelling"), required=True)
+    reason = _text(_("Reason for cancelling"), required=True, limit=NOTE_MAX_LENGTH)
 
 
 class ReceiveForm(ServiceForm):
@@ -91,7 +98,7 @@ class ReceiveForm(ServiceForm):
                 label=_("seal intact"), required=False, initial=True
             )
             self.fields[f"weight_{key}"] = _text(_("weight (kg)"), decimal=True, inline=True)
-            self.fields[f"note_{key}"] = _text(_("note"), inline=True)
+            self.fields[f"note_{key}"] = _text(_("note"), inline=True, limit=NOTE_MAX_LENGTH)
         # The service names an item's state problem after the item; show it by its outcome.
         self.aliases = {f"item_{line.item_id}": f"outcome_{line.item_id}" for line in self.lines}
 
@@ -147,9 +154,9 @@ class ToleranceForm(ServiceForm):
     aliases = {"transfer_weight_tolerance_percent": "tolerance"}
 
 
-class StockTakeOpenForm(ServiceForm):
+class StockTakeOpenForm(SubmitOnceMixin, ServiceForm):
     site = forms.ModelChoiceField(label=_("Store"), queryset=None, required=False)
-    notes = _text(_("Notes"))
+    notes = _text(_("Notes"), limit=NOTE_MAX_LENGTH)
 
     def __init__(self, *args, sites, **kwargs):
         super().__init__(*args, **kwargs)
@@ -170,7 +177,7 @@ class StockTakeCheckForm(ServiceForm):
         widget=forms.Select(attrs={"aria-label": _("Result")}),
     )
     weight_kg = _text(_("weight (kg)"), decimal=True, inline=True)
-    note = _text(_("note"), inline=True)
+    note = _text(_("note"), inline=True, limit=NOTE_MAX_LENGTH)
     # A plain file: stock.services.photo_add checks the image itself.
     photo = forms.FileField(
         label=_("photo"),
@@ -181,7 +188,7 @@ class StockTakeCheckForm(ServiceForm):
     )
 
 
-class StockTakeAddForm(ServiceForm):
+class StockTakeAddForm(SubmitOnceMixin, ServiceForm):
     """An item found without a record: the few fields a counter fills in on the
     shelf; stock.services.item_register checks them and its messages go next to
     the field they name."""
@@ -195,8 +202,8 @@ class StockTakeAddForm(ServiceForm):
     weight_kg = _text(_("Weight (kg)"), decimal=True, required=True)
     pieces = _text(_("Pieces (lots only)"))
     bags = _text(_("Bags (lots only)"))
-    cites_mark = _text(_("CITES mark, if it has one"))
-    notes = _text(_("Notes"))
+    cites_mark = _text(_("CITES mark, if it has one"), limit=64)
+    notes = _text(_("Notes"), limit=NOTE_MAX_LENGTH)
     photos = MultiplePhotoField(label=_("Photos"), required=False)
 
     def __init__(self, *args, **kwargs):
@@ -208,4 +215,4 @@ class StockTakeAddForm(ServiceForm):
 
 
 class SignOffForm(ServiceForm):
-    note = _text(_("Note"))
+    note = _text(_("Note"), limit=NOTE_MAX_LENGTH)

@@ -22,6 +22,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.text import text_errors
 from ledger import chain as ledger
 from stock import services as stock_services
 from stock.models import ItemChange, ItemType, Site, StockItem
@@ -131,6 +132,10 @@ def transfer_create(
     item_ids = list(dict.fromkeys(getattr(i, "pk", i) for i in items))
     if not item_ids:
         errors["items"] = [_("Choose at least one item.")]
+    for name, messages in text_errors(
+        Transfer, reason=reason, authority_reference=authority_reference, notes=notes
+    ).items():
+        errors.setdefault(name, messages)
     _raise(errors)
 
     locked = list(StockItem.objects.select_for_update().filter(pk__in=item_ids).order_by("pk"))
@@ -212,6 +217,14 @@ def transfer_dispatch(
         errors["courier"] = [_("Say who carries the items.")]
     if not dispatching_officer:
         errors["dispatching_officer"] = [_("Name the officer who dispatches the items.")]
+    for name, messages in text_errors(
+        Transfer,
+        seal_numbers=seal_numbers,
+        courier=courier,
+        vehicle=(vehicle or "").strip(),
+        dispatching_officer=dispatching_officer,
+    ).items():
+        errors.setdefault(name, messages)
     _raise(errors)
 
     lines = list(transfer.lines.select_related("item").order_by("item_id"))
@@ -283,6 +296,8 @@ def transfer_cancel(*, actor, transfer: Transfer, reason: str) -> Transfer:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": [_("Say why the transfer is cancelled.")]})
+    for message in text_errors(Transfer, cancel_reason=reason).get("cancel_reason", []):
+        raise ValidationError({"reason": [message]})
     transfer.status = Transfer.Status.CANCELLED
     transfer.cancelled_by = actor
     transfer.cancelled_at = timezone.now()
@@ -396,6 +411,8 @@ def transfer_receive(*, actor, transfer: Transfer, checks: Iterable[ReceiptCheck
             continue
         if check.present:
             weights[key] = _weight(check.weight_kg, field=f"weight_{key}", errors=errors)
+        for message in text_errors(TransferItem, note=check.note).get("note", []):
+            errors[f"note_{key}"] = [message]
     if not checks:
         errors[NON_FIELD_ERRORS] = [_("Check at least one item.")]
     _raise(errors)
@@ -480,6 +497,8 @@ def discrepancy_resolve(
     note = (note or "").strip()
     if not note:
         errors["note"] = [_("Explain the decision in a note.")]
+    for message in text_errors(Discrepancy, resolution_note=note).get("resolution_note", []):
+        errors["note"] = [message]
     found_weight = None
     if resolution == Discrepancy.Resolution.FOUND:
         found_weight = _weight(weight_kg, field="weight_kg", errors=errors, required=False)
@@ -586,6 +605,7 @@ def stocktake_open(*, actor, site: Site, notes: str = "") -> StockTake:
         raise ValidationError({"site": [_("You may only count the stock of your own sites.")]})
     if StockTake.objects.filter(site=site, status=StockTake.Status.OPEN).exists():
         raise ValidationError({"site": [_("A stock-take of this site is already open.")]})
+    _raise(text_errors(StockTake, notes=notes))
     try:
         with transaction.atomic():
             stocktake = StockTake.objects.create(
@@ -644,6 +664,7 @@ def stocktake_check(
     measured = None
     if result != R.MISSING:
         measured = _weight(weight_kg, field="weight_kg", errors=errors, required=False)
+    errors.update(text_errors(StockTakeLine, note=note))
     _raise(errors)
     if photo is not None and result != R.MISSING:
         try:
@@ -740,6 +761,8 @@ def stocktake_sign_off(*, actor, stocktake: StockTake, note: str = "") -> StockT
     _require(actor, "run_stocktake")
     stocktake = _locked_stocktake(actor=actor, stocktake=stocktake)
     _require_open(stocktake)
+    for message in text_errors(StockTake, sign_off_note=note).get("sign_off_note", []):
+        raise ValidationError({"note": [message]})
     R, Outcome = StockTakeLine.Result, StockTakeLine.Outcome
     lines = list(stocktake.lines.filter(expected=True).select_for_update().order_by("item_id"))
     items = {

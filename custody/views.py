@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.paging import PAGE_SIZE, Keyset
 from stock import selectors as stock_selectors
 from stock.models import StockItem
+from stock.submissions import TOKEN_FIELD, create_once, spent
 
 from . import documents, selectors, services
 from .forms import (
@@ -33,6 +34,14 @@ VIEW_PERM = "stock.view_stockitem"
 # Newest first, by keyset (core.paging).
 TRANSFER_PAGES = Keyset("-created_at", "-id", size=PAGE_SIZE)
 STOCKTAKE_PAGES = Keyset("-opened_at", "-id", size=PAGE_SIZE)
+
+
+def _once(request, purpose: str, data: dict, create):
+    """Run ``create(data)`` once per form token (stock.submissions): a second
+    post of the same form gives (primary key of the first result, False)."""
+    data = dict(data)
+    token = data.pop(TOKEN_FIELD, None)
+    return create_once(token=token, user=request.user, purpose=purpose, create=lambda: create(data))
 
 
 def _submitted(form, call) -> bool:
@@ -83,6 +92,10 @@ def transfer_new(request):
         if origin
         else StockItem.objects.none()
     )
+    if request.method == "POST":
+        earlier = spent(request.POST, user=request.user, purpose="custody.transfer_create")
+        if earlier:  # a double click: the transfer the first one prepared
+            return redirect("custody:transfer_detail", earlier)
     form = TransferForm(
         request.POST if request.method == "POST" and origin is not None else None,
         destinations=destinations,
@@ -91,7 +104,15 @@ def transfer_new(request):
     created = []
 
     def create(data):
-        created.append(services.transfer_create(actor=request.user, origin=origin, **data))
+        transfer, new = _once(
+            request,
+            "custody.transfer_create",
+            data,
+            lambda data: services.transfer_create(actor=request.user, origin=origin, **data),
+        )
+        if not new:  # a double click: the transfer the first one prepared
+            transfer = selectors.transfer_get(user=request.user, transfer_id=transfer)
+        created.append(transfer)
 
     if form.is_bound and _submitted(form, create):
         messages.success(
@@ -289,13 +310,22 @@ def stocktake_list(request):
     if request.method == "POST":
         if not request.user.has_perm("custody.run_stocktake"):
             raise Http404
+        earlier = spent(request.POST, user=request.user, purpose="custody.stocktake_open")
+        if earlier:  # a double click: the stock-take the first one opened
+            return redirect("custody:stocktake_detail", earlier)
         opened = []
 
         def open_(data):
-            opened.append(services.stocktake_open(actor=request.user, **data))
+            stocktake, _new = _once(
+                request,
+                "custody.stocktake_open",
+                data,
+                lambda data: services.stocktake_open(actor=request.user, **data),
+            )
+            opened.append(getattr(stocktake, "pk", stocktake))
 
         if _submitted(form, open_):
-            return redirect("custody:stocktake_detail", opened[0].pk)
+            return redirect("custody:stocktake_detail", opened[0])
     page = STOCKTAKE_PAGES.page(selectors.stocktake_list(user=request.user), request.GET)
     return render(
         request,
@@ -379,29 +409,34 @@ def stocktake_add(request, stocktake_id):
     form = StockTakeAddForm(request.POST, request.FILES)
     added = []
 
-    def add(data):
+    def register(data):
         item_type = data["item_type"]
         fields = {"weight_kg": data["weight_kg"], "notes": data["notes"]}
         if item_type.is_lot:
             fields.update(pieces=data["pieces"], bags=data["bags"])
-        added.append(
-            services.stocktake_register_item(
-                actor=request.user,
-                stocktake=stocktake,
-                item_type=item_type,
-                data=fields,
-                photos=data["photos"],
-                cites_mark=data["cites_mark"] or None,
-            )
+        return services.stocktake_register_item(
+            actor=request.user,
+            stocktake=stocktake,
+            item_type=item_type,
+            data=fields,
+            photos=data["photos"],
+            cites_mark=data["cites_mark"] or None,
         )
+
+    def add(data):
+        added.append(_once(request, "custody.stocktake_add", data, register))
 
     if not _submitted(form, add):
         # Shown again with what was typed; file inputs cannot be refilled.
         photos_again = bool(request.FILES.getlist("photos"))
         return _stocktake_page(request, stocktake, add_form=form, photos_again=photos_again)
-    messages.success(
-        request, _("Item %(number)s registered.") % {"number": added[0].item.sms_number}
-    )
+    line, new = added[0]
+    if new:
+        messages.success(
+            request, _("Item %(number)s registered.") % {"number": line.item.sms_number}
+        )
+    else:  # a double click: registered by the first one
+        messages.info(request, _("This form was already sent: the item is registered once."))
     return redirect("custody:stocktake_detail", stocktake.pk)
 
 

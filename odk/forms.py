@@ -3,6 +3,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.text import limit_length
+
 
 class ConnectionForm(forms.Form):
     base_url = forms.URLField(
@@ -24,6 +26,6 @@ class ConnectionForm(forms.Form):
 
 
 class RejectForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Why is it rejected?"), widget=forms.Textarea(attrs={"rows": 3})
+    reason = limit_length(
+        forms.CharField(label=_("Why is it rejected?"), widget=forms.Textarea(attrs={"rows": 3}))
     )

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from pyodk.errors import PyODKError
 
 from accounts.roles import ROLES, STORE_MANAGER
+from core.text import text_errors
 from stock.models import StockItem
 
 from . import central, crypto, xlsforms
@@ -457,6 +458,8 @@ def submission_reject(*, actor, submission: Submission, reason: str) -> Submissi
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": [_("Say why the submission is rejected.")]})
+    for message in text_errors(Submission, rejection_reason=reason).get("rejection_reason", []):
+        raise ValidationError({"reason": [message]})
     locked = Submission.objects.select_for_update().get(pk=submission.pk)
     if locked.status != Submission.Status.NEEDS_REVIEW:
         raise ValidationError(_("Only submissions waiting for review can be rejected."))

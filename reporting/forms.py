@@ -7,13 +7,14 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.text import limit_length
 from stock.models import ItemCategory, ItemType, StockItem
 from stock.scope import visible_sites
 
 from .cites import KINDS
 from .documents import GROUPINGS
 from .figures import TRANSIT
-from .models import ReportRun
+from .models import REASONS_MAX_LENGTH, ReportRun
 
 
 def _today():
@@ -177,11 +178,13 @@ class CitesForm(forms.Form):
 
 class ExportForm(forms.Form):
     format = forms.ChoiceField(choices=ReportRun.Format.choices)
-    reasons = forms.CharField(
-        label=_("Reasons for significant changes from the previous year"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        max_length=10000,
+    reasons = limit_length(
+        forms.CharField(
+            label=_("Reasons for significant changes from the previous year"),
+            required=False,
+            widget=forms.Textarea(attrs={"rows": 4}),
+        ),
+        REASONS_MAX_LENGTH,
     )
 
 

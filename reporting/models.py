@@ -11,6 +11,9 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# CITES reasons for significant changes: a few paragraphs (forms and report_request).
+REASONS_MAX_LENGTH = 10_000
+
 
 def report_upload_to(run: "ReportRun", filename: str) -> str:
     # The storage adds countries/<schema>/; never served by URL, only by

@@ -17,7 +17,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from .models import ReportRun
+from core.text import text_errors
+
+from .models import REASONS_MAX_LENGTH, ReportRun
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +40,11 @@ def report_request(
         errors["kind"] = [_("Choose a report from the list.")]
     if fmt not in ReportRun.Format.values:
         errors["format"] = [_("Choose XLSX, CSV or PDF.")]
+    errors.update(
+        text_errors(
+            ReportRun, limits={"reasons": REASONS_MAX_LENGTH}, reasons=(reasons or "").strip()
+        )
+    )
     if errors:
         raise ValidationError(errors)
     run = ReportRun.objects.create(

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from audit.models import AccessEvent
 from audit.services import access_record
 
-from . import selectors, services
+from . import evidence, selectors, services
 from .charts import line_chart
 from .documents import Labels
 from .exports import CONTENT_TYPES
@@ -183,8 +183,20 @@ def run_download(request, run_id):
             "parameters": run.parameters,
         },
     )
+    # Checked against the SHA-256 recorded when it was made: a changed or
+    # missing file is never handed out as the report.
+    check, handle = evidence.run_open_checked(run)
+    if handle is None or not check.ok:
+        if handle is not None:
+            handle.close()
+        return render(
+            request,
+            "reporting/run_unavailable.html",
+            {"run": run, "check": check},
+            status=409 if check.status == "mismatch" else 404,
+        )
     response = FileResponse(
-        run.file.open("rb"),
+        handle,
         as_attachment=True,
         filename=run.filename.split("-", 1)[-1],
         content_type=CONTENT_TYPES[run.format],

@@ -2,6 +2,7 @@
 
 import os
 
+from celery.schedules import crontab
 from tenant_schemas_celery.app import CeleryApp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sms_platform.settings")
@@ -18,5 +19,15 @@ app.conf.beat_schedule = {
     "odk-sync": {
         "task": "odk.sync",
         "schedule": float(os.environ.get("SMS_ODK_SYNC_SECONDS", "300")),
+    },
+    # Every night: the ledger, every photo and every report snapshot of each
+    # country against their hashes; its administrators are e-mailed what does
+    # not verify (administration.tasks).
+    "verify-evidence": {
+        "task": "administration.verify_evidence",
+        "schedule": crontab(
+            hour=int(os.environ.get("SMS_EVIDENCE_CHECK_HOUR_UTC", "2")),
+            minute=int(os.environ.get("SMS_EVIDENCE_CHECK_MINUTE", "30")),
+        ),
     },
 }

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 from core.words import is_yes
@@ -114,12 +115,16 @@ TENANT_MULTIPROCESSING_CHUNKS = 2
 MIDDLEWARE = [
     "tenants.middleware.CountryMiddleware",  # first: picks the schema from the host
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response (SECURE_CSP below).
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # After authentication: no-store on signed-in pages and on every download.
+    "sms_platform.middleware.NoStoreMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -148,6 +153,24 @@ TEMPLATES = [
 ]
 
 WSGI_APPLICATION = "sms_platform.wsgi.application"
+
+# Content-Security-Policy (Django's own middleware): scripts, styles, images
+# and fonts only from this host, as files — no inline <script>, no <style>
+# element, no style="" or on…="" attribute anywhere (tests/sms_platform/
+# test_headers.py reads the pages); no plugin, no framing, forms post only
+# here. Everything is self-hosted (no CDN), so nothing else is needed.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
 
 DATABASES = {
     "default": dj_database_url.parse(

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import add_service_errors as core_add_service_errors
+from core.text import limit_length
 
 from . import selectors
 from .field_rules import fields_for_type
@@ -27,6 +28,7 @@ from .models import (
     localized_label,
 )
 from .scope import visible_sites
+from .submissions import SubmitOnceMixin
 
 # Units shown next to the inputs (the labels of the model fields also carry them).
 UNITS = {
@@ -75,6 +77,8 @@ def model_formfield(name: str) -> forms.Field:
         field.widget.attrs.update({"maxlength": 2, "size": 3, "autocapitalize": "characters"})
     if name == "notes":
         field.widget.attrs.update({"rows": 3})
+    if model_field.get_internal_type() == "TextField":
+        limit_length(field)  # unbounded in the database; limited here and in the service
     if name == "weight_kg":
         # Same rule as the service, checked here too so it shows with the other errors.
         field.validators.append(
@@ -242,7 +246,7 @@ class RegisterStartForm(forms.Form):
         self.fields["item_type"].queryset = item_type_queryset()
 
 
-class RegisterForm(ItemFieldsMixin, RegisterStartForm):
+class RegisterForm(SubmitOnceMixin, ItemFieldsMixin, RegisterStartForm):
     """Step 2: the fields that apply to the chosen type, the mark, the photos."""
 
     def __init__(self, *args, user, item_type: ItemType, definitions, **kwargs):
@@ -274,10 +278,12 @@ GROUP_TITLES["mark"] = _("CITES mark")
 class CorrectForm(ItemFieldsMixin, forms.Form):
     """The correctable fields of an item, pre-filled, and a required reason."""
 
-    reason = forms.CharField(
-        label=_("Why are you correcting this item?"),
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("For example: the scale was wrong, the tusk was weighed again."),
+    reason = limit_length(
+        forms.CharField(
+            label=_("Why are you correcting this item?"),
+            widget=forms.Textarea(attrs={"rows": 2}),
+            help_text=_("For example: the scale was wrong, the tusk was weighed again."),
+        )
     )
 
     def __init__(self, *args, item: StockItem, definitions, **kwargs):
@@ -343,11 +349,13 @@ class ArchiveForm(forms.Form):
         required=False,
         help_text=_("Only for a destroyed item, e.g. burnt, crushed."),
     )
-    witnesses = forms.CharField(
-        label=_("Witnesses"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Only for a destroyed item: the names of the people who saw it."),
+    witnesses = limit_length(
+        forms.CharField(
+            label=_("Witnesses"),
+            required=False,
+            widget=forms.Textarea(attrs={"rows": 2}),
+            help_text=_("Only for a destroyed item: the names of the people who saw it."),
+        )
     )
     incident_reference = forms.CharField(
         label=_("Incident reference"),
@@ -355,8 +363,8 @@ class ArchiveForm(forms.Form):
         required=False,
         help_text=_("Only for a lost or stolen item: the police or incident report number."),
     )
-    notes = forms.CharField(
-        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    notes = limit_length(
+        forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     )
 
 
@@ -374,13 +382,17 @@ class CustomFieldForm(forms.Form):
         label=_("Unit"), max_length=32, required=False, help_text=_("e.g. cm, kg. May be empty.")
     )
     required = forms.BooleanField(label=_("Required"), required=False)
-    choices_text = forms.CharField(
-        label=_("Choices"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_(
-            "Only for choice fields: one choice per line, as value | English label | French label."
+    choices_text = limit_length(
+        forms.CharField(
+            label=_("Choices"),
+            required=False,
+            widget=forms.Textarea(attrs={"rows": 4}),
+            help_text=_(
+                "Only for choice fields: one choice per line, as value | English label | "
+                "French label."
+            ),
         ),
+        10_000,
     )
     applies_to = forms.ModelMultipleChoiceField(
         label=_("Applies to"),

@@ -389,6 +389,11 @@ class ItemPhoto(models.Model):
         verbose_name = _("photo")
         verbose_name_plural = _("photos")
         ordering = ["uploaded_at"]
+        # The original file keeps the camera's EXIF, often with the store's
+        # GPS position; other roles get copies without it (stock.evidence).
+        permissions = [
+            ("view_original_photo", _("Can view original photos (with their GPS position)"))
+        ]
         triggers = [_protect_delete("itemphoto_no_delete")]
 
     def __str__(self):
@@ -555,3 +560,27 @@ class StockTotal(models.Model):
 
     def __str__(self):
         return f"{self.site_id}/{self.item_type_id}/{self.status}: {self.items}"
+
+
+class FormSubmission(models.Model):
+    """A create form's one-time token, spent by the first post that succeeds.
+
+    A second post of the same form (a double click, Enter pressed twice, a
+    browser resending) finds the first one's result instead of creating
+    another item, transfer or stock-take (stock.submissions). Written in the
+    same transaction as what the form created: a failed post spends nothing.
+    """
+
+    token = models.UUIDField(_("token"), primary_key=True)
+    purpose = models.CharField(_("form"), max_length=64)
+    user = _recorded_by(_("sent by"))
+    created_at = models.DateTimeField(_("sent"), auto_now_add=True)
+    # The primary key of what the form created.
+    result = models.CharField(_("result"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("form submission")
+        verbose_name_plural = _("form submissions")
+
+    def __str__(self):
+        return f"{self.purpose} {self.token}"

@@ -5,6 +5,10 @@ than settings.SMS_PHOTO_MAX_BYTES and with at most SMS_PHOTO_MAX_PIXELS
 pixels (a decompression bomb is a small file that expands to a huge image).
 The original bytes are kept untouched with their SHA-256; the thumbnail is a
 JPEG derived after applying the EXIF orientation, so it shows the right way up.
+
+Derived images (the thumbnail, and the display copy shown to people who may
+not see originals) carry no metadata: no EXIF (so no GPS position, camera
+serial or time), no XMP, no comment. Only the pixels are re-encoded.
 """
 
 import hashlib
@@ -14,10 +18,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils.translation import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 ACCEPTED = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 THUMBNAIL_SIZE = (480, 480)
+# Large enough to examine a piece on a screen, small enough to re-encode quickly.
+DISPLAY_SIZE = (2560, 2560)
 
 
 class PhotoRefused(ValueError):
@@ -119,13 +125,64 @@ def _bomb(width: int, height: int, limit: int) -> str:
 
 
 def _thumbnail(image: Image.Image) -> bytes:
+    return _derived(image, THUMBNAIL_SIZE, quality=82)
+
+
+def _derived(image: Image.Image, size: tuple[int, int], *, quality: int) -> bytes:
+    """A JPEG of ``image``'s pixels, upright, at most ``size``, with no metadata."""
     oriented = ImageOps.exif_transpose(image)
     if oriented.mode not in ("RGB", "L"):
         background = Image.new("RGB", oriented.size, "white")
         rgba = oriented.convert("RGBA")
         background.paste(rgba, mask=rgba.getchannel("A"))
         oriented = background
-    oriented.thumbnail(THUMBNAIL_SIZE)
+    oriented.thumbnail(size)
+    # Pillow writes EXIF and XMP only when asked, but carries a JPEG comment
+    # over from the source: start from no metadata at all.
+    oriented.info = {}
     out = io.BytesIO()
-    oriented.save(out, format="JPEG", quality=82, optimize=True)
+    oriented.save(out, format="JPEG", quality=quality, optimize=True)
     return out.getvalue()
+
+
+def derive_thumbnail(content: bytes) -> bytes:
+    """The thumbnail of an original that was already accepted (and verified)."""
+    with Image.open(io.BytesIO(content)) as image:
+        return _derived(image, THUMBNAIL_SIZE, quality=82)
+
+
+def derive_display_copy(content: bytes) -> bytes:
+    """A re-encoded copy of an original, without its metadata (GPS position)."""
+    with Image.open(io.BytesIO(content)) as image:
+        return _derived(image, DISPLAY_SIZE, quality=90)
+
+
+def _degrees(value, ref) -> float | None:
+    try:
+        degrees, minutes, seconds = (float(part) for part in value)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    result = degrees + minutes / 60 + seconds / 3600
+    if str(ref).strip().upper() in ("S", "W"):
+        result = -result
+    return round(result, 6)
+
+
+def gps_position(handle) -> tuple[float, float] | None:
+    """(latitude, longitude) in decimal degrees from the photo's EXIF, or None.
+    Reads only the file's header."""
+    try:
+        with Image.open(handle) as image:
+            gps = image.getexif().get_ifd(ExifTags.IFD.GPSInfo)
+    except (OSError, SyntaxError, ValueError, UnidentifiedImageError):
+        return None
+    tags = ExifTags.GPS
+    if tags.GPSLatitude not in gps or tags.GPSLongitude not in gps:
+        return None
+    latitude = _degrees(gps[tags.GPSLatitude], gps.get(tags.GPSLatitudeRef, "N"))
+    longitude = _degrees(gps[tags.GPSLongitude], gps.get(tags.GPSLongitudeRef, "E"))
+    if latitude is None or longitude is None:
+        return None
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return None
+    return latitude, longitude

@@ -35,6 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.text import text_errors
 from ledger import chain as ledger
 
 from . import marks
@@ -333,6 +334,7 @@ def item_register(
     errors.update(field_errors)
     values, custom_errors = validate_custom_values(item_type=item_type, values=custom_values)
     errors.update(custom_errors)
+    errors.update(text_errors(StockItem, notes=clean.get("notes")))  # core.text
     mark = None
     if cites_mark and str(cites_mark).strip():
         mark, mark_errors = _check_mark(cites_mark, item_type=item_type)
@@ -413,6 +415,9 @@ def item_correct(*, actor, item: StockItem, changes: dict, reason: str) -> list[
     reason = (reason or "").strip()
     if not reason:
         errors["reason"] = [_("Give the reason for this correction.")]
+    # Only a changed note is checked: a long one recorded before the limit stays.
+    errors.update(text_errors(ItemChange, reason=reason))
+    errors.update(text_errors(StockItem, notes=changes.get("notes")))
     for name in changes:
         if name in NOT_CORRECTABLE:
             errors[name] = [str(NOT_CORRECTABLE[name])]
@@ -509,6 +514,7 @@ def photo_add(*, actor, item: StockItem, upload, caption: str = "") -> ItemPhoto
         raise ValidationError(
             {NON_FIELD_ERRORS: [_("This item is archived; photos can no longer be added.")]}
         )
+    _raise(text_errors(ItemPhoto, caption=caption.strip()))
     checked, messages = _check_photos([upload])
     if messages:
         raise ValidationError({"photos": messages})
@@ -560,6 +566,15 @@ def item_archive(
             errors["witnesses"] = [_("Name the witnesses of the destruction.")]
     if reason == Reason.LOST_STOLEN and not incident_reference:
         errors["incident_reference"] = [_("Give the incident or police report reference.")]
+    for name, messages in text_errors(
+        ArchiveRecord,
+        authority_reference=authority_reference,
+        destruction_method=destruction_method,
+        witnesses=witnesses,
+        incident_reference=incident_reference,
+        notes=notes,
+    ).items():
+        errors.setdefault(name, messages)
     related = list(related_items)
     visible_related = [r for r in related if r.pk != item.pk and can_see_site(actor, r.site)]
     if len(visible_related) != len(related):

@@ -5,13 +5,11 @@ through stock.selectors (which apply the user's site scope: an item outside
 it is a 404); every write through stock.services.
 """
 
-import mimetypes
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.text import capfirst
@@ -24,7 +22,7 @@ from audit.services import access_record, filters_for_log, origin_of
 from core.paging import PAGE_SIZE, Keyset
 from ledger import selectors as ledger_selectors
 
-from . import selectors, services
+from . import evidence, selectors, services, submissions
 from .field_rules import fields_for_type
 from .forms import (
     GROUP_TITLES,
@@ -194,7 +192,10 @@ def item_detail(request, item_id):
             "item": item,
             "sections": item_sections(item),
             "custom_rows": [(d, (item.custom_values or {}).get(d.key)) for d in definitions],
-            "photos": list(item.photos.all()),
+            # Each photo with its file checked against its SHA-256 (and its
+            # GPS position for people who may see originals).
+            "photos": evidence.photos_for_page(item.photos.all(), user=request.user),
+            "originals_allowed": evidence.may_see_original(request.user),
             "history": item_history_rows(
                 selectors.item_history(item=item), definitions={d.key: d for d in definitions}
             ),
@@ -229,18 +230,30 @@ def item_register(request):
         form = RegisterForm(request.POST, request.FILES, **form_kwargs)
         if form.is_valid():
             try:
-                item = services.item_register(
-                    actor=request.user,
-                    site=site,
-                    item_type=item_type,
-                    data=form.item_data(),
-                    custom_values=form.custom_values(),
-                    photos=form.cleaned_data["photos"],
-                    cites_mark=form.cleaned_data.get("cites_mark") or None,
+                # Once per form: a double click finds the item the first click registered.
+                item, created = submissions.create_once(
+                    token=form.once_token(),
+                    user=request.user,
+                    purpose="stock.item_register",
+                    create=lambda: services.item_register(
+                        actor=request.user,
+                        site=site,
+                        item_type=item_type,
+                        data=form.item_data(),
+                        custom_values=form.custom_values(),
+                        photos=form.cleaned_data["photos"],
+                        cites_mark=form.cleaned_data.get("cites_mark") or None,
+                    ),
                 )
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
+                if not created:
+                    messages.info(
+                        request,
+                        _("This form was already sent: here is the item it registered."),
+                    )
+                    return redirect("stock:item_detail", item_id=item)
                 if item.cites_mark:
                     text = _("Item %(number)s is registered. Its CITES mark is %(mark)s.") % {
                         "number": item.sms_number,
@@ -331,31 +344,60 @@ def item_archive(request, item_id):
     )
 
 
-def _photo_response(photo, file_field, *, content_type: str):
-    response = FileResponse(file_field.open("rb"), content_type=content_type)
-    response["Cache-Control"] = "private, max-age=3600"
+def _photo_response(handle, *, content_type: str):
+    response = FileResponse(handle, content_type=content_type)
+    # Evidence photos stay out of every cache (SecurityHeadersMiddleware says
+    # the same for every signed-in page).
+    response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Disposition"] = "inline"
     return response
 
 
+def _photo_unavailable(request, photo, check):
+    """The file no longer matches its recorded SHA-256 (409) or is gone (404):
+    say so rather than serve something as the photo."""
+    return render(
+        request,
+        "stock/photo_unavailable.html",
+        {"photo": photo, "item": photo.item, "check": check},
+        status=409 if check.status == evidence.MISMATCH else 404,
+    )
+
+
 @login_required
 @permission_required("stock.view_stockitem", raise_exception=True)
 def photo_original(request, photo_id):
+    """The original file for roles that may see originals (with its EXIF and
+    GPS position); for everyone else a re-encoded copy without metadata."""
     photo = selectors.photo_get(user=request.user, photo_id=photo_id)
     # Originals only: thumbnails are part of the item page, logged as its view.
     access_record(request=request, action=AccessEvent.Action.PHOTO_VIEW, obj=photo)
-    return _photo_response(photo, photo.file, content_type=photo.content_type)
+    original = evidence.may_see_original(request.user)
+    if original:
+        check, handle = evidence.photo_open_original(photo)
+        if handle is not None and not check.ok:
+            handle.close()
+            handle = None
+        content_type = photo.content_type
+    else:
+        check, handle = evidence.photo_open_display_copy(photo)
+        content_type = "image/jpeg"
+    if handle is None:
+        return _photo_unavailable(request, photo, check)
+    return _photo_response(handle, content_type=content_type)
 
 
 @login_required
 @permission_required("stock.view_stockitem", raise_exception=True)
 def photo_thumbnail(request, photo_id):
     photo = selectors.photo_get(user=request.user, photo_id=photo_id)
-    if not photo.thumbnail:
-        raise Http404
-    content_type = mimetypes.guess_type(photo.thumbnail.name)[0] or "image/jpeg"
-    return _photo_response(photo, photo.thumbnail, content_type=content_type)
+    # Rebuilt from the original when the file is missing; nothing is served
+    # for a photo whose original no longer matches its SHA-256.
+    check, handle = evidence.photo_open_thumbnail(photo)
+    if handle is None:
+        return _photo_unavailable(request, photo, check)
+    return _photo_response(handle, content_type="image/jpeg")
 
 
 # --- Archive ----------------------------------------------------------------------

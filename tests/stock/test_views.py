@@ -229,7 +229,9 @@ def test_detail_shows_fields_photos_and_hash(login, stock_setup, items):
 
 def test_photo_is_served_privately_with_its_type(login, stock_setup, items):
     photo = items["x_tusk"].photos.get()
-    client = login(stock_setup["manager_x"])
+    # Originals are for roles allowed to see them (the auditor); a store
+    # manager gets a copy without metadata (tests/stock/test_evidence.py).
+    client = login(make_user(role=AUDITOR, all_sites=True, username="auditor"))
     response = client.get(reverse("stock:photo_original", args=[photo.pk]))
     assert response.status_code == 200
     assert response["Content-Type"] == "image/jpeg"

@@ -1,0 +1,201 @@
+"""Photos as evidence: a file swapped on disk is never served as the photo, a
+missing thumbnail is rebuilt, originals (with their GPS position) only for
+roles given that right, derived images without metadata."""
+
+import hashlib
+import io
+import os
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+from PIL import ExifTags, Image
+
+from accounts.roles import AUDITOR
+from core import fingerprints
+from stock import evidence
+from tests.factories import make_user
+from tests.stock.conftest import image_bytes, register, upload
+
+pytestmark = pytest.mark.django_db
+
+# Nairobi: 1°17'30" S, 36°49'12" E.
+GPS = {1: "S", 2: (1.0, 17.0, 30.0), 3: "E", 4: (36.0, 49.0, 12.0)}
+
+
+def gps_jpeg(color=(200, 180, 150)) -> bytes:
+    exif = Image.Exif()
+    exif[ExifTags.IFD.GPSInfo] = GPS
+    exif[0x010F] = "Field camera"  # Make
+    out = io.BytesIO()
+    Image.new("RGB", (320, 240), color).save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+@pytest.fixture
+def client_for(client, host_a):
+    def login(user):
+        client.force_login(user)
+        client.defaults["HTTP_HOST"] = host_a
+        return client
+
+    return login
+
+
+@pytest.fixture
+def auditor(reg):
+    return make_user(role=AUDITOR, all_sites=True)
+
+
+@pytest.fixture
+def photo(reg):
+    item = register(reg, photos=[upload(gps_jpeg())])
+    return item.photos.get()
+
+
+def swap_on_disk(path, *, keep_size_and_mtime=True):
+    """What someone with access to the disk does: other bytes, same size, the
+    old modification time put back."""
+    stat = os.stat(path)
+    content = bytearray(open(path, "rb").read())
+    content[-10] ^= 0xFF  # one byte near the end: still the same size
+    with open(path, "wb") as handle:
+        handle.write(bytes(content))
+    if keep_size_and_mtime:
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert os.stat(path).st_size == stat.st_size
+
+
+def body(response) -> bytes:
+    return b"".join(response.streaming_content)
+
+
+def test_swapped_photo_is_caught_even_after_it_was_verified_and_its_mtime_put_back(
+    reg, photo, auditor, client_for
+):
+    client = client_for(auditor)
+    url = reverse("stock:photo_original", args=[photo.pk])
+    assert hashlib.sha256(body(client.get(url))).hexdigest() == photo.sha256
+    # Verified once: the next check trusts the remembered result (no re-hash).
+    assert evidence.photo_check(photo).hashed is False
+
+    swap_on_disk(photo.file.path)
+
+    check = evidence.photo_check(photo)
+    assert check.status == evidence.MISMATCH and check.hashed
+    response = client.get(url)
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "does not match its recorded fingerprint" in page
+    assert photo.sha256 in page and check.actual_sha256 in page
+    assert response["Content-Type"].startswith("text/html")
+    # Nothing derived from it is served either.
+    thumb = client.get(reverse("stock:photo_thumbnail", args=[photo.pk]))
+    assert thumb.status_code == 409
+    item_page = client.get(f"/items/{photo.item_id}/").content.decode()
+    assert "does not match its recorded fingerprint" in item_page
+    assert reverse("stock:photo_thumbnail", args=[photo.pk]) not in item_page
+    assert check.actual_sha256 in item_page
+
+
+def test_swapped_photo_is_caught_for_people_who_get_the_copy(reg, photo, client_for):
+    swap_on_disk(photo.file.path)
+    client = client_for(reg.manager_x)
+    response = client.get(reverse("stock:photo_original", args=[photo.pk]))
+    assert response.status_code == 409
+    assert "does not match its recorded fingerprint" in response.content.decode()
+
+
+def test_a_mismatching_photo_of_another_store_is_still_404(reg, photo, client_for):
+    swap_on_disk(photo.file.path)
+    client = client_for(reg.manager_y)
+    for name in ("stock:photo_original", "stock:photo_thumbnail"):
+        response = client.get(reverse(name, args=[photo.pk]))
+        assert response.status_code == 404
+        assert "fingerprint" not in response.content.decode()
+
+
+def test_a_missing_original_is_said_not_a_500(reg, photo, auditor, client_for):
+    os.remove(photo.file.path)
+    os.remove(photo.thumbnail.path)
+    client = client_for(auditor)
+    response = client.get(reverse("stock:photo_original", args=[photo.pk]))
+    assert response.status_code == 404
+    assert "file is missing" in response.content.decode()
+    assert client.get(reverse("stock:photo_thumbnail", args=[photo.pk])).status_code == 404
+    assert "file is missing" in client.get(f"/items/{photo.item_id}/").content.decode()
+
+
+def test_a_missing_thumbnail_is_rebuilt_from_the_original(reg, photo, client_for):
+    with photo.thumbnail.open("rb") as handle:
+        before = handle.read()
+    os.remove(photo.thumbnail.path)
+    client = client_for(reg.manager_x)
+    response = client.get(reverse("stock:photo_thumbnail", args=[photo.pk]))
+    assert response.status_code == 200
+    rebuilt = body(response)
+    assert Image.open(io.BytesIO(rebuilt)).size == Image.open(io.BytesIO(before)).size
+    # Stored again under its recorded name, for the next request.
+    assert os.path.exists(photo.thumbnail.path)
+    assert client.get(reverse("stock:photo_thumbnail", args=[photo.pk])).status_code == 200
+
+
+def test_original_with_gps_only_for_roles_given_the_right(reg, photo, auditor, client_for):
+    url = reverse("stock:photo_original", args=[photo.pk])
+    # The auditor holds stock.view_original_photo: the file byte for byte,
+    # and the position on the item page.
+    client = client_for(auditor)
+    original = body(client.get(url))
+    assert hashlib.sha256(original).hexdigest() == photo.sha256
+    assert Image.open(io.BytesIO(original)).getexif().get_ifd(ExifTags.IFD.GPSInfo)
+    page = client.get(f"/items/{photo.item_id}/").content.decode()
+    assert "latitude -1.291667, longitude 36.820000" in page
+
+    # A store manager sees the item, not the original: a re-encoded copy
+    # without any EXIF, and no position on the page.
+    assert not reg.manager_x.has_perm(evidence.ORIGINAL_PERMISSION)
+    client = client_for(reg.manager_x)
+    response = client.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    copy = Image.open(io.BytesIO(body(response)))
+    assert copy.size == (320, 240)
+    assert dict(copy.getexif()) == {}
+    page = client.get(f"/items/{photo.item_id}/").content.decode()
+    assert "latitude" not in page and "-1.29" not in page
+    assert "copy without the camera" in page
+
+
+def test_thumbnails_carry_no_exif(reg, photo, client_for):
+    thumb = body(client_for(reg.manager_x).get(reverse("stock:photo_thumbnail", args=[photo.pk])))
+    image = Image.open(io.BytesIO(thumb))
+    assert dict(image.getexif()) == {}
+    assert "exif" not in image.info and "comment" not in image.info
+
+
+def test_fingerprint_cache_follows_the_file_not_the_clock(reg, photo):
+    key = "test-fingerprint"
+    cache.delete(key)
+    first = fingerprints.check(photo.file, expected_sha256=photo.sha256, cache_key=key)
+    second = fingerprints.check(photo.file, expected_sha256=photo.sha256, cache_key=key)
+    assert (first.ok, first.hashed, second.ok, second.hashed) == (True, True, True, False)
+    # Same bytes written again (a new inode or a new ctime): hashed again, still ok.
+    content = open(photo.file.path, "rb").read()
+    os.replace(photo.file.path, photo.file.path + ".old")
+    open(photo.file.path, "wb").write(content)
+    third = fingerprints.check(photo.file, expected_sha256=photo.sha256, cache_key=key)
+    assert third.ok and third.hashed
+    # No cache key: always hashed.
+    assert fingerprints.check(photo.file, expected_sha256=photo.sha256).hashed
+
+
+def test_photos_verify_names_each_bad_photo(reg):
+    good = register(reg, photos=[upload(image_bytes())]).photos.get()
+    bad = register(reg, photos=[upload(image_bytes(color=(1, 2, 3)))]).photos.get()
+    gone = register(reg, photos=[upload(image_bytes(color=(9, 9, 9)))]).photos.get()
+    swap_on_disk(bad.file.path)
+    os.remove(gone.file.path)
+    results = list(evidence.photos_verify())
+    assert results[-1][0] == 3
+    problems = {p.photo.pk: p.check.status for _n, p in results if p is not None}
+    assert problems == {bad.pk: evidence.MISMATCH, gone.pk: evidence.MISSING}
+    assert good.pk not in problems
