@@ -69,6 +69,7 @@ from django.db.models.functions import TruncDate
 
 from custody.models import LedgerEntry, LedgerHead
 from stock.models import ItemType, StockItem
+from stock.scope import visible_site_ids
 
 Event = LedgerEntry.Event
 TRANSIT = "transit"
@@ -214,11 +215,7 @@ class Scope:
 
     @classmethod
     def of_user(cls, user) -> "Scope":
-        from stock.scope import visible_sites
-
-        if getattr(user, "all_sites", False) and user.is_active:
-            return cls(None)
-        return cls(frozenset(visible_sites(user).values_list("pk", flat=True)))
+        return cls(visible_site_ids(user))
 
 
 @dataclass
