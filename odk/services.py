@@ -27,6 +27,7 @@ from pyodk.errors import PyODKError
 
 from accounts.roles import ROLES, STORE_MANAGER
 from stock.models import StockItem
+from tenants.current import current_country
 
 from . import central, crypto, xlsforms
 from .models import AppUser, CentralConnection, FormVersion, ItemEntity, QrView, Submission
@@ -37,14 +38,6 @@ ENTITY_PROPERTIES = ("site", "sms_number", "mark", "item_type")
 def _require_admin(actor) -> None:
     if not actor.has_perm("odk.manage_odk"):
         raise PermissionDenied(_("Only SMS administrators manage ODK."))
-
-
-def current_country():
-    from django.db import connection
-
-    from tenants.models import Country
-
-    return Country.objects.get(schema_name=connection.schema_name)
 
 
 # --- Connection -------------------------------------------------------------------------

@@ -70,6 +70,7 @@ from django.db.models.functions import TruncDate
 from custody.models import LedgerEntry, LedgerHead
 from stock.models import ItemType, StockItem
 from stock.scope import visible_site_ids
+from tenants.current import current_country
 
 Event = LedgerEntry.Event
 TRANSIT = "transit"
@@ -166,17 +167,6 @@ def bulk():
     finally:
         if enabled:
             gc.enable()
-
-
-def current_country():
-    """The Country whose schema the connection is on (the request's tenant,
-    or looked up when only the schema was set, as in tasks and scripts)."""
-    tenant = getattr(connection, "tenant", None)
-    if hasattr(tenant, "code") and hasattr(tenant, "time_zone"):
-        return tenant
-    from tenants.models import Country
-
-    return Country.objects.filter(schema_name=connection.schema_name).first()
 
 
 def _raw_rows(queryset, size: int = 10000):
