@@ -21,9 +21,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import ROLES
-from audit.models import AccessEvent
 from audit.selectors import access_event_list, access_event_page
-from audit.services import access_record, filters_for_log, origin_of
+from core.access import AccessAction, access_exempt, access_shows, logs_access
+from core.origin import origin_of
 
 from . import selectors, services
 from .forms import (
@@ -61,6 +61,7 @@ def _role_names(user) -> str:
 # --- People ----------------------------------------------------------------------------
 
 
+@logs_access(AccessAction.USER_LIST)
 @login_required
 @permission_required(MANAGE, raise_exception=True)
 def user_list(request):
@@ -77,6 +78,7 @@ def user_list(request):
     return render(request, "administration/user_list.html", {"rows": rows})
 
 
+@access_exempt("the invitation form; an invitation is logged by its service")
 @login_required
 @permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -110,11 +112,13 @@ def user_invite(request):
     return render(request, "administration/user_invite.html", {"form": form})
 
 
+@logs_access(AccessAction.USER_VIEW)
 @login_required
 @permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def user_detail(request, user_id):
     person = selectors.user_get(user_id=user_id)
+    access_shows(request, obj=person)
     is_support = person.pk in selectors.support_account_ids()
     initial = {
         "full_name": person.full_name,
@@ -201,6 +205,9 @@ USER_ACTIONS = {
 }
 
 
+@access_exempt(
+    "asks to confirm an action on a person (named only); the action is logged by its service"
+)
 @login_required
 @permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -234,6 +241,7 @@ def user_action(request, user_id, action):
 # --- Roles --------------------------------------------------------------------------------
 
 
+@access_exempt("roles and their permissions: no people")
 @login_required
 @permission_required(MANAGE, raise_exception=True)
 def role_list(request):
@@ -251,6 +259,7 @@ def role_list(request):
     return render(request, "administration/role_list.html", {"rows": rows})
 
 
+@access_exempt("a role and its permissions: no people; saving is logged by its service")
 @login_required
 @permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -285,6 +294,8 @@ def role_edit(request, role_id=None):
 # --- Support access ---------------------------------------------------------------------
 
 
+# The platform staff given access and their support accounts.
+@logs_access(AccessAction.SUPPORT_LIST)
 @login_required
 @permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -324,6 +335,7 @@ def support_list(request):
     )
 
 
+@access_exempt("asks to confirm the end of a support access; the end is logged by its service")
 @login_required
 @permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -352,6 +364,7 @@ def support_revoke(request, grant_id):
 # --- Country settings ---------------------------------------------------------------------
 
 
+@access_exempt("the country's settings; a change is logged by its service")
 @login_required
 @permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -391,6 +404,7 @@ def _with_site_names(events) -> list:
     return events
 
 
+@logs_access(AccessAction.ACTIVITY_VIEW)
 @login_required
 @permission_required(VIEW_LOG, raise_exception=True)
 def activity(request):
@@ -403,9 +417,7 @@ def activity(request):
     rows, next_cursor = access_event_page(
         access_event_list(user=request.user, filters=filters), before_id=before, size=PAGE_SIZE
     )
-    access_record(
-        request=request, action=AccessEvent.Action.ACTIVITY_VIEW, details=filters_for_log(filters)
-    )
+    access_shows(request, filters=filters)
     query = request.GET.copy()
     query.pop("before", None)
     return render(
@@ -427,16 +439,13 @@ class _Echo:
         return value
 
 
+@logs_access(AccessAction.ACTIVITY_EXPORT)
 @login_required
 @permission_required(VIEW_LOG, raise_exception=True)
 def activity_csv(request):
     form = ActivityFilterForm(request.GET or None, actor=request.user)
     filters = form.filters() if form.is_bound else {}
-    access_record(
-        request=request,
-        action=AccessEvent.Action.ACTIVITY_EXPORT,
-        details=filters_for_log(filters),
-    )
+    access_shows(request, filters=filters)
     events = access_event_list(user=request.user, filters=filters)[:CSV_LIMIT]
     sites = selectors.site_names()
     writer = csv.writer(_Echo())
@@ -484,6 +493,7 @@ def activity_csv(request):
 # --- Oversight of changes ----------------------------------------------------------------
 
 
+@logs_access(AccessAction.CHANGES_VIEW)
 @login_required
 @permission_required(VIEW_LOG, raise_exception=True)
 def changes(request):
@@ -502,9 +512,7 @@ def changes(request):
     field_rows = []
     if not filters.get("site") and not filters.get("item"):
         field_rows = list(selectors.field_change_list(filters=filters)[:PAGE_SIZE])
-    access_record(
-        request=request, action=AccessEvent.Action.CHANGES_VIEW, details=filters_for_log(filters)
-    )
+    access_shows(request, filters=filters)
     return render(
         request,
         "administration/changes.html",
@@ -519,6 +527,7 @@ def changes(request):
     )
 
 
+@logs_access(AccessAction.CORRECTIONS_VIEW)
 @login_required
 @permission_required(APPROVE, raise_exception=True)
 def corrections(request):
@@ -538,6 +547,7 @@ def corrections(request):
     )
 
 
+@access_exempt("approves or rejects (POST); the decision is logged by its service")
 @login_required
 @permission_required(APPROVE, raise_exception=True)
 @require_POST
@@ -570,6 +580,7 @@ def correction_decide(request, pending_id, decision):
     return redirect("administration:corrections")
 
 
+@access_exempt("the administration menu: links and a count")
 @login_required
 def home(request):
     """The administration menu: only the pages this person may open."""

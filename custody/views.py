@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.access import AccessAction, access_exempt, access_shows, logs_access
 from stock import selectors as stock_selectors
 from stock.models import StockItem
 
@@ -30,6 +31,11 @@ from .forms import (
 from .models import Transfer
 
 VIEW_PERM = "stock.view_stockitem"
+# Why the POST-only views write no access-log row of their own.
+WRITE_ONLY = (
+    "a write (POST only), recorded in the custody ledger; "
+    "a refused form shows again the page just opened (and logged)"
+)
 
 
 def _submitted(form, call) -> bool:
@@ -48,6 +54,7 @@ def _submitted(form, call) -> bool:
 # --- Transfers ---------------------------------------------------------------------
 
 
+@logs_access(AccessAction.TRANSFER_LIST)
 @login_required
 @permission_required(VIEW_PERM, raise_exception=True)
 @require_GET
@@ -61,6 +68,8 @@ def transfer_list(request):
     )
 
 
+# The items of the chosen store, to pick from.
+@logs_access(AccessAction.ITEM_LIST)
 @login_required
 @permission_required("custody.dispatch_transfer", raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -135,14 +144,17 @@ def _transfer_page(request, transfer, **forms):
     )
 
 
+@logs_access(AccessAction.TRANSFER_VIEW)
 @login_required
 @permission_required(VIEW_PERM, raise_exception=True)
 @require_GET
 def transfer_detail(request, transfer_id):
     transfer = selectors.transfer_get(user=request.user, transfer_id=transfer_id)
+    access_shows(request, obj=transfer, site=transfer.origin_id)
     return _transfer_page(request, transfer)
 
 
+@access_exempt(WRITE_ONLY)
 @login_required
 @permission_required("custody.dispatch_transfer", raise_exception=True)
 @require_POST
@@ -159,6 +171,7 @@ def transfer_dispatch(request, transfer_id):
     return redirect("custody:transfer_detail", transfer.pk)
 
 
+@access_exempt(WRITE_ONLY)
 @login_required
 @permission_required("custody.dispatch_transfer", raise_exception=True)
 @require_POST
@@ -175,6 +188,7 @@ def transfer_cancel(request, transfer_id):
     return redirect("custody:transfer_detail", transfer.pk)
 
 
+@access_exempt(WRITE_ONLY)
 @login_required
 @permission_required("custody.receive_transfer", raise_exception=True)
 @require_POST
@@ -192,6 +206,8 @@ def transfer_receive(request, transfer_id):
     return redirect("custody:transfer_detail", transfer.pk)
 
 
+# The manifest and the receipt: the items with their photos.
+@logs_access(AccessAction.DOCUMENT_VIEW)
 @login_required
 @permission_required(VIEW_PERM, raise_exception=True)
 @require_GET
@@ -199,6 +215,7 @@ def transfer_pdf(request, transfer_id, kind):
     if kind not in (documents.MANIFEST, documents.RECEIPT):
         raise Http404
     transfer = selectors.transfer_get(user=request.user, transfer_id=transfer_id)
+    access_shows(request, obj=transfer, site=transfer.origin_id, details={"document": kind})
     pdf = documents.render_transfer_pdf(
         country=request.tenant,
         transfer=transfer,
@@ -213,6 +230,7 @@ def transfer_pdf(request, transfer_id, kind):
 # --- Discrepancies -----------------------------------------------------------------------
 
 
+@logs_access(AccessAction.DISCREPANCY_LIST)
 @login_required
 @permission_required(VIEW_PERM, raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -247,11 +265,13 @@ def discrepancy_list(request):
     )
 
 
+@logs_access(AccessAction.DISCREPANCY_VIEW)
 @login_required
 @permission_required(VIEW_PERM, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def discrepancy_resolve(request, discrepancy_id):
     discrepancy = selectors.discrepancy_get(user=request.user, discrepancy_id=discrepancy_id)
+    access_shows(request, obj=discrepancy)
     form = DiscrepancyResolveForm(
         request.POST if request.method == "POST" else None, discrepancy=discrepancy
     )
@@ -277,6 +297,7 @@ def discrepancy_resolve(request, discrepancy_id):
 # --- Stock-takes ---------------------------------------------------------------------------
 
 
+@logs_access(AccessAction.STOCKTAKE_LIST)
 @login_required
 @permission_required(VIEW_PERM, raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -333,14 +354,17 @@ def _stocktake_page(
     )
 
 
+@logs_access(AccessAction.STOCKTAKE_VIEW)
 @login_required
 @permission_required(VIEW_PERM, raise_exception=True)
 @require_GET
 def stocktake_detail(request, stocktake_id):
     stocktake = selectors.stocktake_get(user=request.user, stocktake_id=stocktake_id)
+    access_shows(request, obj=stocktake)
     return _stocktake_page(request, stocktake)
 
 
+@access_exempt(WRITE_ONLY)
 @login_required
 @permission_required("custody.run_stocktake", raise_exception=True)
 @require_POST
@@ -365,6 +389,7 @@ def stocktake_check(request, stocktake_id):
     return redirect(reverse("custody:stocktake_detail", args=[stocktake.pk]) + f"#item-{item.pk}")
 
 
+@access_exempt(WRITE_ONLY)
 @login_required
 @permission_required("custody.run_stocktake", raise_exception=True)
 @require_POST
@@ -400,6 +425,7 @@ def stocktake_add(request, stocktake_id):
     return redirect("custody:stocktake_detail", stocktake.pk)
 
 
+@access_exempt(WRITE_ONLY)
 @login_required
 @permission_required("custody.run_stocktake", raise_exception=True)
 @require_POST
@@ -419,6 +445,7 @@ def stocktake_sign_off(request, stocktake_id):
 # --- Ledger ------------------------------------------------------------------------------
 
 
+@logs_access(AccessAction.LEDGER_VIEW)
 @login_required
 @require_GET
 def ledger_check(request):

@@ -21,8 +21,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from administration.services import correction_submit
-from audit.models import AccessEvent
-from audit.services import access_record, filters_for_log, origin_of
+from core.access import AccessAction, access_exempt, access_shows, logs_access
+from core.origin import origin_of
 from custody import selectors as custody_selectors
 
 from . import selectors, services
@@ -145,13 +145,14 @@ def item_history_rows(events: list[dict], *, definitions: dict) -> list[dict]:
 # --- Dashboard ------------------------------------------------------------------
 
 
+# Without the permission the page shows no figures, and nothing is logged.
+@logs_access(AccessAction.DASHBOARD_VIEW, when_perm="stock.view_stockitem")
 @login_required
 def dashboard(request):
     """The country's home page: what is in stock, where, of which kind."""
     context = {"totals": None}
     if request.user.has_perm("stock.view_stockitem"):
         context["totals"] = selectors.dashboard_totals(user=request.user)
-        access_record(request=request, action=AccessEvent.Action.DASHBOARD_VIEW)
     return render(request, "stock/dashboard.html", context)
 
 
@@ -205,6 +206,7 @@ def _keyset_page(queryset, *, after=None, before=None, size=PAGE_SIZE):
     return rows, previous_cursor, next_cursor
 
 
+@logs_access(AccessAction.ITEM_LIST)
 @login_required
 @permission_required("stock.view_stockitem", raise_exception=True)
 def item_list(request):
@@ -216,12 +218,9 @@ def item_list(request):
         after=_parse_cursor(request.GET.get("after")),
         before=_parse_cursor(request.GET.get("before")),
     )
-    access_record(
-        request=request,
-        action=AccessEvent.Action.ITEM_LIST,
-        details=filters_for_log(
-            {**filters, "after": request.GET.get("after"), "before": request.GET.get("before")}
-        ),
+    access_shows(
+        request,
+        filters={**filters, "after": request.GET.get("after"), "before": request.GET.get("before")},
     )
     return render(
         request,
@@ -237,11 +236,12 @@ def item_list(request):
     )
 
 
+@logs_access(AccessAction.ITEM_VIEW)
 @login_required
 @permission_required("stock.view_stockitem", raise_exception=True)
 def item_detail(request, item_id):
     item = selectors.item_get(user=request.user, item_id=item_id)
-    access_record(request=request, action=AccessEvent.Action.ITEM_VIEW, obj=item)
+    access_shows(request, obj=item)
     definitions = selectors.custom_fields_of_item(item=item)
     return render(
         request,
@@ -260,6 +260,7 @@ def item_detail(request, item_id):
     )
 
 
+@access_exempt("the registration form; a new item is in its history and the custody ledger")
 @login_required
 @permission_required("stock.register_item", raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -322,11 +323,13 @@ def item_register(request):
     )
 
 
+@logs_access(AccessAction.ITEM_VIEW)
 @login_required
 @permission_required("stock.correct_item", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def item_correct(request, item_id):
     item = selectors.item_get(user=request.user, item_id=item_id)
+    access_shows(request, obj=item)
     definitions = selectors.custom_fields_for_type(item_type=item.item_type)
     form = CorrectForm(request.POST or None, item=item, definitions=definitions)
     if request.method == "POST" and form.is_valid():
@@ -360,11 +363,13 @@ def item_correct(request, item_id):
     return render(request, "stock/item_correct.html", {"item": item, "form": form})
 
 
+@logs_access(AccessAction.ITEM_VIEW)
 @login_required
 @permission_required("stock.archive_item", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def item_archive(request, item_id):
     item = selectors.item_get(user=request.user, item_id=item_id)
+    access_shows(request, obj=item)
     if item.status == StockItem.Status.ARCHIVED:
         messages.info(request, _("This item is already in the archive."))
         return redirect("stock:item_detail", item_id=item.pk)
@@ -395,15 +400,16 @@ def _photo_response(photo, file_field, *, content_type: str):
     return response
 
 
+@logs_access(AccessAction.PHOTO_VIEW)
 @login_required
 @permission_required("stock.view_stockitem", raise_exception=True)
 def photo_original(request, photo_id):
     photo = selectors.photo_get(user=request.user, photo_id=photo_id)
-    # Originals only: thumbnails are part of the item page, logged as its view.
-    access_record(request=request, action=AccessEvent.Action.PHOTO_VIEW, obj=photo)
+    access_shows(request, obj=photo)
     return _photo_response(photo, photo.file, content_type=photo.content_type)
 
 
+@access_exempt("a thumbnail: part of the item page, logged as its view")
 @login_required
 @permission_required("stock.view_stockitem", raise_exception=True)
 def photo_thumbnail(request, photo_id):
@@ -417,6 +423,7 @@ def photo_thumbnail(request, photo_id):
 # --- Archive ----------------------------------------------------------------------
 
 
+@logs_access(AccessAction.ARCHIVE_LIST)
 @login_required
 @permission_required("stock.view_stockitem", raise_exception=True)
 def archive_list(request):
@@ -431,11 +438,7 @@ def archive_list(request):
     rows = list(
         selectors.archive_list(user=request.user, filters=filters)[start : start + PAGE_SIZE + 1]
     )
-    access_record(
-        request=request,
-        action=AccessEvent.Action.ARCHIVE_LIST,
-        details=filters_for_log({**filters, "page": page if page > 1 else None}),
-    )
+    access_shows(request, filters={**filters, "page": page if page > 1 else None})
     return render(
         request,
         "stock/archive_list.html",
@@ -452,6 +455,7 @@ def archive_list(request):
 # --- Custom fields (SMS administrators) ----------------------------------------------
 
 
+@access_exempt("custom field definitions: the country's configuration, no stock")
 @login_required
 @permission_required("stock.change_customfielddefinition", raise_exception=True)
 def custom_field_list(request):
@@ -464,6 +468,7 @@ def custom_field_list(request):
     )
 
 
+@access_exempt("custom field definitions: the country's configuration, no stock")
 @login_required
 @permission_required("stock.change_customfielddefinition", raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -493,6 +498,7 @@ def custom_field_edit(request, definition_id=None):
     return render(request, "stock/custom_field_form.html", {"form": form, "definition": definition})
 
 
+@access_exempt("custom field definitions: the country's configuration, no stock")
 @login_required
 @permission_required("stock.change_customfielddefinition", raise_exception=True)
 def custom_field_detail(request, definition_id):
@@ -507,6 +513,7 @@ def custom_field_detail(request, definition_id):
     )
 
 
+@access_exempt("custom field definitions: the country's configuration, no stock")
 @login_required
 @permission_required("stock.change_customfielddefinition", raise_exception=True)
 @require_http_methods(["POST"])
