@@ -1,6 +1,6 @@
 """Start-up check: every view routed on a country host or the public host
 declares what it shows for the access log (core.access). The same walk is
-what tests/audit/test_declarations.py asserts on."""
+what tests/audit/test_checks.py asserts on."""
 
 from django.conf import settings
 from django.core import checks

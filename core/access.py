@@ -17,7 +17,7 @@ The declaration only *says* what the view shows. ``audit.middleware.
 AccessLogMiddleware`` (the top layer) reads it and writes one access-log row
 for every successful answer (2xx) to a signed-in user, with the client
 address of ``core.origin``. A view cannot forget to log: the row does not
-depend on a call in its body, and ``tests/audit/test_declarations.py`` fails
+depend on a call in its body, and ``tests/audit/test_checks.py`` fails
 for any URL whose view has no declaration (the ``audit`` system check says
 the same at start-up). ``access_shows`` only adds what was seen (the item,
 the filters of a list); without it a list's query string is its details.
