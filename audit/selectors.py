@@ -15,7 +15,8 @@ from stock.scope import restrict_to_scope
 
 from .models import AccessEvent, SupportGrantSummary
 
-ITEM_TYPES = ("stock.stockitem", "stock.itemphoto")
+# Events found by an item's SMS number: the item, its photos, its discrepancies.
+ITEM_TYPES = ("stock.stockitem", "stock.itemphoto", "custody.discrepancy")
 
 
 def _day_start(day: datetime.date) -> datetime.datetime:

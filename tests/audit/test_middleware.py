@@ -13,6 +13,7 @@ from django_tenants.utils import schema_context
 from accounts.roles import SMS_ADMINISTRATOR
 from audit.checks import routed_views
 from audit.models import AccessEvent
+from audit.selectors import access_event_list
 from core.access import AccessAction, declaration_of_callback
 from custody import services as custody_services
 from custody.models import Discrepancy
@@ -254,6 +255,8 @@ def test_what_each_row_says_beyond_the_action(world, host_a):
     admin.get(f"/discrepancies/{world.discrepancy.pk}/")
     seen = AccessEvent.objects.get(action=A.DISCREPANCY_VIEW)
     assert seen.object_repr == world.discrepancy.item.sms_number
+    number = world.discrepancy.item.sms_number
+    assert seen in access_event_list(user=world.admin, filters={"item": number})
     # A report page keeps its settings; the reports home says which page.
     admin.get("/reports/")
     assert AccessEvent.objects.get(action=A.REPORT_VIEW).details == {"report": "home"}
