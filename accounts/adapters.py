@@ -2,8 +2,10 @@
 as a login stage (accounts.stages.TwoFactorStage)."""
 
 from allauth.account.adapter import DefaultAccountAdapter
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django_tenants.utils import get_public_schema_name
+
+from core.origin import client_ip
 
 from . import hooks
 
@@ -45,6 +47,15 @@ class AccountAdapter(DefaultAccountAdapter):
             self.authentication_failed(request, **credentials)
             return None
         return user
+
+    def get_client_ip(self, request):
+        # The per-address sign-in limit counts the address the access log
+        # records (core.origin: SMS_TRUSTED_PROXY_COUNT), not allauth's own
+        # rule, which behind nginx would count nginx's address for everyone.
+        address = client_ip(request)
+        if address is None:
+            raise PermissionDenied("Unable to determine client IP address")
+        return address
 
     def get_login_stages(self):
         # Last, so nothing runs between the second factor and the actual login.

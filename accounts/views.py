@@ -22,6 +22,8 @@ from django_otp.models import Device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import get_public_schema_name
 
+from core.access import access_exempt
+
 from . import services
 from .forms import CodeForm, EnrolForm, LanguageForm
 from .qr import qr_svg
@@ -29,6 +31,11 @@ from .selectors import backup_code_count, totp_device_of, two_factor_required
 from .stages import BACKUP_CODES, ENROL, TwoFactorStage
 
 SECURITY_KEY_SESSION = "sms_totp_key"  # secret of an enrolment in progress from the Security page
+
+
+# Why these pages write no access-log row (core.access).
+SIGN_IN_STEP = "a step of signing in; the sign-in itself is logged (audit.signals)"
+OWN_ACCOUNT = "the signed-in person's own account and two-step sign-in"
 
 
 def _too_many_message() -> str:
@@ -55,6 +62,7 @@ def _enrolment_context(*, user, key: str, form) -> dict:
 # --- Steps of the login (the user is not logged in yet) ------------------------
 
 
+@access_exempt(SIGN_IN_STEP)
 @login_stage_required(stage=TwoFactorStage.key, redirect_urlname="account_login")
 def login_verify(request):
     stage = request._login_stage
@@ -74,6 +82,7 @@ def login_verify(request):
     return render(request, "account/two_factor_verify.html", {"form": form})
 
 
+@access_exempt(SIGN_IN_STEP)
 @login_stage_required(stage=TwoFactorStage.key, redirect_urlname="account_login")
 def login_enrol(request):
     stage = request._login_stage
@@ -107,6 +116,7 @@ def login_enrol(request):
     return render(request, "account/two_factor_enrol.html", context)
 
 
+@access_exempt(SIGN_IN_STEP)
 @login_stage_required(stage=TwoFactorStage.key, redirect_urlname="account_login")
 def login_enrol_codes(request):
     stage = request._login_stage
@@ -132,6 +142,7 @@ def _required_for(request) -> bool:
     return two_factor_required(user=request.user, country=getattr(request, "tenant", None))
 
 
+@access_exempt(OWN_ACCOUNT)
 @login_required
 def security(request):
     return render(
@@ -145,6 +156,7 @@ def security(request):
     )
 
 
+@access_exempt(OWN_ACCOUNT)
 @login_required
 def security_enrol(request):
     key = request.session.get(SECURITY_KEY_SESSION)
@@ -170,6 +182,7 @@ def security_enrol(request):
     return render(request, "account/two_factor_enrol.html", context)
 
 
+@access_exempt(OWN_ACCOUNT)
 @login_required
 @require_POST
 def security_backup_codes(request):
@@ -179,6 +192,7 @@ def security_backup_codes(request):
     return render(request, "account/two_factor_backup_codes.html", {"codes": codes})
 
 
+@access_exempt(OWN_ACCOUNT)
 @login_required
 @require_POST
 def security_disable(request):
@@ -198,6 +212,7 @@ def _default_language_label(request) -> str:
     return _("The browser's language")
 
 
+@access_exempt(OWN_ACCOUNT)
 @login_required
 def my_account(request):
     form = LanguageForm(
@@ -214,6 +229,7 @@ def my_account(request):
     return render(request, "account/my_account.html", {"form": form})
 
 
+@access_exempt("stores the language of the person signed in")
 @require_POST
 def set_language(request):
     """The language menu in the top bar: saved on the account when signed in,

@@ -12,15 +12,15 @@ something does not verify.
 import logging
 from dataclasses import dataclass, field
 
-# The ledger's public verify function (the ledger may move to an app of its
-# own: only this import follows it).
-from ledger.chain import verify_chain
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+# The ledger's public verify function (the ledger may move to an app of its
+# own: only this import follows it).
+from ledger.chain import verify_chain
 from reporting.evidence import snapshots_verify
 from stock.evidence import MISSING, photos_verify
 

@@ -7,6 +7,8 @@ from django.db import connection
 from django.dispatch import receiver
 from django_tenants.utils import get_public_schema_name
 
+from tenants.current import current_country
+
 from .middleware import session_start
 
 
@@ -20,15 +22,7 @@ def _logged_in(sender, request, user, **kwargs):
 
         support = support_account_valid(user) is not None
         if support:
-            support_login_notify(user=user, country=_country_of(request))
+            # The request's country (test clients' force_login and scripts have
+            # no routed request: the connection's schema says which).
+            support_login_notify(user=user, country=current_country())
     session_start(request, support=support)
-
-
-def _country_of(request):
-    from tenants.models import Country
-
-    country = getattr(request, "tenant", None)
-    if isinstance(country, Country) and country.pk:
-        return country
-    # Test clients' force_login and scripts have no routed request.
-    return Country.objects.get(schema_name=connection.schema_name)

@@ -21,10 +21,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import ROLES
-from audit.models import AccessEvent
 from audit.selectors import access_event_filter, access_event_list
-from audit.services import access_record, filters_for_log, origin_of
+from core.access import AccessAction, access_exempt, access_shows, logs_access
 from core.forms import add_service_errors
+from core.origin import origin_of
 from core.paging import PAGE_SIZE, Keyset
 
 from . import selectors, services
@@ -52,6 +52,7 @@ def _role_names(user) -> str:
 # --- People ----------------------------------------------------------------------------
 
 
+@logs_access(AccessAction.USER_LIST)
 @login_required
 @permission_required(MANAGE, raise_exception=True)
 def user_list(request):
@@ -68,6 +69,7 @@ def user_list(request):
     return render(request, "administration/user_list.html", {"rows": rows})
 
 
+@access_exempt("the invitation form; an invitation is logged by its service")
 @login_required
 @permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -101,11 +103,13 @@ def user_invite(request):
     return render(request, "administration/user_invite.html", {"form": form})
 
 
+@logs_access(AccessAction.USER_VIEW)
 @login_required
 @permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def user_detail(request, user_id):
     person = selectors.user_get(user_id=user_id)
+    access_shows(request, obj=person)
     is_support = person.pk in selectors.support_account_ids()
     initial = {
         "full_name": person.full_name,
@@ -192,6 +196,9 @@ USER_ACTIONS = {
 }
 
 
+@access_exempt(
+    "asks to confirm an action on a person (named only); the action is logged by its service"
+)
 @login_required
 @permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -225,6 +232,7 @@ def user_action(request, user_id, action):
 # --- Roles --------------------------------------------------------------------------------
 
 
+@access_exempt("roles and their permissions: no people")
 @login_required
 @permission_required(MANAGE, raise_exception=True)
 def role_list(request):
@@ -242,6 +250,7 @@ def role_list(request):
     return render(request, "administration/role_list.html", {"rows": rows})
 
 
+@access_exempt("a role and its permissions: no people; saving is logged by its service")
 @login_required
 @permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -276,6 +285,8 @@ def role_edit(request, role_id=None):
 # --- Support access ---------------------------------------------------------------------
 
 
+# The platform staff given access and their support accounts.
+@logs_access(AccessAction.SUPPORT_LIST)
 @login_required
 @permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -315,6 +326,7 @@ def support_list(request):
     )
 
 
+@access_exempt("asks to confirm the end of a support access; the end is logged by its service")
 @login_required
 @permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -343,6 +355,7 @@ def support_revoke(request, grant_id):
 # --- Country settings ---------------------------------------------------------------------
 
 
+@access_exempt("the country's settings; a change is logged by its service")
 @login_required
 @permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -388,15 +401,14 @@ ACTIVITY_PAGES = Keyset("-id", size=PAGE_SIZE, next_param="before", previous_par
 CHANGE_PAGES = Keyset("-changed_at", "-id", size=PAGE_SIZE)
 
 
+@logs_access(AccessAction.ACTIVITY_VIEW)
 @login_required
 @permission_required(VIEW_LOG, raise_exception=True)
 def activity(request):
     filterset = access_event_filter(user=request.user, data=request.GET)
     page = ACTIVITY_PAGES.page(filterset.qs, request.GET)
     filters = filterset.active()
-    access_record(
-        request=request, action=AccessEvent.Action.ACTIVITY_VIEW, details=filters_for_log(filters)
-    )
+    access_shows(request, filters={**filters, **page.asked})
     query = request.GET.copy()
     for name in (ACTIVITY_PAGES.next_param, ACTIVITY_PAGES.previous_param):
         query.pop(name, None)
@@ -420,15 +432,12 @@ class _Echo:
         return value
 
 
+@logs_access(AccessAction.ACTIVITY_EXPORT)
 @login_required
 @permission_required(VIEW_LOG, raise_exception=True)
 def activity_csv(request):
     filterset = access_event_filter(user=request.user, data=request.GET)
-    access_record(
-        request=request,
-        action=AccessEvent.Action.ACTIVITY_EXPORT,
-        details=filters_for_log(filterset.active()),
-    )
+    access_shows(request, filters=filterset.active())
     events = filterset.qs[:CSV_LIMIT]
     sites = selectors.site_names()
     writer = csv.writer(_Echo())
@@ -476,6 +485,7 @@ def activity_csv(request):
 # --- Oversight of changes ----------------------------------------------------------------
 
 
+@logs_access(AccessAction.CHANGES_VIEW)
 @login_required
 @permission_required(VIEW_LOG, raise_exception=True)
 def changes(request):
@@ -488,9 +498,7 @@ def changes(request):
         field_rows = list(
             selectors.field_change_list(user=request.user, filters=request.GET)[:PAGE_SIZE]
         )
-    access_record(
-        request=request, action=AccessEvent.Action.CHANGES_VIEW, details=filters_for_log(filters)
-    )
+    access_shows(request, filters={**filters, **page.asked})
     return render(
         request,
         "administration/changes.html",
@@ -504,6 +512,7 @@ def changes(request):
     )
 
 
+@logs_access(AccessAction.CORRECTIONS_VIEW)
 @login_required
 @permission_required(APPROVE, raise_exception=True)
 def corrections(request):
@@ -523,6 +532,7 @@ def corrections(request):
     )
 
 
+@access_exempt("approves or rejects (POST); the decision is logged by its service")
 @login_required
 @permission_required(APPROVE, raise_exception=True)
 @require_POST
@@ -555,6 +565,7 @@ def correction_decide(request, pending_id, decision):
     return redirect("administration:corrections")
 
 
+@access_exempt("the administration menu: links and a count")
 @login_required
 def home(request):
     """The administration menu: only the pages this person may open."""

@@ -10,7 +10,7 @@ class AuditConfig(AppConfig):
     verbose_name = _("Access log")
 
     def ready(self):
-        from . import signals  # noqa: F401  (connects the login/logout receivers)
+        from . import checks, signals  # noqa: F401  (the declaration check, the sign-in receivers)
         from .services import lockout_record
 
         # Lockouts reach the access log through accounts' hook (accounts may

@@ -12,7 +12,8 @@ from stock.filters import SiteFilter
 from .models import AccessEvent
 
 User = get_user_model()
-ITEM_TYPES = ("stock.stockitem", "stock.itemphoto")
+# Events found by an item's SMS number: the item, its photos, its discrepancies.
+ITEM_TYPES = ("stock.stockitem", "stock.itemphoto", "custody.discrepancy")
 
 
 class PersonChoiceField(forms.ModelChoiceField):

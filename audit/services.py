@@ -1,60 +1,32 @@
 """Writing the access log (schema: whichever the connection is on — a
 country's schema on its host, the public schema on the console).
 
-Other features call ``access_record`` once per page that shows data:
-
-    access_record(request=request, action=AccessEvent.Action.ITEM_VIEW, obj=item)
+Views do not call this module: they declare what they show
+(``core.access.logs_access``) and ``audit.middleware`` writes the row through
+``access_record``. Services call ``event_record`` for what a person did
+(administration), the sign-in receivers for signing in and out.
 
 Events are only ever inserted; the database refuses UPDATE and DELETE.
 """
 
-import ipaddress
-from dataclasses import dataclass
-
-from django.conf import settings
 from django.utils import timezone
+
+# The client address rule and the list-filter cleaning live in core (views of
+# every layer use them); imported here for the callers of audit.services.
+from core.access import AccessAction, filters_for_log
+from core.origin import Origin, client_ip, origin_of
 
 from .models import AccessEvent
 
-USER_AGENT_MAX = 300
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where a request came from, kept apart from the request so services
-    (which never see requests) can record it."""
-
-    ip_address: str | None = None
-    user_agent: str = ""
-
-
-def client_ip(request) -> str | None:
-    """The client's address. REMOTE_ADDR, unless the deployment says how many
-    proxies of its own sit in front (SMS_TRUSTED_PROXY_COUNT): then the entry
-    that many places from the right of X-Forwarded-For, the one our nearest
-    trusted proxy saw. Entries further left are written by the client and can
-    be anything, so they are never used."""
-    meta = request.META
-    address = meta.get("REMOTE_ADDR")
-    trusted = getattr(settings, "SMS_TRUSTED_PROXY_COUNT", 0)
-    if trusted > 0:
-        forwarded = [part.strip() for part in meta.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        forwarded = [part for part in forwarded if part]
-        if len(forwarded) >= trusted:
-            address = forwarded[-trusted]
-    try:
-        return str(ipaddress.ip_address((address or "").strip()))
-    except ValueError:
-        return None
-
-
-def origin_of(request) -> Origin:
-    if request is None:
-        return Origin()
-    return Origin(
-        ip_address=client_ip(request),
-        user_agent=request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX],
-    )
+__all__ = [
+    "Origin",
+    "access_record",
+    "client_ip",
+    "event_record",
+    "filters_for_log",
+    "lockout_record",
+    "origin_of",
+]
 
 
 def _site_id_of(obj, site):
@@ -89,7 +61,10 @@ def event_record(
     username: str = "",
 ) -> AccessEvent:
     """Insert one event. ``user`` may be None (a failed sign-in with an
-    unknown name: ``username`` is what was typed)."""
+    unknown name: ``username`` is what was typed). ``action`` must be one of
+    the enum's (ValueError otherwise): the activity page filters and names
+    events by it."""
+    action = AccessAction(action)
     origin = origin or Origin()
     if user is not None and not getattr(user, "is_authenticated", False):
         user = None
@@ -120,23 +95,6 @@ def access_record(
         site=site,
         details=details,
     )
-
-
-def filters_for_log(filters: dict) -> dict:
-    """A list's filters as JSON: model instances by id, dates as text, empty ones left out."""
-    clean = {}
-    for key, value in (filters or {}).items():
-        if value in (None, "", [], ()):
-            continue
-        if hasattr(value, "pk"):
-            value = value.pk
-        elif isinstance(value, list | tuple | set):
-            value = [getattr(v, "pk", v) for v in value]
-            value = [v if isinstance(v, int | str) else str(v) for v in value]
-        elif not isinstance(value, bool | int | str):
-            value = str(value)
-        clean[key] = value
-    return clean
 
 
 def attempted_username(credentials: dict) -> str:

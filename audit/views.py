@@ -5,9 +5,12 @@ from django.http import Http404
 from django.shortcuts import render
 from django_tenants.utils import get_public_schema_name
 
+from core.access import access_exempt
+
 from . import selectors
 
 
+@access_exempt("a staff member's own support grants, nothing of any country")
 @login_required
 def my_support_grants(request):
     """The grants this staff member holds: country, until when, read-only or

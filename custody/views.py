@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.access import AccessAction, access_exempt, access_shows, logs_access
 from core.paging import PAGE_SIZE, Keyset
 from stock import selectors as stock_selectors
 from stock.models import StockItem
@@ -44,6 +45,13 @@ def _once(request, purpose: str, data: dict, create):
     return create_once(token=token, user=request.user, purpose=purpose, create=lambda: create(data))
 
 
+# Why the POST-only views write no access-log row of their own.
+WRITE_ONLY = (
+    "a write (POST only), recorded in the custody ledger; "
+    "a refused form shows again the page just opened (and logged)"
+)
+
+
 def _submitted(form, call) -> bool:
     """Run the service ``call`` if ``form`` is valid; its ValidationError goes
     next to the fields it names. True when the service succeeded."""
@@ -60,6 +68,7 @@ def _submitted(form, call) -> bool:
 # --- Transfers ---------------------------------------------------------------------
 
 
+@logs_access(AccessAction.TRANSFER_LIST)
 @login_required
 @permission_required(VIEW_PERM, raise_exception=True)
 @require_GET
@@ -73,6 +82,8 @@ def transfer_list(request):
     )
 
 
+# The items of the chosen store, to pick from.
+@logs_access(AccessAction.ITEM_LIST)
 @login_required
 @permission_required("custody.dispatch_transfer", raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -159,14 +170,17 @@ def _transfer_page(request, transfer, **forms):
     )
 
 
+@logs_access(AccessAction.TRANSFER_VIEW)
 @login_required
 @permission_required(VIEW_PERM, raise_exception=True)
 @require_GET
 def transfer_detail(request, transfer_id):
     transfer = selectors.transfer_get(user=request.user, transfer_id=transfer_id)
+    access_shows(request, obj=transfer, site=transfer.origin_id)
     return _transfer_page(request, transfer)
 
 
+@access_exempt(WRITE_ONLY)
 @login_required
 @permission_required("custody.dispatch_transfer", raise_exception=True)
 @require_POST
@@ -183,6 +197,7 @@ def transfer_dispatch(request, transfer_id):
     return redirect("custody:transfer_detail", transfer.pk)
 
 
+@access_exempt(WRITE_ONLY)
 @login_required
 @permission_required("custody.dispatch_transfer", raise_exception=True)
 @require_POST
@@ -199,6 +214,7 @@ def transfer_cancel(request, transfer_id):
     return redirect("custody:transfer_detail", transfer.pk)
 
 
+@access_exempt(WRITE_ONLY)
 @login_required
 @permission_required("custody.receive_transfer", raise_exception=True)
 @require_POST
@@ -216,6 +232,8 @@ def transfer_receive(request, transfer_id):
     return redirect("custody:transfer_detail", transfer.pk)
 
 
+# The manifest and the receipt: the items with their photos.
+@logs_access(AccessAction.DOCUMENT_VIEW)
 @login_required
 @permission_required(VIEW_PERM, raise_exception=True)
 @require_GET
@@ -223,6 +241,7 @@ def transfer_pdf(request, transfer_id, kind):
     if kind not in (documents.MANIFEST, documents.RECEIPT):
         raise Http404
     transfer = selectors.transfer_get(user=request.user, transfer_id=transfer_id)
+    access_shows(request, obj=transfer, site=transfer.origin_id, details={"document": kind})
     pdf = documents.render_transfer_pdf(
         country=request.tenant,
         transfer=transfer,
@@ -237,6 +256,7 @@ def transfer_pdf(request, transfer_id, kind):
 # --- Discrepancies -----------------------------------------------------------------------
 
 
+@logs_access(AccessAction.DISCREPANCY_LIST)
 @login_required
 @permission_required(VIEW_PERM, raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -271,11 +291,13 @@ def discrepancy_list(request):
     )
 
 
+@logs_access(AccessAction.DISCREPANCY_VIEW)
 @login_required
 @permission_required(VIEW_PERM, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def discrepancy_resolve(request, discrepancy_id):
     discrepancy = selectors.discrepancy_get(user=request.user, discrepancy_id=discrepancy_id)
+    access_shows(request, obj=discrepancy)
     form = DiscrepancyResolveForm(
         request.POST if request.method == "POST" else None, discrepancy=discrepancy
     )
@@ -301,6 +323,7 @@ def discrepancy_resolve(request, discrepancy_id):
 # --- Stock-takes ---------------------------------------------------------------------------
 
 
+@logs_access(AccessAction.STOCKTAKE_LIST)
 @login_required
 @permission_required(VIEW_PERM, raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -368,14 +391,17 @@ def _stocktake_page(
     )
 
 
+@logs_access(AccessAction.STOCKTAKE_VIEW)
 @login_required
 @permission_required(VIEW_PERM, raise_exception=True)
 @require_GET
 def stocktake_detail(request, stocktake_id):
     stocktake = selectors.stocktake_get(user=request.user, stocktake_id=stocktake_id)
+    access_shows(request, obj=stocktake)
     return _stocktake_page(request, stocktake)
 
 
+@access_exempt(WRITE_ONLY)
 @login_required
 @permission_required("custody.run_stocktake", raise_exception=True)
 @require_POST
@@ -400,6 +426,7 @@ def stocktake_check(request, stocktake_id):
     return redirect(reverse("custody:stocktake_detail", args=[stocktake.pk]) + f"#item-{item.pk}")
 
 
+@access_exempt(WRITE_ONLY)
 @login_required
 @permission_required("custody.run_stocktake", raise_exception=True)
 @require_POST
@@ -440,6 +467,7 @@ def stocktake_add(request, stocktake_id):
     return redirect("custody:stocktake_detail", stocktake.pk)
 
 
+@access_exempt(WRITE_ONLY)
 @login_required
 @permission_required("custody.run_stocktake", raise_exception=True)
 @require_POST
@@ -459,6 +487,7 @@ def stocktake_sign_off(request, stocktake_id):
 # --- Ledger ------------------------------------------------------------------------------
 
 
+@logs_access(AccessAction.LEDGER_VIEW)
 @login_required
 @require_GET
 def ledger_check(request):

@@ -1,8 +1,21 @@
 """ODK reads (country schema). Only SMS administrators see any of this: for
-anyone else every selector raises Http404, as for an object out of scope."""
+anyone else every selector raises Http404, as for an object out of scope.
 
-from django.db.models import F
+Submissions have a site scope like everything tied to a store (stock.scope):
+a submission belongs to the store its ``site`` answer names, as corrected in
+the review queue — the store an item registers into, the store whose
+stock-take a check counts in. A submission that names no known store (a
+typo in the code, a store since renamed) belongs to no store: only users who
+see every site see it, since nobody can say whose it is.
+"""
+
+from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce
 from django.http import Http404
+
+from stock.models import Site
+from stock.scope import restrict_to_scope
 
 from .models import AppUser, CentralConnection, FormVersion, Submission
 
@@ -12,20 +25,33 @@ def require_odk_admin(user) -> None:
         raise Http404
 
 
+def submissions_in_scope(user) -> QuerySet:
+    """The submissions of the stores ``user`` sees, each with ``review_site_id``
+    (the store it names, None if it names none; see the module docstring)."""
+    # Corrections override the submitted values key by key (odk.sync._values).
+    code = Coalesce(KT("corrections__site"), KT("data__site"))
+    store = Site.objects.filter(code=OuterRef("review_site_code")).values("pk")[:1]
+    submissions = Submission.objects.annotate(review_site_code=code).annotate(
+        review_site_id=Subquery(store)
+    )
+    return restrict_to_scope(submissions, user, site_field="review_site_id")
+
+
 def overview(*, user) -> dict:
     require_odk_admin(user)
     latest = {}
     for form in FormVersion.objects.order_by("kind", "-created_at"):
         latest.setdefault(form.kind, form)
+    submissions = submissions_in_scope(user)
     return {
         "connection": connection(),
         "forms": list(latest.values()),
         "app_users": list(AppUser.objects.select_related("user")),
-        "queue_count": Submission.objects.filter(status=Submission.Status.NEEDS_REVIEW).count(),
-        "waiting_photos": Submission.objects.filter(
+        "queue_count": submissions.filter(status=Submission.Status.NEEDS_REVIEW).count(),
+        "waiting_photos": submissions.filter(
             attachments_present__lt=F("attachments_expected")
         ).count(),
-        "processed_count": Submission.objects.filter(status=Submission.Status.PROCESSED).count(),
+        "processed_count": submissions.filter(status=Submission.Status.PROCESSED).count(),
     }
 
 
@@ -36,12 +62,17 @@ def connection() -> CentralConnection | None:
 
 def review_queue(*, user):
     require_odk_admin(user)
-    return Submission.objects.filter(status=Submission.Status.NEEDS_REVIEW).order_by("submitted_at")
+    return (
+        submissions_in_scope(user)
+        .filter(status=Submission.Status.NEEDS_REVIEW)
+        .order_by("submitted_at")
+    )
 
 
 def submission_get(*, user, pk: int) -> Submission:
+    """One submission of the user's stores, else Http404 (as for another country's)."""
     require_odk_admin(user)
-    submission = Submission.objects.filter(pk=pk).first()
+    submission = submissions_in_scope(user).filter(pk=pk).first()
     if submission is None:
         raise Http404
     return submission

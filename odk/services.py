@@ -28,6 +28,7 @@ from pyodk.errors import PyODKError
 from accounts.roles import ROLES, STORE_MANAGER
 from core.text import text_errors
 from stock.models import StockItem
+from tenants.current import current_country
 
 from . import central, crypto, xlsforms
 from .models import AppUser, CentralConnection, FormVersion, ItemEntity, QrView, Submission
@@ -38,14 +39,6 @@ ENTITY_PROPERTIES = ("site", "sms_number", "mark", "item_type")
 def _require_admin(actor) -> None:
     if not actor.has_perm("odk.manage_odk"):
         raise PermissionDenied(_("Only SMS administrators manage ODK."))
-
-
-def current_country():
-    from django.db import connection
-
-    from tenants.models import Country
-
-    return Country.objects.get(schema_name=connection.schema_name)
 
 
 # --- Connection -------------------------------------------------------------------------
@@ -417,20 +410,12 @@ def collect_qr_payload(*, app_user: AppUser) -> str:
 
 
 @transaction.atomic
-def qr_view_record(*, request, app_user: AppUser) -> QrView:
-    """Log that ``request.user`` saw ``app_user``'s QR code (it carries a credential)."""
-    _require_admin(request.user)
-    view = QrView.objects.create(
-        app_user=app_user, viewed_by=request.user, ip_address=request.META.get("REMOTE_ADDR")
-    )
-    try:
-        from audit.services import access_record
-    except ImportError:
-        return view
-    access_record(
-        request=request, action="odk.qr_view", obj=app_user, details={"app_user": app_user.pk}
-    )
-    return view
+def qr_view_record(*, actor, app_user: AppUser, ip_address: str | None) -> QrView:
+    """Keep with the app user that ``actor`` saw its QR code (it carries a
+    credential); ``ip_address`` from core.origin.client_ip. The access log
+    has the view too (odk.views.app_user_qr declares it)."""
+    _require_admin(actor)
+    return QrView.objects.create(app_user=app_user, viewed_by=actor, ip_address=ip_address)
 
 
 # --- The review queue ----------------------------------------------------------------------------

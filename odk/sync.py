@@ -51,6 +51,7 @@ from django.utils.translation import gettext as _
 from stock import services as stock_services
 from stock.custom_fields import definitions_cached, definitions_for_type
 from stock.models import CustomFieldDefinition, ItemType, Site, StockItem
+from tenants.current import current_country
 
 from . import central, xlsforms
 from .models import (
@@ -175,9 +176,7 @@ def _published_forms() -> list[str]:
 
 
 def _country_language() -> str:
-    from tenants.models import Country
-
-    country = Country.objects.filter(schema_name=db_connection.schema_name).first()
+    country = current_country()
     return country.default_language if country else "en"
 
 

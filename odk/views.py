@@ -11,7 +11,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.qr import qr_svg
+from core.access import AccessAction, access_exempt, access_shows, logs_access
 from core.forms import add_service_errors
+from core.origin import client_ip
 from core.paging import PAGE_SIZE, Keyset
 
 from . import central, selectors, services
@@ -26,12 +28,15 @@ def _messages_of(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
 
+# Lists the app users (store managers) and the counts of the queue.
+@logs_access(AccessAction.ODK_VIEW)
 @login_required
 def overview(request):
     context = selectors.overview(user=request.user)
     return render(request, "odk/overview.html", context)
 
 
+@access_exempt("the ODK Central connection settings (the password is never shown)")
 @login_required
 def connection_edit(request):
     selectors.require_odk_admin(request.user)
@@ -96,6 +101,7 @@ def _sync_message(request, report: dict | None) -> None:
         )
 
 
+@access_exempt("runs a set-up step or a sync (POST), then goes back to the ODK page")
 @login_required
 @require_POST
 def action(request, action):
@@ -119,6 +125,7 @@ def action(request, action):
     return redirect("odk:overview")
 
 
+@logs_access(AccessAction.SUBMISSION_LIST)
 @login_required
 def review_list(request):
     page = REVIEW_PAGES.page(selectors.review_queue(user=request.user), request.GET)
@@ -134,9 +141,11 @@ def _editable_values(submission) -> list[tuple[str, object]]:
     ]
 
 
+@logs_access(AccessAction.SUBMISSION_VIEW)
 @login_required
 def review_detail(request, pk):
     submission = selectors.submission_get(user=request.user, pk=pk)
+    access_shows(request, obj=submission, site=submission.review_site_id)
     reject_form = RejectForm(request.POST if request.POST.get("action") == "reject" else None)
     if request.method == "POST":
         try:
@@ -176,10 +185,12 @@ def review_detail(request, pk):
     )
 
 
+@logs_access(AccessAction.QR_VIEW)
 @login_required
 def app_user_qr(request, pk):
     app_user = selectors.app_user_get(user=request.user, pk=pk)
-    services.qr_view_record(request=request, app_user=app_user)
+    services.qr_view_record(actor=request.user, app_user=app_user, ip_address=client_ip(request))
+    access_shows(request, obj=app_user, details={"app_user": app_user.pk})
     payload = services.collect_qr_payload(app_user=app_user)
     response = render(request, "odk/qr.html", {"app_user": app_user, "qr": qr_svg(payload)})
     # A credential: never kept by a browser or proxy cache.

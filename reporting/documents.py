@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
 from stock.models import ArchiveRecord, ItemCategory, ItemType, Site, StockItem
+from tenants.current import current_country
 
 from . import cites
 from .aggregates import figures_for
@@ -34,7 +35,6 @@ from .figures import (
     Scope,
     bulk,
     country_zone,
-    current_country,
 )
 
 TEXT, INT, KG, DATE = "text", "int", "kg", "date"

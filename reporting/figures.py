@@ -69,6 +69,8 @@ from django.db.models.functions import TruncDate
 
 from ledger.models import LedgerEntry, LedgerHead
 from stock.models import ItemType, StockItem
+from stock.scope import visible_site_ids
+from tenants.current import current_country
 
 Event = LedgerEntry.Event
 TRANSIT = "transit"
@@ -167,17 +169,6 @@ def bulk():
             gc.enable()
 
 
-def current_country():
-    """The Country whose schema the connection is on (the request's tenant,
-    or looked up when only the schema was set, as in tasks and scripts)."""
-    tenant = getattr(connection, "tenant", None)
-    if hasattr(tenant, "code") and hasattr(tenant, "time_zone"):
-        return tenant
-    from tenants.models import Country
-
-    return Country.objects.filter(schema_name=connection.schema_name).first()
-
-
 def _raw_rows(queryset, size: int = 10000):
     """Rows of a values_list queryset through a server-side cursor, without
     Django's per-row converters (plain psycopg types: UUID, date, str)."""
@@ -214,11 +205,7 @@ class Scope:
 
     @classmethod
     def of_user(cls, user) -> "Scope":
-        from stock.scope import visible_sites
-
-        if getattr(user, "all_sites", False) and user.is_active:
-            return cls(None)
-        return cls(frozenset(visible_sites(user).values_list("pk", flat=True)))
+        return cls(visible_site_ids(user))
 
 
 @dataclass

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.text import limit_length
 from stock.models import ItemCategory, ItemType, StockItem
-from stock.scope import visible_sites
+from stock.scope import sees_all_sites, visible_sites
 
 from .cites import KINDS
 from .documents import GROUPINGS
@@ -39,7 +39,7 @@ class FiltersForm(forms.Form):
         super().__init__(*args, **kwargs)
         choices = [("", _("All my sites"))]
         choices += [(str(s.pk), s.name) for s in visible_sites(user).order_by("name")]
-        if user.all_sites:
+        if sees_all_sites(user):
             choices.append((TRANSIT, _("In transit")))
         self.fields["site"].choices = choices
         self.fields["category"].queryset = ItemCategory.objects.all()

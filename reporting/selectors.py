@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.http import Http404
 from django.utils import timezone
 
-from stock.scope import visible_sites
+from stock.scope import sees_sites
 
 from .aggregates import Totals
 from .documents import Document, build
@@ -23,16 +23,6 @@ def report_document(*, user, kind: str, params: dict, reasons: str = "") -> Docu
     return build(kind, params, user=user, reasons=reasons)
 
 
-def _covers(user, site_ids) -> bool:
-    if not user.is_active:
-        return False
-    if user.all_sites:
-        return True
-    if site_ids is None:
-        return False
-    return set(site_ids) <= set(visible_sites(user).values_list("pk", flat=True))
-
-
 def run_list(*, user, limit: int = 50) -> list[ReportRun]:
     """Recent generated reports the user may open, newest first."""
     runs = ReportRun.objects.select_related("requested_by").order_by("-requested_at", "-id")
@@ -40,7 +30,7 @@ def run_list(*, user, limit: int = 50) -> list[ReportRun]:
     for run in runs[: limit * 4]:
         if run.requested_by_id == user.pk and run.status != ReportRun.Status.DONE:
             visible.append(run)
-        elif run.status == ReportRun.Status.DONE and _covers(user, run.site_ids):
+        elif run.status == ReportRun.Status.DONE and sees_sites(user, run.site_ids):
             visible.append(run)
         if len(visible) >= limit:
             break
@@ -58,7 +48,7 @@ def run_get(*, user, run_id) -> ReportRun:
         if run.requested_by_id != user.pk:
             raise Http404
         return run
-    if not _covers(user, run.site_ids):
+    if not sees_sites(user, run.site_ids):
         raise Http404
     return run
 

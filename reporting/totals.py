@@ -25,10 +25,9 @@ import zoneinfo
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django_tenants.utils import get_public_schema_name
 
 from ledger.models import LedgerEntry, LedgerHead
-from tenants.models import Country
+from tenants.current import current_country
 
 from .figures import (
     _STATE_EVENTS,
@@ -177,16 +176,13 @@ def _transition_params(t) -> dict:
     }
 
 
-def _read_sql() -> str:
-    country = f"{get_public_schema_name()}.{Country._meta.db_table}"
-    return (
-        "SELECT i.item_type_id, i.source, i.received_on, i.cites_mark, i.sms_number,"  # noqa: S608
-        " p.item_id, p.status, p.place_id, p.pieces, p.weight_kg, p.last_day,"
-        " p.item_type_id, p.source, p.received_on, p.cites_mark,"
-        f" (SELECT c.time_zone FROM {country} c WHERE c.schema_name = %s)"
-        " FROM stock_stockitem i LEFT JOIN reporting_itemposition p ON p.item_id = i.id"
-        " WHERE i.id = %s"
-    )
+_READ_SQL = (
+    "SELECT i.item_type_id, i.source, i.received_on, i.cites_mark, i.sms_number,"
+    " p.item_id, p.status, p.place_id, p.pieces, p.weight_kg, p.last_day,"
+    " p.item_type_id, p.source, p.received_on, p.cites_mark"
+    " FROM stock_stockitem i LEFT JOIN reporting_itemposition p ON p.item_id = i.id"
+    " WHERE i.id = %s"
+)
 
 
 def entry_appended(entry: LedgerEntry) -> None:
@@ -195,14 +191,13 @@ def entry_appended(entry: LedgerEntry) -> None:
     if entry.event not in STATE_EVENTS or entry.item_id is None:
         return  # records only (discrepancies, checks) change no figure
     with connection.cursor() as cursor:
-        cursor.execute(_read_sql(), [connection.schema_name, entry.item_id])
+        cursor.execute(_READ_SQL, [entry.item_id])
         row = cursor.fetchone()
         if row is None:
             return  # not an item of the register: the replay ignores it too
         type_id, source, received_on, mark, number = row[:5]
         info = ItemInfo(entry.item_id, number, type_id, None, source, received_on, mark)
-        tenant = getattr(connection, "tenant", None)
-        zone = _zone(getattr(tenant, "time_zone", None) or row[15])
+        zone = _zone(getattr(current_country(), "time_zone", None))
         if row[5] is not None and tuple(row[11:15]) != (type_id, source, received_on, mark):
             _rebook_item(cursor, info, zone)
             return

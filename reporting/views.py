@@ -3,7 +3,8 @@ summary / year-by-year / detailed / CITES pages, export requests, the page
 that follows a report being prepared, and the download.
 
 Views parse input, call one selector or service, and render. Every report
-view and every download is written to the access log (audit.services).
+view and every download is written to the access log (declared with
+core.access, written by audit.middleware).
 """
 
 from urllib.parse import urlencode
@@ -18,8 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from audit.models import AccessEvent
-from audit.services import access_record
+from core.access import AccessAction, access_exempt, access_shows, logs_access
 
 from . import evidence, selectors, services
 from .charts import line_chart
@@ -58,12 +58,10 @@ def charts_for(user) -> list[tuple[str, str]]:
     return charts
 
 
+@logs_access(AccessAction.REPORT_VIEW, details={"report": "home"})
 @login_required
 @permission_required("reporting.view_reports", raise_exception=True)
 def home(request):
-    access_record(
-        request=request, action=AccessEvent.Action.REPORT_VIEW, details={"report": "home"}
-    )
     return render(
         request,
         "reporting/home.html",
@@ -80,6 +78,7 @@ def _report_kind(kind: str) -> str:
     return kind
 
 
+@logs_access(AccessAction.REPORT_VIEW)
 @login_required
 @permission_required("reporting.view_reports", raise_exception=True)
 def report(request, kind):
@@ -91,11 +90,7 @@ def report(request, kind):
     if form.is_valid():
         params = form.params()
         document = selectors.report_document(user=request.user, kind=kind, params=params)
-        access_record(
-            request=request,
-            action=AccessEvent.Action.REPORT_VIEW,
-            details={"report": kind, **params},
-        )
+        access_shows(request, details={"report": kind, **params})
         detail_url = reverse("reporting:report", args=["detail"])
         for table in document.tables:
             links = [f"{detail_url}?{urlencode(link)}" if link else "" for link in table.links] + [
@@ -134,6 +129,7 @@ def _as_lists(data: dict):
         yield name, value if isinstance(value, list) else [value]
 
 
+@access_exempt("asks for an export (POST); the file is logged when downloaded")
 @require_POST
 @login_required
 @permission_required("reporting.export_reports", raise_exception=True)
@@ -159,6 +155,9 @@ def export(request, kind):
     return redirect("reporting:run_detail", run_id=run.pk)
 
 
+@access_exempt(
+    "a generated report's title, settings and state; its content is logged when downloaded"
+)
 @login_required
 @permission_required("reporting.view_reports", raise_exception=True)
 def run_detail(request, run_id):
@@ -166,15 +165,15 @@ def run_detail(request, run_id):
     return render(request, "reporting/run_detail.html", {"run": run})
 
 
+@logs_access(AccessAction.EXPORT)
 @login_required
 @permission_required("reporting.view_reports", raise_exception=True)
 def run_download(request, run_id):
     run = selectors.run_get(user=request.user, run_id=run_id)
     if not run.is_ready:
         raise Http404
-    access_record(
-        request=request,
-        action=AccessEvent.Action.EXPORT,
+    access_shows(
+        request,
         obj=run,
         details={
             "report": run.kind,
@@ -205,6 +204,7 @@ def run_download(request, run_id):
     return response
 
 
+@access_exempt("the titles and states of generated reports; each is logged when downloaded")
 @login_required
 @permission_required("reporting.view_reports", raise_exception=True)
 def run_list(request):

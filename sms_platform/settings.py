@@ -131,6 +131,10 @@ MIDDLEWARE = [
     # After authentication and messages: ends idle sessions and expired
     # support access, with a message saying why.
     "administration.middleware.SessionPolicyMiddleware",
+    # Writes the access-log row of views that declare what they show
+    # (core.access), after they answer; after the session policy, so a
+    # session it ends shows nothing.
+    "audit.middleware.AccessLogMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]

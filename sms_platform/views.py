@@ -6,6 +6,8 @@ from django.http import Http404
 from django.shortcuts import render
 from django_tenants.utils import get_public_schema_name
 
+from core.access import access_exempt
+
 from .selectors import country_overview_list
 
 
@@ -13,6 +15,7 @@ def _on_public_host(request) -> bool:
     return request.tenant.schema_name == get_public_schema_name()
 
 
+@access_exempt("the platform console: countries and counts, never a country's data")
 @login_required
 def console(request):
     """Countries with status, host, creation date and counts of users and sites:

@@ -36,6 +36,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tenants.current import current_country_code
+
 from .models import ItemCategory, ItemNumberSerial, ItemType, MarkSerial
 
 DEFAULT_PATTERN = "{country} {yy}/{serial}/{weight}"
@@ -47,14 +49,6 @@ _PLACEHOLDER = re.compile(r"\{(country|yy|yyyy|serial|weight)(?::(\d+))?\}")
 
 class MarkPatternError(ValueError):
     """The configured pattern itself is unusable."""
-
-
-def current_country_code() -> str:
-    tenant = getattr(connection, "tenant", None)
-    code = getattr(tenant, "code", None)
-    # Schema name is the lower-case ISO code (DESIGN.md), which covers the
-    # FakeTenant that schema_context() installs.
-    return (code or connection.schema_name).upper()
 
 
 def normalise_mark(mark: str | None) -> str:

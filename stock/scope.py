@@ -1,8 +1,10 @@
 """Site scope: the one place that decides which sites a user may see.
 
 Every selector that returns sites, items or anything tied to a site filters
-through ``visible_sites`` or ``restrict_to_scope``; nothing else reads
-``User.all_sites`` or ``Site.scoped_users``.
+through ``visible_sites`` or ``restrict_to_scope`` (reports through
+``visible_site_ids`` / ``sees_sites``); nothing else reads ``User.all_sites``
+or ``Site.scoped_users`` (but administration's user management, which sets
+them).
 """
 
 from django.db.models import Q, QuerySet
@@ -10,13 +12,41 @@ from django.db.models import Q, QuerySet
 from .models import Site
 
 
+def _active(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and user.is_active)
+
+
+def sees_all_sites(user) -> bool:
+    """Every site of the country, and what belongs to none (in transit, a
+    record naming no known store)."""
+    return _active(user) and bool(user.all_sites)
+
+
 def visible_sites(user) -> QuerySet:
     """The sites ``user`` may see in the current country."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+    if not _active(user):
         return Site.objects.none()
     if user.all_sites:
         return Site.objects.all()
     return Site.objects.filter(scoped_users=user)
+
+
+def visible_site_ids(user) -> frozenset | None:
+    """The ids of ``visible_sites``; None for a user who sees every site."""
+    if sees_all_sites(user):
+        return None
+    return frozenset(visible_sites(user).values_list("pk", flat=True))
+
+
+def sees_sites(user, site_ids) -> bool:
+    """May ``user`` see everything tied to ``site_ids`` (None: the whole
+    country, for users who see every site only)?"""
+    if not _active(user):
+        return False
+    visible = visible_site_ids(user)
+    if visible is None:
+        return True
+    return site_ids is not None and set(site_ids) <= visible
 
 
 def restrict_to_scope(
@@ -31,7 +61,7 @@ def restrict_to_scope(
     Several fields (a transfer's origin and destination): a row is visible
     when any of them is. ``or_no_site``: rows with no site at all (a log line
     of the whole country) stay visible too."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+    if not _active(user):
         return queryset.none()
     if user.all_sites:
         return queryset

@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from administration.services import correction_submit
-from audit.models import AccessEvent
-from audit.services import access_record, filters_for_log, origin_of
+from core.access import AccessAction, access_exempt, access_shows, logs_access
+from core.origin import origin_of
 from core.paging import PAGE_SIZE, Keyset
 from ledger import selectors as ledger_selectors
 
@@ -138,13 +138,14 @@ def item_history_rows(events: list[dict], *, definitions: dict) -> list[dict]:
 # --- Dashboard ------------------------------------------------------------------
 
 
+# Without the permission the page shows no figures, and nothing is logged.
+@logs_access(AccessAction.DASHBOARD_VIEW, when_perm="stock.view_stockitem")
 @login_required
 def dashboard(request):
     """The country's home page: what is in stock, where, of which kind."""
     context = {"totals": None}
     if request.user.has_perm("stock.view_stockitem"):
         context["totals"] = selectors.dashboard_totals(user=request.user)
-        access_record(request=request, action=AccessEvent.Action.DASHBOARD_VIEW)
     return render(request, "stock/dashboard.html", context)
 
 
@@ -155,15 +156,15 @@ ITEM_PAGES = Keyset(*selectors.ITEM_ORDER, size=PAGE_SIZE)
 ARCHIVE_PAGES = Keyset(*selectors.ARCHIVE_ORDER, size=PAGE_SIZE)
 
 
+@logs_access(AccessAction.ITEM_LIST)
 @login_required
 @permission_required("stock.view_stockitem", raise_exception=True)
 def item_list(request):
     filterset = selectors.item_filter(user=request.user, data=request.GET)
     page = ITEM_PAGES.page(filterset.qs, request.GET)
-    access_record(
-        request=request,
-        action=AccessEvent.Action.ITEM_LIST,
-        details=filters_for_log({**filterset.active(), **page.asked}),
+    access_shows(
+        request,
+        filters={**filterset.active(), **page.asked},
     )
     return render(
         request,
@@ -179,11 +180,12 @@ def item_list(request):
     )
 
 
+@logs_access(AccessAction.ITEM_VIEW)
 @login_required
 @permission_required("stock.view_stockitem", raise_exception=True)
 def item_detail(request, item_id):
     item = selectors.item_get(user=request.user, item_id=item_id)
-    access_record(request=request, action=AccessEvent.Action.ITEM_VIEW, obj=item)
+    access_shows(request, obj=item)
     definitions = selectors.custom_fields_of_item(item=item)
     return render(
         request,
@@ -205,6 +207,7 @@ def item_detail(request, item_id):
     )
 
 
+@access_exempt("the registration form; a new item is in its history and the custody ledger")
 @login_required
 @permission_required("stock.register_item", raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -279,11 +282,13 @@ def item_register(request):
     )
 
 
+@logs_access(AccessAction.ITEM_VIEW)
 @login_required
 @permission_required("stock.correct_item", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def item_correct(request, item_id):
     item = selectors.item_get(user=request.user, item_id=item_id)
+    access_shows(request, obj=item)
     definitions = selectors.custom_fields_for_type(item_type=item.item_type)
     form = CorrectForm(request.POST or None, item=item, definitions=definitions)
     if request.method == "POST" and form.is_valid():
@@ -317,11 +322,13 @@ def item_correct(request, item_id):
     return render(request, "stock/item_correct.html", {"item": item, "form": form})
 
 
+@logs_access(AccessAction.ITEM_VIEW)
 @login_required
 @permission_required("stock.archive_item", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def item_archive(request, item_id):
     item = selectors.item_get(user=request.user, item_id=item_id)
+    access_shows(request, obj=item)
     if item.status == StockItem.Status.ARCHIVED:
         messages.info(request, _("This item is already in the archive."))
         return redirect("stock:item_detail", item_id=item.pk)
@@ -365,14 +372,13 @@ def _photo_unavailable(request, photo, check):
     )
 
 
+@logs_access(AccessAction.PHOTO_VIEW)
 @login_required
 @permission_required("stock.view_stockitem", raise_exception=True)
 def photo_original(request, photo_id):
     """The original file for roles that may see originals (with its EXIF and
     GPS position); for everyone else a re-encoded copy without metadata."""
     photo = selectors.photo_get(user=request.user, photo_id=photo_id)
-    # Originals only: thumbnails are part of the item page, logged as its view.
-    access_record(request=request, action=AccessEvent.Action.PHOTO_VIEW, obj=photo)
     original = evidence.may_see_original(request.user)
     if original:
         check, handle = evidence.photo_open_original(photo)
@@ -385,9 +391,11 @@ def photo_original(request, photo_id):
         content_type = "image/jpeg"
     if handle is None:
         return _photo_unavailable(request, photo, check)
+    access_shows(request, obj=photo)
     return _photo_response(handle, content_type=content_type)
 
 
+@access_exempt("a thumbnail: part of the item page, logged as its view")
 @login_required
 @permission_required("stock.view_stockitem", raise_exception=True)
 def photo_thumbnail(request, photo_id):
@@ -403,16 +411,13 @@ def photo_thumbnail(request, photo_id):
 # --- Archive ----------------------------------------------------------------------
 
 
+@logs_access(AccessAction.ARCHIVE_LIST)
 @login_required
 @permission_required("stock.view_stockitem", raise_exception=True)
 def archive_list(request):
     filterset = selectors.archive_filter(user=request.user, data=request.GET)
     page = ARCHIVE_PAGES.page(filterset.qs, request.GET)
-    access_record(
-        request=request,
-        action=AccessEvent.Action.ARCHIVE_LIST,
-        details=filters_for_log({**filterset.active(), **page.asked}),
-    )
+    access_shows(request, filters={**filterset.active(), **page.asked})
     return render(
         request,
         "stock/archive_list.html",
@@ -428,6 +433,7 @@ def archive_list(request):
 # --- Custom fields (SMS administrators) ----------------------------------------------
 
 
+@access_exempt("custom field definitions: the country's configuration, no stock")
 @login_required
 @permission_required("stock.change_customfielddefinition", raise_exception=True)
 def custom_field_list(request):
@@ -440,6 +446,7 @@ def custom_field_list(request):
     )
 
 
+@access_exempt("custom field definitions: the country's configuration, no stock")
 @login_required
 @permission_required("stock.change_customfielddefinition", raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -469,6 +476,7 @@ def custom_field_edit(request, definition_id=None):
     return render(request, "stock/custom_field_form.html", {"form": form, "definition": definition})
 
 
+@access_exempt("custom field definitions: the country's configuration, no stock")
 @login_required
 @permission_required("stock.change_customfielddefinition", raise_exception=True)
 def custom_field_detail(request, definition_id):
@@ -483,6 +491,7 @@ def custom_field_detail(request, definition_id):
     )
 
 
+@access_exempt("custom field definitions: the country's configuration, no stock")
 @login_required
 @permission_required("stock.change_customfielddefinition", raise_exception=True)
 @require_http_methods(["POST"])

@@ -122,6 +122,18 @@ def test_client_ip_ignores_forwarded_for_unless_a_proxy_is_trusted(settings):
     assert client_ip(factory.get("/", REMOTE_ADDR="not-an-ip")) is None
 
 
+def test_sign_in_limits_count_the_same_address_as_the_log(settings):
+    """allauth's per-address limit ("20/5m/ip") uses core.origin's rule: behind
+    nginx, its own would count nginx's address for every client."""
+    from allauth.account.adapter import get_adapter
+
+    settings.SMS_TRUSTED_PROXY_COUNT = 1
+    request = RequestFactory().get(
+        "/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.20"
+    )
+    assert get_adapter(request).get_client_ip(request) == "198.51.100.20"
+
+
 @pytest.mark.parametrize(
     "sql",
     [
