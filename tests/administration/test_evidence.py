@@ -12,7 +12,7 @@ from django.urls import reverse
 from django_tenants.utils import schema_context
 
 from administration.tasks import verify_evidence
-from custody.models import LedgerEntry
+from ledger.models import LedgerEntry
 from reporting import services as reporting_services
 from tests.stock.conftest import image_bytes, make_register, register, upload
 
