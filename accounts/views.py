@@ -7,8 +7,6 @@ Views parse input, call one service or selector, and render.
 from base64 import b32encode
 from binascii import unhexlify
 
-from allauth.account.internal.decorators import login_stage_required
-from allauth.account.internal.stagekit import stash_login
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
@@ -21,6 +19,8 @@ from django_otp import login as otp_login
 from django_otp.models import Device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import get_public_schema_name
+
+from core.compat import login_stage_required, stash_login
 
 from . import services
 from .forms import CodeForm, EnrolForm, LanguageForm
@@ -56,8 +56,7 @@ def _enrolment_context(*, user, key: str, form) -> dict:
 
 
 @login_stage_required(stage=TwoFactorStage.key, redirect_urlname="account_login")
-def login_verify(request):
-    stage = request._login_stage
+def login_verify(request, stage):
     user = stage.login.user
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -75,8 +74,7 @@ def login_verify(request):
 
 
 @login_stage_required(stage=TwoFactorStage.key, redirect_urlname="account_login")
-def login_enrol(request):
-    stage = request._login_stage
+def login_enrol(request, stage):
     if stage.state.get("step") == BACKUP_CODES:
         return redirect("account_2fa_enrol_codes")
     if stage.state.get("step") != ENROL:
@@ -108,8 +106,7 @@ def login_enrol(request):
 
 
 @login_stage_required(stage=TwoFactorStage.key, redirect_urlname="account_login")
-def login_enrol_codes(request):
-    stage = request._login_stage
+def login_enrol_codes(request, stage):
     if stage.state.get("step") != BACKUP_CODES:
         return redirect(stage.urlname)
     if request.method == "POST":
