@@ -7,8 +7,6 @@ support access and settings; ``accounts.view_access_log`` for the activity
 and change pages; ``administration.approve_correction`` for approvals.
 """
 
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
@@ -24,6 +22,7 @@ from accounts.roles import ROLES
 from audit.models import AccessEvent
 from audit.selectors import access_event_list, access_event_page
 from audit.services import access_record, filters_for_log, origin_of
+from core.spreadsheet import CsvWriter
 
 from . import selectors, services
 from .forms import (
@@ -439,7 +438,9 @@ def activity_csv(request):
     )
     events = access_event_list(user=request.user, filters=filters)[:CSV_LIMIT]
     sites = selectors.site_names()
-    writer = csv.writer(_Echo())
+    # Every field through core.spreadsheet: a login name or User-Agent that
+    # starts like a formula must stay text in the administrator's spreadsheet.
+    writer = CsvWriter(_Echo())
     header = [
         _("Time (UTC)"),
         _("Username"),
