@@ -19,7 +19,6 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from django.conf.locale import LANG_INFO
 from django.utils import translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -61,7 +60,10 @@ class BuiltForm:
 
 
 def _language_column(code: str) -> str:
-    name = LANG_INFO.get(code, {}).get("name", code)
+    try:
+        name = translation.get_language_info(code)["name"]
+    except KeyError:
+        name = code
     return f"{name} ({code})"
 
 
