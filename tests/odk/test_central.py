@@ -80,6 +80,8 @@ def test_development_refuses_http_elsewhere_and_odd_addresses(url):
         "https://169.254.169.254",  # a cloud's metadata service
         "https://0.0.0.0",
         "https://[fd00::1]",
+        "https://2130706433",  # 127.0.0.1 written as one number
+        "https://[::ffff:127.0.0.1]",
     ],
 )
 def test_production_refuses_plain_http_and_internal_addresses(production_rules, url):
