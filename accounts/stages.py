@@ -6,7 +6,8 @@ and only calls ``login()`` after the last stage.
 """
 
 from allauth.account.stages import LoginStage
-from allauth.core.internal.httpkit import headed_redirect_response
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 
 from .selectors import totp_device_of, two_factor_required
 
@@ -39,4 +40,4 @@ class TwoFactorStage(LoginStage):
         else:
             return None, True
         self.state["step"] = step
-        return headed_redirect_response(URL_NAMES[step]), True
+        return HttpResponseRedirect(reverse(URL_NAMES[step])), True

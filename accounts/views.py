@@ -7,8 +7,6 @@ Views parse input, call one service or selector, and render.
 from base64 import b32encode
 from binascii import unhexlify
 
-from allauth.account.internal.decorators import login_stage_required
-from allauth.account.internal.stagekit import stash_login
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
@@ -23,6 +21,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import get_public_schema_name
 
 from core.access import access_exempt
+from core.compat import login_stage_required, stash_login
 
 from . import services
 from .forms import CodeForm, EnrolForm, LanguageForm
@@ -64,8 +63,7 @@ def _enrolment_context(*, user, key: str, form) -> dict:
 
 @access_exempt(SIGN_IN_STEP)
 @login_stage_required(stage=TwoFactorStage.key, redirect_urlname="account_login")
-def login_verify(request):
-    stage = request._login_stage
+def login_verify(request, stage):
     user = stage.login.user
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -84,8 +82,7 @@ def login_verify(request):
 
 @access_exempt(SIGN_IN_STEP)
 @login_stage_required(stage=TwoFactorStage.key, redirect_urlname="account_login")
-def login_enrol(request):
-    stage = request._login_stage
+def login_enrol(request, stage):
     if stage.state.get("step") == BACKUP_CODES:
         return redirect("account_2fa_enrol_codes")
     if stage.state.get("step") != ENROL:
@@ -118,8 +115,7 @@ def login_enrol(request):
 
 @access_exempt(SIGN_IN_STEP)
 @login_stage_required(stage=TwoFactorStage.key, redirect_urlname="account_login")
-def login_enrol_codes(request):
-    stage = request._login_stage
+def login_enrol_codes(request, stage):
     if stage.state.get("step") != BACKUP_CODES:
         return redirect(stage.urlname)
     if request.method == "POST":

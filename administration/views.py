@@ -7,8 +7,6 @@ support access and settings; ``accounts.view_access_log`` for the activity
 and change pages; ``administration.approve_correction`` for approvals.
 """
 
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
@@ -26,6 +24,7 @@ from core.access import AccessAction, access_exempt, access_shows, logs_access
 from core.forms import add_service_errors
 from core.origin import origin_of
 from core.paging import PAGE_SIZE, Keyset
+from core.spreadsheet import CsvWriter
 
 from . import selectors, services
 from .forms import (
@@ -440,7 +439,9 @@ def activity_csv(request):
     access_shows(request, filters=filterset.active())
     events = filterset.qs[:CSV_LIMIT]
     sites = selectors.site_names()
-    writer = csv.writer(_Echo())
+    # Every field through core.spreadsheet: a login name or User-Agent that
+    # starts like a formula must stay text in the administrator's spreadsheet.
+    writer = CsvWriter(_Echo())
     header = [
         _("Time (UTC)"),
         _("Username"),

@@ -1,25 +1,40 @@
 """Talking to the country's ODK Central through pyodk (no tables here).
 
 A pyodk Client is built per task run (its token is never refreshed and
-Central sessions last 24 h), with the configuration in memory (``Config``) and
-no token cache on disk (``cache_path=None``). Every call passes the country's
+Central sessions last 24 h), with the configuration in memory and no token
+cache on disk (``cache_path=None``). Every call passes the country's
 ``project_id`` explicitly.
+
+The address rules (README, "ODK Central address"): ``https://`` only, plain
+``http://`` only to this machine in development; in production no loopback,
+private or link-local address unless the operator lists the host. They are
+checked when the address is saved and again each time a client is built, so
+an address stored before a rule existed is never used. Central's token and
+password never follow a redirect to another origin: only a download (GET)
+may be redirected there (Central sends attachments to a presigned storage
+URL), and it goes without the token.
 """
 
-from urllib.parse import urlsplit
+import ipaddress
+import socket
+from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
-from pyodk._utils.config import CentralConfig, Config
-from pyodk._utils.session import Adapter, Session
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from pyodk.client import Client
 from pyodk.errors import PyODKError
-from requests.adapters import Retry
+from requests.adapters import HTTPAdapter
 from requests.exceptions import RequestException
+from urllib3.util import Retry
+
+from core import compat
 
 from . import crypto
 from .models import CentralConnection
 
 API_VERSION = "v1"
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 class CentralUnavailable(Exception):
@@ -30,26 +45,130 @@ class CentralUnavailable(Exception):
 CENTRAL_ERRORS = (PyODKError, RequestException, CentralUnavailable)
 
 
-def client_for(connection: CentralConnection) -> Client:
-    """A fresh pyodk Client for one task run."""
-    password = crypto.decrypt(connection.password_encrypted)
-    config = Config(
-        central=CentralConfig(
-            base_url=connection.base_url,
-            username=connection.username,
-            password=password,
-            default_project_id=connection.project_id,
+# --- The address ------------------------------------------------------------------------
+
+
+def checked_address(url: str) -> str:
+    """The Central address as stored (no trailing ``/`` nor ``/v1``), or a
+    ValidationError saying which rule it breaks."""
+    url = (url or "").strip().rstrip("/")
+    if url.endswith("/" + API_VERSION):
+        url = url[: -len(API_VERSION) - 1]
+    parts = urlsplit(url)
+    try:
+        host = (parts.hostname or "").lower()
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        host = ""
+    if parts.scheme.lower() not in ("https", "http") or not host:
+        raise ValidationError(_("Enter the address of ODK Central, starting with https://."))
+    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+        raise ValidationError(
+            _("Enter only the address of ODK Central, without a user name, password or query.")
         )
-    )
-    session = Session(
-        base_url=connection.base_url,
+    if parts.scheme.lower() == "http" and not (settings.SMS_ODK_LOCAL_HTTP and host in LOCAL_HOSTS):
+        raise ValidationError(
+            _("ODK Central must be reached over https://, or its password would travel in clear.")
+        )
+    if settings.SMS_ODK_REFUSE_INTERNAL and host not in settings.SMS_ODK_INTERNAL_HOSTS:
+        _refuse_internal(host, parts.port or (443 if parts.scheme.lower() == "https" else 80))
+    return url
+
+
+def _refuse_internal(host: str, port: int) -> None:
+    """Refuse a host that is, or resolves to, an address that is not public.
+
+    Against an administrator pointing SMS (and Central's password) at a
+    service inside the deployment's network. Checked on save and on every
+    client; a DNS answer changed between the check and the request is not
+    caught (README says so).
+    """
+    try:
+        answers = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        raise ValidationError(
+            _("No server answers to the name %(host)s. Check the address.") % {"host": host}
+        ) from None
+    for *_rest, sockaddr in answers:
+        address = ipaddress.ip_address(sockaddr[0].split("%", 1)[0])
+        if not address.is_global:
+            raise ValidationError(
+                _(
+                    "%(host)s is an address inside a private network. Only the operator "
+                    "of SMS can allow it (SMS_ODK_INTERNAL_HOSTS)."
+                )
+                % {"host": host}
+            )
+
+
+# --- The client ----------------------------------------------------------------------------
+
+
+def _origin(url: str) -> tuple:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or {"https": 443, "http": 80}.get(scheme)
+    except ValueError:  # not a number: matches no origin of ours
+        port = parts.netloc
+    return scheme, (parts.hostname or "").lower(), port
+
+
+class _CentralSession(compat.pyodk_session_class()):
+    """pyodk's session, with redirects that carry no credential elsewhere."""
+
+    def get_redirect_target(self, resp):
+        target = super().get_redirect_target(resp)
+        if target is None:
+            return None
+        if _origin(urljoin(resp.url, target)) != _origin(resp.url) and resp.request.method not in (
+            "GET",
+            "HEAD",
+        ):
+            # A 307/308 would send the body (the password of /sessions, a
+            # form, entities) to the other host.
+            raise CentralUnavailable(
+                f"ODK Central redirected {resp.request.method} {resp.url} to another "
+                "address; not followed."
+            )
+        return target
+
+    def should_strip_auth(self, old_url, new_url):
+        # requests keeps the token from http to https on the same host and
+        # on default ports; keep it only for the very same origin.
+        return _origin(old_url) != _origin(new_url)
+
+
+class _TimeoutAdapter(HTTPAdapter):
+    """requests' adapter with a timeout for every request that sets none."""
+
+    def __init__(self, *, timeout: float, **kwargs):
+        self.timeout = timeout
+        super().__init__(**kwargs)
+
+    def send(self, request, **kwargs):
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().send(request, **kwargs)
+
+
+def client_for(connection: CentralConnection) -> Client:
+    """A fresh pyodk Client for one task run; CentralUnavailable if the
+    stored address breaks the address rules."""
+    try:
+        base_url = checked_address(connection.base_url)
+    except ValidationError as exc:
+        raise CentralUnavailable(" ".join(exc.messages)) from None
+    password = crypto.decrypt(connection.password_encrypted)
+    session = _CentralSession(
+        base_url=base_url,
         api_version=API_VERSION,
         username=connection.username,
         password=password,
         cache_path=None,
     )
-    # pyodk mounts its timeout/retry adapter for https:// only; a Central on
-    # plain http (a LAN server) would otherwise have no timeout at all.
+    # pyodk mounts its own timeout/retry adapter for https:// only; a Central
+    # on plain http (development) would otherwise have no timeout at all.
     retries = Retry(
         total=settings.SMS_ODK_HTTP_RETRIES,
         backoff_factor=2,
@@ -57,9 +176,14 @@ def client_for(connection: CentralConnection) -> Client:
     )
     for scheme in ("https://", "http://"):
         session.mount(
-            scheme,
-            Adapter(timeout=settings.SMS_ODK_HTTP_TIMEOUT, max_retries=retries, blocksize=16384),
+            scheme, _TimeoutAdapter(timeout=settings.SMS_ODK_HTTP_TIMEOUT, max_retries=retries)
         )
+    config = compat.pyodk_config(
+        base_url=base_url,
+        username=connection.username,
+        password=password,
+        project_id=connection.project_id,
+    )
     return Client(config=config, session=session, project_id=connection.project_id)
 
 

@@ -12,16 +12,22 @@ class ConnectionForm(forms.Form):
     )
     username = forms.CharField(label=_("Central account (e-mail)"), max_length=254)
     password = forms.CharField(
-        label=_("Password"),
-        widget=forms.PasswordInput(render_value=False),
+        label=_("Password of the Central account"),
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         required=False,
-        help_text=_("Leave empty to keep the password already stored."),
+        help_text=_("Leave empty to keep the password already stored (same address only)."),
     )
     project_id = forms.IntegerField(
         label=_("Existing Central project id"),
         required=False,
         min_value=1,
         help_text=_("Leave empty and SMS creates the project."),
+    )
+    current_password = forms.CharField(
+        label=_("Your SMS password"),
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "current-password"}),
+        required=False,
+        help_text=_("Needed when the address changes."),
     )
 
 

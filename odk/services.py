@@ -51,23 +51,39 @@ def connection_save(
     base_url: str,
     username: str,
     password: str = "",
+    current_password: str = "",
     project_id: int | None = None,
     project_name: str = "",
 ) -> CentralConnection:
-    """Create or change the country's Central connection; an empty password keeps the old one."""
+    """Create or change the country's Central connection; an empty password keeps the old one.
+
+    A new address (the first one too) follows odk.central's address rules,
+    needs the Central password typed again (the stored one never goes to
+    another address) and, from a person, their own SMS password
+    (``current_password``): a session left open is not enough to send SMS's
+    data and Central's password elsewhere.
+    """
     if actor is not None:
         _require_admin(actor)
     conn = CentralConnection.objects.select_for_update().first() or CentralConnection()
     errors = {}
-    base_url = (base_url or "").strip().rstrip("/")
-    if base_url.endswith("/v1"):
-        base_url = base_url[: -len("/v1")]
-    if not base_url.startswith(("https://", "http://")):
-        errors["base_url"] = [_("Enter the address of ODK Central, starting with https://.")]
+    try:
+        base_url = central.checked_address(base_url)
+    except ValidationError as exc:
+        errors["base_url"] = exc.messages
+    address_changed = base_url != conn.base_url
     if not (username or "").strip():
         errors["username"] = [_("Enter the e-mail of the Central account SMS uses.")]
     if not password and not conn.password_encrypted:
         errors["password"] = [_("Enter the password of that account.")]
+    elif not password and address_changed:
+        errors["password"] = [
+            _("The address changed: enter the password of the Central account again.")
+        ]
+    if address_changed and actor is not None and not actor.check_password(current_password):
+        errors["current_password"] = [
+            _("Enter your own SMS password to change the address of ODK Central.")
+        ]
     if errors:
         raise ValidationError(errors)
     conn.base_url = base_url

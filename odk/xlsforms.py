@@ -16,9 +16,9 @@ Question names are what odk.sync reads back: keep them in step.
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
-from django.conf.locale import LANG_INFO
 from django.utils import translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -60,7 +60,10 @@ class BuiltForm:
 
 
 def _language_column(code: str) -> str:
-    name = LANG_INFO.get(code, {}).get("name", code)
+    try:
+        name = translation.get_language_info(code)["name"]
+    except KeyError:
+        name = code
     return f"{name} ({code})"
 
 
@@ -117,233 +120,310 @@ def _settings(*, title: str, form_id: str, languages: list[str], default: str) -
     ]
 
 
-def register_workbook(*, languages: list[str], default_language: str) -> dict:
-    labels = _Labels(languages)
-    types = list(
-        ItemType.objects.filter(enabled=True, category__enabled=True).select_related("category")
-    )
-    all_codes = {t.code for t in types}
-    survey: list[dict] = []
-    choices: list[dict] = _yes_no_choices(labels) + _sites_choices(labels)
+# --- The register form: one builder per group of questions ------------------------------
+#
+# register_workbook runs REGISTER_BUILDERS in order; each adds its questions
+# (and the choice lists they use) to a _Form. A section of the form is a
+# builder, or a few: to group, reorder or add questions, change or add a
+# builder, not a loop in the middle of another one.
 
-    def question(row: dict, *, constraint_message=None, hint=None) -> None:
+
+@dataclass
+class _Form:
+    """The survey and choices rows being built, in every language of the country."""
+
+    labels: _Labels
+    types: list[ItemType]
+    survey: list[dict] = field(default_factory=list)
+    choices: list[dict] = field(default_factory=list)
+
+    @cached_property
+    def type_codes(self) -> set[str]:
+        return {t.code for t in self.types}
+
+    def only_for(self, codes: set[str]) -> dict:
+        """A ``relevant`` showing a question for these types only (nothing if all)."""
+        expression = _types_expression(codes, self.type_codes)
+        return {"relevant": expression} if expression else {}
+
+    def question(self, row: dict, *, constraint_message=None, hint=None) -> None:
         if constraint_message:
-            row.update(labels.text("constraint_message", constraint_message))
+            row.update(self.labels.text("constraint_message", constraint_message))
         if hint:
-            row.update(labels.text("hint", hint))
-        survey.append(row)
+            row.update(self.labels.text("hint", hint))
+        self.survey.append(row)
 
-    question(
+    def choice(self, list_name: str, name: str, label, **columns) -> None:
+        """One choice; ``label(code)`` gives its text in each language."""
+        self.choices.append(
+            {"list_name": list_name, "name": name, **columns, **self.labels.label(label)}
+        )
+
+
+def _site_questions(form: _Form) -> None:
+    form.choices += _sites_choices(form.labels)
+    form.question(
         {
             "type": "select_one sites",
             "name": "site",
             "required": "yes",
-            **labels.label(lambda c: _("Store")),
+            **form.labels.label(lambda c: _("Store")),
         }
     )
-    for category in ItemCategory.objects.filter(enabled=True, types__in=types).distinct():
-        choices.append(
-            {
-                "list_name": "categories",
-                "name": category.code,
-                **labels.label(lambda c, x=category: x.label(c)),
-            }
-        )
-    question(
+
+
+def _type_questions(form: _Form) -> None:
+    """Category, then the type among that category's (a choice filter)."""
+    categories = ItemCategory.objects.filter(enabled=True, types__in=form.types).distinct()
+    for category in categories:
+        form.choice("categories", category.code, lambda c, x=category: x.label(c))
+    form.question(
         {
             "type": "select_one categories",
             "name": "category",
             "required": "yes",
-            **labels.label(lambda c: _("Category")),
+            **form.labels.label(lambda c: _("Category")),
         }
     )
-    for item_type in types:
-        choices.append(
-            {
-                "list_name": "types",
-                "name": item_type.code,
-                "category": item_type.category.code,
-                **labels.label(lambda c, x=item_type: x.label(c)),
-            }
+    for item_type in form.types:
+        form.choice(
+            "types",
+            item_type.code,
+            lambda c, x=item_type: x.label(c),
+            category=item_type.category.code,
         )
-    question(
+    form.question(
         {
             "type": "select_one types",
             "name": "item_type",
             "required": "yes",
             "choice_filter": "category=${category}",
-            **labels.label(lambda c: _("Item type")),
+            **form.labels.label(lambda c: _("Item type")),
         }
     )
 
-    # Which types each item field applies to, as the web form shows them.
+
+# The item fields' questions: the first rule whose field set holds the name
+# gives the question's type and constraint (and its choice list), with the
+# message shown when the constraint fails; any other field is text.
+
+
+def _decimal_field(form: _Form, name: str):
+    return {"type": "decimal", "constraint": ". > 0"}, lambda c: _("Enter a value greater than 0.")
+
+
+def _integer_field(form: _Form, name: str):
+    return {"type": "integer", "constraint": ". >= 1", "required": "yes"}, lambda c: _(
+        "Enter at least 1."
+    )
+
+
+def _date_field(form: _Form, name: str):
+    return {"type": "date", "constraint": ". <= today()"}, lambda c: _(
+        "This date is in the future."
+    )
+
+
+def _yes_no_field(form: _Form, name: str):
+    return {"type": "select_one yes_no"}, None
+
+
+def _choice_field(form: _Form, name: str):
+    choices = dict(StockItem._meta.get_field(name).choices)
+    for value in choices:
+        form.choice(name, value, lambda c, v=value: choices[v])
+    return {"type": f"select_one {name}"}, None
+
+
+def _country_field(form: _Form, name: str):
+    return {"type": "text", "constraint": "regex(., '^[A-Z]{2}$')"}, lambda c: _(
+        "Use the two-letter ISO country code, e.g. KE."
+    )
+
+
+ITEM_FIELD_RULES = (
+    (DECIMAL_FIELDS, _decimal_field),
+    (INTEGER_FIELDS, _integer_field),
+    (DATE_FIELDS, _date_field),
+    (YES_NO_FIELDS, _yes_no_field),
+    (CHOICE_FIELDS, _choice_field),
+    (COUNTRY_FIELDS, _country_field),
+)
+# Columns of single fields, over their rule's.
+ITEM_FIELD_COLUMNS = {
+    "weight_kg": {"required": "yes"},
+    "weight_is_final": {"default": "yes"},
+    "received_on": {"default": "today()", "required": "yes"},
+}
+
+
+def _item_fields_by_type(types: list[ItemType]) -> dict[str, set[str]]:
+    """Each item field that applies to some type (in the web form's order) and its types."""
     applies: dict[str, set[str]] = {}
-    order: list[str] = []
     for item_type in types:
         for names in fields_for_type(item_type).values():
             for name in names:
-                if name not in applies:
-                    applies[name] = set()
-                    order.append(name)
-                applies[name].add(item_type.code)
-    for name in order:
-        row = {"name": name, **labels.label(_field_label(name))}
-        relevant = _types_expression(applies[name], all_codes)
-        if relevant:
-            row["relevant"] = relevant
-        message = None
-        if name in DECIMAL_FIELDS:
-            row["type"] = "decimal"
-            row["constraint"] = ". > 0"
-            message = lambda c: _("Enter a value greater than 0.")  # noqa: E731
-        elif name in INTEGER_FIELDS:
-            row["type"] = "integer"
-            row["constraint"] = ". >= 1"
-            row["required"] = "yes"
-            message = lambda c: _("Enter at least 1.")  # noqa: E731
-        elif name in DATE_FIELDS:
-            row["type"] = "date"
-            row["constraint"] = ". <= today()"
-            message = lambda c: _("This date is in the future.")  # noqa: E731
-            if name == "received_on":
-                row["default"] = "today()"
-                row["required"] = "yes"
-        elif name in YES_NO_FIELDS:
-            row["type"] = "select_one yes_no"
-            if name == "weight_is_final":
-                row["default"] = "yes"
-        elif name in CHOICE_FIELDS:
-            row["type"] = f"select_one {name}"
-            for value, _label in StockItem._meta.get_field(name).choices:
-                choices.append(
-                    {
-                        "list_name": name,
-                        "name": value,
-                        **labels.label(
-                            lambda c, n=name, v=value: dict(StockItem._meta.get_field(n).choices)[v]
-                        ),
-                    }
-                )
-        elif name in COUNTRY_FIELDS:
-            row["type"] = "text"
-            row["constraint"] = "regex(., '^[A-Z]{2}$')"
-            message = lambda c: _("Use the two-letter ISO country code, e.g. KE.")  # noqa: E731
-        else:
-            row["type"] = "text"
-        if name == "weight_kg":
-            row["required"] = "yes"
-        question(row, constraint_message=message)
+                applies.setdefault(name, set()).add(item_type.code)
+    return applies
 
-    # The custom fields of the country, each shown for the types it applies to.
-    definitions = list(CustomFieldDefinition.objects.filter(active=True).order_by("order", "key"))
-    custom_applies: dict[str, set[str]] = {}
-    for item_type in types:
-        for definition in definitions_for_type(item_type):
-            custom_applies.setdefault(definition.key, set()).add(item_type.code)
+
+def _item_field_questions(form: _Form) -> None:
+    """The item's own fields, each shown for the types it applies to."""
+    for name, codes in _item_fields_by_type(form.types).items():
+        rule = next((rule for names, rule in ITEM_FIELD_RULES if name in names), None)
+        columns, message = rule(form, name) if rule else ({"type": "text"}, None)
+        form.question(
+            {
+                "name": name,
+                **form.labels.label(_field_label(name)),
+                **form.only_for(codes),
+                **columns,
+                **ITEM_FIELD_COLUMNS.get(name, {}),
+            },
+            constraint_message=message,
+        )
+
+
+def _choice_label(choice: dict):
+    """A custom choice's label in a language: its own, else its first, else its value."""
+    labels = choice.get("labels") or {}
+    return lambda code: labels.get(code) or next(iter(labels.values()), choice["value"])
+
+
+def _custom_field_question(form: _Form, definition: CustomFieldDefinition) -> dict:
     kinds = CustomFieldDefinition.FieldType
+    name = custom_question_name(definition.key)
+    kind = definition.field_type
+    if kind in (kinds.CHOICE, kinds.MULTI_CHOICE):
+        list_name = f"cf_{name}"
+        for choice in definition.choices:
+            form.choice(list_name, str(choice["value"]), _choice_label(choice))
+        select = "select_one" if kind == kinds.CHOICE else "select_multiple"
+        return {"type": f"{select} {list_name}"}
+    if kind == kinds.BOOLEAN:
+        return {"type": "select_one yes_no"}
+    return {
+        "type": {
+            kinds.TEXT: "text",
+            kinds.INTEGER: "integer",
+            kinds.DECIMAL: "decimal",
+            kinds.DATE: "date",
+        }[kind]
+    }
+
+
+def _custom_field_questions(form: _Form) -> None:
+    """The country's own fields, each shown for the types it applies to."""
+    definitions = CustomFieldDefinition.objects.filter(active=True).order_by("order", "key")
+    applies: dict[str, set[str]] = {}
+    for item_type in form.types:
+        for definition in definitions_for_type(item_type):
+            applies.setdefault(definition.key, set()).add(item_type.code)
     for definition in definitions:
-        codes = custom_applies.get(definition.key)
+        codes = applies.get(definition.key)
         if not codes:
             continue
-        name = custom_question_name(definition.key)
 
-        def field_label(code, d=definition):
+        def label(code, d=definition):
             text = d.label(code)
             return f"{text} ({d.unit})" if d.unit else text
 
-        row = {"name": name, **labels.label(field_label)}
-        relevant = _types_expression(codes, all_codes)
-        if relevant:
-            row["relevant"] = relevant
+        row = {
+            "name": custom_question_name(definition.key),
+            **form.labels.label(label),
+            **form.only_for(codes),
+        }
         if definition.required:
             row["required"] = "yes"
-        kind = definition.field_type
-        if kind in (kinds.CHOICE, kinds.MULTI_CHOICE):
-            list_name = f"cf_{name}"
-            row["type"] = (
-                "select_one " if kind == kinds.CHOICE else "select_multiple "
-            ) + list_name
-            for choice in definition.choices:
-                choices.append(
-                    {
-                        "list_name": list_name,
-                        "name": str(choice["value"]),
-                        **labels.label(
-                            lambda c, x=choice: (
-                                (x.get("labels") or {}).get(c)
-                                or next(iter((x.get("labels") or {}).values()), x["value"])
-                            )
-                        ),
-                    }
-                )
-        elif kind == kinds.BOOLEAN:
-            row["type"] = "select_one yes_no"
-        else:
-            row["type"] = {
-                kinds.TEXT: "text",
-                kinds.INTEGER: "integer",
-                kinds.DECIMAL: "decimal",
-                kinds.DATE: "date",
-            }[kind]
-        question(row)
+        row.update(_custom_field_question(form, definition))
+        form.question(row)
 
-    marked = {t.code for t in types if t.marking != "none"}
-    if marked:
-        mark_relevant = _types_expression(marked, all_codes)
-        entry = {
+
+def _mark_questions(form: _Form) -> None:
+    """For the types that carry a CITES mark: none yet, typed, or scanned."""
+    marked = {t.code for t in form.types if t.marking != "none"}
+    if not marked:
+        return
+    form.question(
+        {
             "type": "select_one mark_entry",
             "name": "mark_entry",
             "required": "yes",
-            **labels.label(lambda c: _("CITES mark already on the item?")),
+            **form.labels.label(lambda c: _("CITES mark already on the item?")),
+            **form.only_for(marked),
         }
-        if mark_relevant:
-            entry["relevant"] = mark_relevant
-        question(entry)
-        for value, text in (
-            ("none", lambda c: _("No mark yet: SMS gives one")),
-            ("typed", lambda c: _("Type the mark")),
-            ("scanned", lambda c: _("Scan the mark's barcode")),
-        ):
-            choices.append({"list_name": "mark_entry", "name": value, **labels.label(text)})
-        question(
-            {
-                "type": "text",
-                "name": "cites_mark",
-                "relevant": "${mark_entry} = 'typed'",
-                "required": "yes",
-                **labels.label(lambda c: _("CITES mark")),
-            }
-        )
-        question(
-            {
-                "type": "barcode",
-                "name": "cites_mark_scan",
-                "relevant": "${mark_entry} = 'scanned'",
-                "required": "yes",
-                **labels.label(lambda c: _("Scan the mark")),
-            }
-        )
+    )
+    form.choice("mark_entry", "none", lambda c: _("No mark yet: SMS gives one"))
+    form.choice("mark_entry", "typed", lambda c: _("Type the mark"))
+    form.choice("mark_entry", "scanned", lambda c: _("Scan the mark's barcode"))
+    form.question(
+        {
+            "type": "text",
+            "name": "cites_mark",
+            "relevant": "${mark_entry} = 'typed'",
+            "required": "yes",
+            **form.labels.label(lambda c: _("CITES mark")),
+        }
+    )
+    form.question(
+        {
+            "type": "barcode",
+            "name": "cites_mark_scan",
+            "relevant": "${mark_entry} = 'scanned'",
+            "required": "yes",
+            **form.labels.label(lambda c: _("Scan the mark")),
+        }
+    )
 
+
+def _photo_questions(form: _Form) -> None:
+    """1 to MAX_PHOTOS photos: the first required, each next one offered after the last."""
     for number, name in enumerate(PHOTO_FIELDS, start=1):
         row = {
             "type": "image",
             "name": name,
             "parameters": f"max-pixels={PHOTO_MAX_PIXELS}",
-            **labels.label(lambda c, n=number: _("Photo %(number)s") % {"number": n}),
+            **form.labels.label(lambda c, n=number: _("Photo %(number)s") % {"number": n}),
         }
         if number == 1:
             row["required"] = "yes"
         else:
             row["relevant"] = "${" + PHOTO_FIELDS[number - 2] + "} != ''"
-        question(row)
-    question(
-        {"type": "geopoint", "name": "location", **labels.label(lambda c: _("Location (optional)"))}
+        form.question(row)
+
+
+def _position_question(form: _Form) -> None:
+    form.question(
+        {
+            "type": "geopoint",
+            "name": "location",
+            **form.labels.label(lambda c: _("Location (optional)")),
+        }
     )
+
+
+REGISTER_BUILDERS = (
+    _site_questions,
+    _type_questions,
+    _item_field_questions,
+    _custom_field_questions,
+    _mark_questions,
+    _photo_questions,
+    _position_question,
+)
+
+
+def register_workbook(*, languages: list[str], default_language: str) -> dict:
+    labels = _Labels(languages)
+    types = ItemType.objects.filter(enabled=True, category__enabled=True).select_related("category")
+    form = _Form(labels=labels, types=list(types), choices=_yes_no_choices(labels))
+    for build_questions in REGISTER_BUILDERS:
+        build_questions(form)
     with translation.override(default_language):
         title = _("Register item")
     return {
-        "survey": survey,
-        "choices": choices,
+        "survey": form.survey,
+        "choices": form.choices,
         "settings": _settings(
             title=title, form_id=REGISTER_FORM_ID, languages=languages, default=default_language
         ),

@@ -56,6 +56,9 @@ if not PRODUCTION:
     ALLOWED_HOSTS += ["testserver", ".testserver"]
 
 SHARED_APPS = [
+    # Before django_tenants: its `migrate` and `migrate_schemas` commands are
+    # replaced by sms_platform's (the first app listed wins a command name).
+    "sms_platform",
     "django_tenants",
     "core",
     "tenants",
@@ -74,10 +77,8 @@ SHARED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "pgtrigger",
-    "django_htmx",
     "django_filters",
     "provisioning",
-    "sms_platform",
     "audit",
 ]
 
@@ -136,7 +137,6 @@ MIDDLEWARE = [
     # session it ends shows nothing.
     "audit.middleware.AccessLogMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 TEMPLATES = [
@@ -182,7 +182,9 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
     )
 }
-DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+# django-tenants' backend, serialising trigger installs across parallel
+# migrations (sms_platform/postgresql_backend).
+DATABASES["default"]["ENGINE"] = "sms_platform.postgresql_backend"
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -366,3 +368,11 @@ SMS_ODK_HTTP_TIMEOUT = float(os.environ.get("SMS_ODK_HTTP_TIMEOUT", "60"))
 SMS_ODK_HTTP_RETRIES = int(os.environ.get("SMS_ODK_HTTP_RETRIES", "3"))
 SMS_ODK_SYNC_SECONDS = int(os.environ.get("SMS_ODK_SYNC_SECONDS", "300"))
 SMS_ODK_PAGE_SIZE = int(os.environ.get("SMS_ODK_PAGE_SIZE", "250"))
+# ODK Central address (odk.central.checked_address): https:// only; plain
+# http:// only to this machine and only in development (the tests' fake
+# Central); in production no loopback, private or link-local address either,
+# except hosts the operator lists (a Central on the deployment's own network).
+# No environment switch turns http back on in production.
+SMS_ODK_LOCAL_HTTP = not PRODUCTION
+SMS_ODK_REFUSE_INTERNAL = PRODUCTION
+SMS_ODK_INTERNAL_HOSTS = [host.lower() for host in env_list("SMS_ODK_INTERNAL_HOSTS")]

@@ -122,3 +122,24 @@ def test_changes_page_shows_who_when_old_new_and_reason_within_scope(client, peo
     scoped = signed_in(Client(), people.admin_x, schema="xa", host=host_a)
     html_x = scoped.get("/administration/changes/").content.decode()
     assert "Scale was off" in html_x and "Dried" not in html_x
+
+
+def test_csv_export_keeps_formula_like_names_and_browsers_as_text(client, people, host_a):
+    from audit.services import Origin
+
+    typed = '=HYPERLINK("http://evil.example","Click")'
+    browser = "=cmd|' /C calc'!A0"
+    with schema_context("xa"):
+        event_record(
+            user=None,
+            action=A.LOGIN_FAILED,
+            username=typed,
+            origin=Origin(ip_address="203.0.113.9", user_agent=browser),
+        )
+    signed_in(client, people.admin, schema="xa", host=host_a)
+    response = client.get("/administration/activity/export.csv", {"action": "login_failed"})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    [row] = rows[1:]
+    assert row[1] == "'" + typed
+    assert row[9] == "'" + browser
+    assert not [f for r in rows for f in r if f.startswith(("=", "+", "-", "@", "\t", "\r"))]

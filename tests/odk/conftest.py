@@ -3,6 +3,7 @@ with the stock register of tests.stock (sites X and Y, ivory and pangolin)."""
 
 import pytest
 
+from tests.factories import DEFAULT_PASSWORD
 from tests.stock.conftest import image_bytes, make_register
 
 from .fake_central import PASSWORD, USERNAME, FakeCentral
@@ -36,7 +37,11 @@ def connected(reg, fake):
     from odk import services
 
     services.connection_save(
-        actor=reg.admin, base_url=fake.url, username=USERNAME, password=PASSWORD
+        actor=reg.admin,
+        base_url=fake.url,
+        username=USERNAME,
+        password=PASSWORD,
+        current_password=DEFAULT_PASSWORD,
     )
     services.project_create(actor=reg.admin)
     services.forms_publish(actor=reg.admin)

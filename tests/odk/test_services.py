@@ -8,6 +8,7 @@ import pytest
 from odk import crypto, services
 from odk.central import CENTRAL_ERRORS
 from odk.models import AppUser, CentralConnection, FormVersion, ItemEntity
+from tests.factories import DEFAULT_PASSWORD
 from tests.stock.conftest import register
 
 from .fake_central import PASSWORD, USERNAME
@@ -18,7 +19,11 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def published(reg, fake):
     services.connection_save(
-        actor=reg.admin, base_url=fake.url, username=USERNAME, password=PASSWORD
+        actor=reg.admin,
+        base_url=fake.url,
+        username=USERNAME,
+        password=PASSWORD,
+        current_password=DEFAULT_PASSWORD,
     )
     services.project_create(actor=reg.admin)
     services.forms_publish(actor=reg.admin)
@@ -65,7 +70,11 @@ def test_app_users_sync_broken_off_by_central_finishes_on_the_next_run(published
 
 def test_project_forms_and_entities_are_not_made_twice_when_records_are_lost(reg, fake):
     services.connection_save(
-        actor=reg.admin, base_url=fake.url, username=USERNAME, password=PASSWORD
+        actor=reg.admin,
+        base_url=fake.url,
+        username=USERNAME,
+        password=PASSWORD,
+        current_password=DEFAULT_PASSWORD,
     )
     services.project_create(actor=reg.admin)
     pid = CentralConnection.objects.get().project_id

@@ -11,6 +11,7 @@ from odk.models import ItemEntity, StockCheck, Submission, SubmissionAttachment,
 from odk.sync import sync_country
 from odk.xlsforms import REGISTER_FORM_ID, STOCKTAKE_FORM_ID
 from stock.models import ItemChange, ItemPhoto, StockItem
+from tests.factories import DEFAULT_PASSWORD
 
 from .conftest import photo, register_values
 
@@ -380,7 +381,11 @@ def test_country_b_sync_never_touches_country_a(connected, fake, country_b):
             SiteFactory(code="site-b")
             admin_b = make_user(role=SMS_ADMINISTRATOR, all_sites=True)
             services.connection_save(
-                actor=admin_b, base_url=central_b.url, username=USERNAME, password=PASSWORD
+                actor=admin_b,
+                base_url=central_b.url,
+                username=USERNAME,
+                password=PASSWORD,
+                current_password=DEFAULT_PASSWORD,
             )
             services.project_create(actor=admin_b)
             fake.requests.clear()

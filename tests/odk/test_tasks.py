@@ -9,6 +9,7 @@ from odk.models import Submission
 from odk.tasks import odk_sync
 from odk.xlsforms import REGISTER_FORM_ID
 from stock.models import StockItem
+from tests.factories import DEFAULT_PASSWORD
 
 from .conftest import register_values
 from .fake_central import PASSWORD, USERNAME, FakeCentral
@@ -31,7 +32,11 @@ def country_b_with_its_own_central(country_b):
     with schema_context(country_b.schema_name):
         reg_b = make_register()
         services.connection_save(
-            actor=reg_b.admin, base_url=central_b.url, username=USERNAME, password=PASSWORD
+            actor=reg_b.admin,
+            base_url=central_b.url,
+            username=USERNAME,
+            password=PASSWORD,
+            current_password=DEFAULT_PASSWORD,
         )
         services.project_create(actor=reg_b.admin)
         services.forms_publish(actor=reg_b.admin)

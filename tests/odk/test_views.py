@@ -10,6 +10,7 @@ import pytest
 from odk.models import QrView, Submission
 from odk.sync import sync_country
 from odk.xlsforms import REGISTER_FORM_ID
+from tests.factories import DEFAULT_PASSWORD
 
 from .conftest import photo, register_values
 
@@ -113,7 +114,12 @@ def test_the_connection_page_stores_the_password_encrypted(reg, fake, as_user):
     client = as_user(reg.admin)
     response = client.post(
         "/odk/connection/",
-        {"base_url": fake.url, "username": "sms@example.org", "password": "s3cret-pass"},
+        {
+            "base_url": fake.url,
+            "username": "sms@example.org",
+            "password": "s3cret-pass",
+            "current_password": DEFAULT_PASSWORD,
+        },
     )
     assert response.status_code == 302
     conn = CentralConnection.objects.get()

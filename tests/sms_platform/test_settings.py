@@ -182,3 +182,31 @@ def test_every_environment_variable_settings_read_is_documented_for_production()
     documented = (ROOT / "deploy" / "README.md").read_text()
     missing = sorted(name for name in names if f"`{name}`" not in documented)
     assert not missing, f"add to deploy/README.md's table: {missing}"
+
+
+def test_production_refuses_plain_http_and_internal_addresses_for_odk_central():
+    # Setting the names in the environment changes nothing: no switch reopens http.
+    env = _production_env(SMS_ODK_LOCAL_HTTP="1", SMS_ODK_INTERNAL_HOSTS="central.lan, 10.0.0.7")
+    probe = (
+        "import django; django.setup()\n"
+        "import json\n"
+        "from django.conf import settings as s\n"
+        "from django.core.exceptions import ValidationError\n"
+        "from odk.central import checked_address\n"
+        "refused = []\n"
+        "for url in ['http://127.0.0.1:8383', 'http://localhost', 'https://127.0.0.1']:\n"
+        "    try:\n"
+        "        checked_address(url)\n"
+        "    except ValidationError:\n"
+        "        refused.append(url)\n"
+        "print(json.dumps([s.SMS_ODK_LOCAL_HTTP, s.SMS_ODK_REFUSE_INTERNAL,"
+        " s.SMS_ODK_INTERNAL_HOSTS, refused]))\n"
+    )
+    result = _run(["-c", probe], env)
+    assert result.returncode == 0, result.stderr
+    local_http, refuse_internal, internal_hosts, refused = json.loads(
+        result.stdout.strip().splitlines()[-1]
+    )
+    assert local_http is False and refuse_internal is True
+    assert internal_hosts == ["central.lan", "10.0.0.7"]
+    assert refused == ["http://127.0.0.1:8383", "http://localhost", "https://127.0.0.1"]
