@@ -8,4 +8,4 @@ class AdministrationConfig(AppConfig):
     verbose_name = _("Administration")
 
     def ready(self):
-        from . import signals  # noqa: F401  (connects the sign-in receiver)
+        from . import signals  # noqa: F401  (connects the sign-in and correction receivers)

@@ -4,11 +4,13 @@ anyone else every selector raises Http404, as for an object out of scope."""
 from django.db.models import F
 from django.http import Http404
 
+from accounts.permissions import may
+
 from .models import AppUser, CentralConnection, FormVersion, Submission
 
 
 def require_odk_admin(user) -> None:
-    if not (getattr(user, "is_authenticated", False) and user.has_perm("odk.manage_odk")):
+    if not may(user, "odk.manage_odk"):
         raise Http404
 
 

@@ -19,12 +19,13 @@ import base64
 import json
 import zlib
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from pyodk.errors import PyODKError
 
+from accounts.permissions import require
 from accounts.roles import ROLES, STORE_MANAGER
 from stock.models import StockItem
 
@@ -35,8 +36,7 @@ ENTITY_PROPERTIES = ("site", "sms_number", "mark", "item_type")
 
 
 def _require_admin(actor) -> None:
-    if not actor.has_perm("odk.manage_odk"):
-        raise PermissionDenied(_("Only SMS administrators manage ODK."))
+    require(actor, "odk.manage_odk", message=_("Only SMS administrators manage ODK."))
 
 
 def current_country():

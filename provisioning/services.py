@@ -523,7 +523,7 @@ def _provisioning_account():
 def _definition_snapshot(definition) -> dict:
     # The same shape stock.services records for an administrator's edit, so
     # the field history reads the same whoever made the change.
-    from stock.services import _definition_snapshot as snapshot
+    from stock.services import definition_snapshot as snapshot
 
     return snapshot(definition)
 

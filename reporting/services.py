@@ -10,21 +10,18 @@ database refuses any change to the snapshot.
 import hashlib
 import logging
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from accounts.permissions import require
+
 from .models import ReportRun
 
 logger = logging.getLogger(__name__)
-
-
-def _require(actor, perm: str) -> None:
-    if not actor.has_perm(f"reporting.{perm}"):
-        raise PermissionDenied(_("You are not allowed to do this."))
 
 
 @transaction.atomic
@@ -32,7 +29,7 @@ def report_request(
     *, actor, kind: str, fmt: str, title: str, params: dict, reasons: str = ""
 ) -> ReportRun:
     """Record the request and queue the generation (in-process without a broker)."""
-    _require(actor, "export_reports")
+    require(actor, "reporting.export_reports")
     errors = {}
     if kind not in ReportRun.Kind.values:
         errors["kind"] = [_("Choose a report from the list.")]

@@ -19,6 +19,8 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils.dateparse import parse_date
 
+from accounts.permissions import may
+
 from . import marks
 from .custom_fields import definitions_for_type
 from .models import (
@@ -282,7 +284,7 @@ def custom_field_changes(*, definition: CustomFieldDefinition) -> QuerySet:
 
 def sites_for_registration(*, user) -> QuerySet:
     """Active sites where ``user`` may register items (for the form's choices)."""
-    if not user.has_perm("stock.register_item"):
+    if not may(user, "stock.register_item"):
         return Site.objects.none()
     return visible_sites(user).filter(active=True)
 
