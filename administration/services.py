@@ -25,6 +25,7 @@ from accounts.permissions import require
 from accounts.roles import ROLES, SUPPORT_FULL, SUPPORT_READ_ONLY
 from audit.models import AccessEvent, SupportGrantSummary
 from audit.services import Origin, event_record
+from core.errors import raise_errors
 from stock.models import Site
 from stock.services import corrections as stock_corrections
 
@@ -131,8 +132,7 @@ def user_invite(
         errors["email"] = [_("Enter the person's e-mail address: the invitation goes there.")]
     elif User.objects.filter(email__iexact=email).exists():
         errors["email"] = [_("Another account already uses this e-mail address.")]
-    if errors:
-        raise ValidationError(errors)
+    raise_errors(errors)
     _check_role(role)
     sites = _check_sites(actor, sites)
     user = User(username=username, email=email, full_name=full_name.strip(), language=language)
@@ -277,8 +277,7 @@ def role_save(
         errors["permissions"] = [_("Tick at least one permission.")]
     elif any(p.pk not in allowed for p in chosen):
         errors["permissions"] = [_("Only the listed permissions can be given.")]
-    if errors:
-        raise ValidationError(errors)
+    raise_errors(errors)
     before = None
     if role is None:
         role = Group.objects.create(name=name)
@@ -407,8 +406,7 @@ def support_grant(
         errors["valid_until"] = [
             _("Support access lasts at most %(days)s days.") % {"days": MAX_SUPPORT_DAYS}
         ]
-    if errors:
-        raise ValidationError(errors)
+    raise_errors(errors)
     username = f"support.{member.username}"[:150]
     user = User.objects.filter(username=username).first()
     if user is None:

@@ -27,6 +27,7 @@ from pyodk.errors import PyODKError
 
 from accounts.permissions import require
 from accounts.roles import ROLES, STORE_MANAGER
+from core.errors import raise_errors
 from stock.models import StockItem
 
 from . import central, crypto, xlsforms
@@ -74,8 +75,7 @@ def connection_save(
         errors["username"] = [_("Enter the e-mail of the Central account SMS uses.")]
     if not password and not conn.password_encrypted:
         errors["password"] = [_("Enter the password of that account.")]
-    if errors:
-        raise ValidationError(errors)
+    raise_errors(errors)
     conn.base_url = base_url
     conn.username = username.strip()
     if password:

@@ -10,7 +10,6 @@ database refuses any change to the snapshot.
 import hashlib
 import logging
 
-from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
@@ -18,6 +17,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from accounts.permissions import require
+from core.errors import raise_errors
 
 from .models import ReportRun
 
@@ -35,8 +35,7 @@ def report_request(
         errors["kind"] = [_("Choose a report from the list.")]
     if fmt not in ReportRun.Format.values:
         errors["format"] = [_("Choose XLSX, CSV or PDF.")]
-    if errors:
-        raise ValidationError(errors)
+    raise_errors(errors)
     run = ReportRun.objects.create(
         kind=kind,
         format=fmt,

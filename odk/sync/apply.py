@@ -16,6 +16,7 @@ from django.db import transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from core.errors import raise_errors
 from custody import services as custody_services
 from custody.models import StockTake, StockTakeLine
 from stock import services as stock_services
@@ -189,8 +190,7 @@ def _apply_register(submission: Submission, run: Run) -> None:
     actor = _require_actor(submission, run)
     values = _values(submission)
     args, errors = parse_register(values, run)
-    if errors:
-        raise ValidationError(errors)
+    raise_errors(errors)
     attachments = _photo_attachments(submission, values)
     if submission.item_id is None:
         item = stock_services.item_register(
@@ -286,8 +286,7 @@ def _apply_stocktake(submission: Submission, run: Run) -> None:
         errors["item"] = [_("This item is registered at another store.")]
     if site is not None and not can_see_site(actor, site):
         errors["site"] = [_("This person may not check items at this store.")]
-    if errors:
-        raise ValidationError(errors)
+    raise_errors(errors)
     previous = None
     if submission.pk is not None:
         previous = StockCheck.objects.filter(submission=submission).first()

@@ -266,9 +266,7 @@ def test_items_not_in_stock_at_the_origin_cannot_be_sent(reg):
     assert_totals_exact()
 
 
-def test_a_discrepancy_resolution_applies_at_once_where_corrections_need_approval(
-    reg, country_a
-):
+def test_a_discrepancy_resolution_applies_at_once_where_corrections_need_approval(reg, country_a):
     """Settling a discrepancy is the decision an approval would be: it applies
     at once even in a country that wants corrections approved, and even for a
     resolver who may not approve corrections; each weight change is in the
