@@ -27,6 +27,7 @@ from audit.models import AccessEvent, SupportGrantSummary
 from audit.services import Origin, event_record
 from core.errors import raise_errors
 from stock.models import Site
+from stock.scope import visible_sites
 from stock.services import corrections as stock_corrections
 
 from .models import SupportGrant
@@ -78,8 +79,6 @@ def _scope_snapshot(user) -> dict:
 
 def _check_sites(actor, sites) -> list[Site]:
     # An administrator scoped to some sites cannot hand out the others.
-    from stock.scope import visible_sites
-
     sites = list(sites or [])
     allowed = set(visible_sites(actor).values_list("pk", flat=True))
     if any(site.pk not in allowed for site in sites):

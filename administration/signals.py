@@ -11,6 +11,7 @@ from django_tenants.utils import get_public_schema_name
 from audit.models import AccessEvent
 from audit.services import event_record
 from stock.signals import correction_approved, correction_rejected, correction_requested
+from tenants.models import Country
 
 from .middleware import session_start
 
@@ -30,8 +31,6 @@ def _logged_in(sender, request, user, **kwargs):
 
 
 def _country_of(request):
-    from tenants.models import Country
-
     country = getattr(request, "tenant", None)
     if isinstance(country, Country) and country.pk:
         return country
