@@ -6,6 +6,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import get_public_schema_name
 
+from .permissions import may
 from .roles import role_of
 
 
@@ -24,7 +25,7 @@ def two_factor_required(*, user, country) -> bool:
     if role and role.requires_two_factor:
         return True
     # A custom role that can manage users is an administrator's role.
-    return user.has_perm("accounts.manage_users")
+    return may(user, "accounts.manage_users")
 
 
 def totp_device_of(user) -> TOTPDevice | None:

@@ -10,7 +10,7 @@ class AdministrationConfig(AppConfig):
     verbose_name = _("Administration")
 
     def ready(self):
-        from . import signals  # noqa: F401  (connects the sign-in receiver)
+        from . import signals  # noqa: F401  (connects the sign-in and correction receivers)
         from .services import support_account_valid
 
         # A support account whose grant has ended is refused at sign-in;

@@ -1,10 +1,12 @@
-"""Support grants and corrections waiting for approval (country schema)."""
+"""Support grants, and the permission to approve corrections (country schema)."""
 
 import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from stock.models import PendingCorrection
 
 
 class SupportGrant(models.Model):
@@ -54,57 +56,16 @@ class SupportGrant(models.Model):
         return self.revoked_at is None and self.valid_until > timezone.now()
 
 
-class PendingCorrection(models.Model):
-    """A correction asked for by someone who is not an administrator, in a
-    country that wants corrections approved. Applied (through
-    stock.services.item_correct) only when an administrator approves it."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Waiting for approval")
-        APPROVED = "approved", _("Approved")
-        REJECTED = "rejected", _("Rejected")
-
-    item = models.ForeignKey(
-        "stock.StockItem",
-        on_delete=models.PROTECT,
-        related_name="pending_corrections",
-        verbose_name=_("item"),
-    )
-    # {field: new value} as the correction form gave it (JSON-safe).
-    changes = models.JSONField(_("changes"))
-    # {field: value when asked}: what the approver compares against.
-    current = models.JSONField(_("values when asked"), default=dict)
-    reason = models.TextField(_("reason"))
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("asked by"),
-    )
-    requested_at = models.DateTimeField(_("asked"), default=timezone.now)
-    status = models.CharField(
-        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
-    )
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("decided by"),
-    )
-    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
-    decision_note = models.TextField(_("note"), blank=True)
+class CorrectionApproval(PendingCorrection):
+    """Corrections as the approval pages see them. The corrections themselves
+    (stock.PendingCorrection) and their approval rule are stock's; approving
+    them is an administrator's act, so its permission stays administration's:
+    ``administration.approve_correction``, the name roles and custom roles
+    hold (it was declared on PendingCorrection when the model lived here)."""
 
     class Meta:
+        proxy = True
+        default_permissions = ()
+        permissions = [("approve_correction", _("Can approve or reject corrections"))]
         verbose_name = _("correction waiting for approval")
         verbose_name_plural = _("corrections waiting for approval")
-        ordering = ["-requested_at"]
-        permissions = [("approve_correction", _("Can approve or reject corrections"))]
-        indexes = [models.Index(fields=["status", "-requested_at"], name="admin_pending_status")]
-        triggers = [
-            pgtrigger.Protect(name="pendingcorrection_no_delete", operation=pgtrigger.Delete)
-        ]
-
-    def __str__(self):
-        return f"{self.item_id} {self.status}"

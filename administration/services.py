@@ -6,46 +6,41 @@ carries the administrator's address and browser; services never see requests.
 """
 
 import datetime
-import json
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.models import Session
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import Q
-from django.http import Http404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from accounts import services as account_services
 from accounts.invitations import invitation_send
+from accounts.permissions import require
 from accounts.roles import ROLES, SUPPORT_FULL, SUPPORT_READ_ONLY
 from audit.models import AccessEvent, SupportGrantSummary
 from audit.services import Origin, event_record
+from core.errors import raise_errors
 from core.text import text_errors
-from stock.models import Site, StockItem
+from stock.models import Site
+from stock.scope import visible_sites
+from stock.services import corrections as stock_corrections
 
 from . import selectors
-from .models import PendingCorrection, SupportGrant
+from .models import SupportGrant
 
 User = get_user_model()
 A = AccessEvent.Action
 
 MANAGE_USERS = "accounts.manage_users"
-APPROVE_CORRECTION = "administration.approve_correction"
 SUPPORT_ROLE_NAMES = {ROLES[SUPPORT_READ_ONLY].name, ROLES[SUPPORT_FULL].name}
 BUILT_IN_ROLE_NAMES = {role.name for role in ROLES.values()}
 MAX_SUPPORT_DAYS = 30
-
-
-def _require(actor, perm: str) -> None:
-    if not actor.has_perm(perm):
-        raise PermissionDenied(_("You are not allowed to do this."))
 
 
 def _in_country() -> None:
@@ -86,8 +81,6 @@ def _scope_snapshot(user) -> dict:
 
 def _check_sites(actor, sites) -> list[Site]:
     # An administrator scoped to some sites cannot hand out the others.
-    from stock.scope import visible_sites
-
     sites = list(sites or [])
     allowed = set(visible_sites(actor).values_list("pk", flat=True))
     if any(site.pk not in allowed for site in sites):
@@ -128,7 +121,7 @@ def user_invite(
     """Create the account with no password and e-mail the one-time link
     where the person chooses one (and then sets up two-step sign-in)."""
     _in_country()
-    _require(actor, MANAGE_USERS)
+    require(actor, MANAGE_USERS)
     username = (username or "").strip()
     email = (email or "").strip()
     errors = {}
@@ -140,8 +133,7 @@ def user_invite(
         errors["email"] = [_("Enter the person's e-mail address: the invitation goes there.")]
     elif User.objects.filter(email__iexact=email).exists():
         errors["email"] = [_("Another account already uses this e-mail address.")]
-    if errors:
-        raise ValidationError(errors)
+    raise_errors(errors)
     _check_role(role)
     sites = _check_sites(actor, sites)
     user = User(username=username, email=email, full_name=full_name.strip(), language=language)
@@ -168,7 +160,7 @@ def user_update(
     origin: Origin | None = None,
 ) -> bool:
     """Change a user's role and site scope. Returns whether anything changed."""
-    _require(actor, MANAGE_USERS)
+    require(actor, MANAGE_USERS)
     if user.pk == actor.pk:
         raise ValidationError({"role": [_("Ask another administrator to change your own role.")]})
     if user.support_grants.exists():
@@ -210,7 +202,7 @@ def _end_sessions(user) -> int:
 @transaction.atomic
 def user_sessions_end(*, actor, user, origin: Origin | None = None) -> int:
     """Sign the user out everywhere (in this country). Returns how many sessions ended."""
-    _require(actor, MANAGE_USERS)
+    require(actor, MANAGE_USERS)
     count = _end_sessions(user)
     event_record(
         user=actor, action=A.SESSIONS_ENDED, origin=origin, obj=user, details={"count": count}
@@ -221,7 +213,7 @@ def user_sessions_end(*, actor, user, origin: Origin | None = None) -> int:
 @transaction.atomic
 def user_deactivate(*, actor, user, origin: Origin | None = None) -> None:
     """Close the account (never delete it: everything they did keeps their name)."""
-    _require(actor, MANAGE_USERS)
+    require(actor, MANAGE_USERS)
     if user.pk == actor.pk:
         raise ValidationError(_("You cannot deactivate your own account."))
     if not user.is_active:
@@ -241,7 +233,7 @@ def user_deactivate(*, actor, user, origin: Origin | None = None) -> None:
 
 @transaction.atomic
 def user_reactivate(*, actor, user, origin: Origin | None = None) -> None:
-    _require(actor, MANAGE_USERS)
+    require(actor, MANAGE_USERS)
     if user.is_active:
         return
     user.is_active = True
@@ -254,7 +246,7 @@ def user_reactivate(*, actor, user, origin: Origin | None = None) -> None:
 def user_two_factor_reset(*, actor, user, origin: Origin | None = None) -> None:
     """Lost phone: remove the app and backup codes; they set it up again at
     their next sign-in (required for administrators)."""
-    _require(actor, MANAGE_USERS)
+    require(actor, MANAGE_USERS)
     account_services.two_factor_reset(user=user)
     event_record(user=actor, action=A.TWO_FACTOR_RESET, origin=origin, obj=user)
 
@@ -267,7 +259,7 @@ def role_save(
     *, actor, name: str, permissions, role: Group | None = None, origin: Origin | None = None
 ) -> Group:
     """Create or change a custom role from the documented permissions."""
-    _require(actor, MANAGE_USERS)
+    require(actor, MANAGE_USERS)
     name = " ".join((name or "").split())
     allowed = {p.pk: p for p in documented_permissions()}
     chosen = list(permissions or [])
@@ -286,8 +278,7 @@ def role_save(
         errors["permissions"] = [_("Tick at least one permission.")]
     elif any(p.pk not in allowed for p in chosen):
         errors["permissions"] = [_("Only the listed permissions can be given.")]
-    if errors:
-        raise ValidationError(errors)
+    raise_errors(errors)
     before = None
     if role is None:
         role = Group.objects.create(name=name)
@@ -329,7 +320,7 @@ def country_settings_update(
 ) -> list[str]:
     """The settings a country's administrators own. The Country row is in the
     public schema, reachable from the country's search path."""
-    _require(actor, MANAGE_USERS)
+    require(actor, MANAGE_USERS)
     if not 5 <= idle_session_minutes <= 24 * 60:
         raise ValidationError(
             {"idle_session_minutes": [_("Choose between 5 minutes and 24 hours (1440).")]}
@@ -402,7 +393,7 @@ def support_grant(
     until ``valid_until``. The staff member is e-mailed a one-time link to set
     its password on this country's host."""
     _in_country()
-    _require(actor, MANAGE_USERS)
+    require(actor, MANAGE_USERS)
     member = _staff_member(staff)
     errors = {}
     if member is None:
@@ -417,8 +408,7 @@ def support_grant(
             _("Support access lasts at most %(days)s days.") % {"days": MAX_SUPPORT_DAYS}
         ]
     errors.update(text_errors(SupportGrant, reason=reason))  # core.text
-    if errors:
-        raise ValidationError(errors)
+    raise_errors(errors)
     username = f"support.{member.username}"[:150]
     user = User.objects.filter(username=username).first()
     if user is None:
@@ -466,7 +456,7 @@ def support_grant(
 @transaction.atomic
 def support_revoke(*, actor, country, grant: SupportGrant, origin: Origin | None = None) -> None:
     """End a grant now and sign its account out."""
-    _require(actor, MANAGE_USERS)
+    require(actor, MANAGE_USERS)
     grant = SupportGrant.objects.select_for_update().get(pk=grant.pk)
     if grant.revoked_at is not None:
         return
@@ -526,157 +516,10 @@ def support_login_notify(*, user, country) -> int:
 
 
 # --- Corrections waiting for approval ------------------------------------------------
+#
+# The correction path and its approval rule are stock's
+# (stock.services.corrections); the approval pages call these two through
+# here. Their access-log events are recorded by administration.signals.
 
-
-def _jsonable(changes: dict) -> dict:
-    # Decimals and dates as text, item types by id: item_correct cleans text
-    # the same way as form values.
-    def convert(value):
-        if hasattr(value, "pk"):
-            return value.pk
-        return value
-
-    prepared = {key: convert(value) for key, value in changes.items()}
-    return json.loads(json.dumps(prepared, cls=DjangoJSONEncoder))
-
-
-def correction_needs_approval(*, actor, country) -> bool:
-    return bool(getattr(country, "corrections_need_approval", False)) and not actor.has_perm(
-        APPROVE_CORRECTION
-    )
-
-
-@transaction.atomic
-def correction_submit(
-    *, actor, country, item, changes: dict, reason: str, origin: Origin | None = None
-):
-    """The correction form's one entry point: applies the correction now
-    (returns the list of ItemChange), or, when the country wants corrections
-    approved and ``actor`` is not an approver, keeps it waiting (returns the
-    PendingCorrection)."""
-    from stock import services as stock_services
-
-    if not correction_needs_approval(actor=actor, country=country):
-        return stock_services.item_correct(actor=actor, item=item, changes=changes, reason=reason)
-    from stock.scope import can_see_site
-
-    if not actor.has_perm("stock.correct_item"):
-        raise PermissionDenied(_("You are not allowed to do this."))
-    if not can_see_site(actor, item.site):
-        from django.http import Http404
-
-        raise Http404
-    if not (reason or "").strip():
-        raise ValidationError({"reason": [_("Give the reason for this correction.")]})
-    # The limits item_correct applies when it is approved, checked now (core.text).
-    too_long = text_errors(PendingCorrection, reason=reason.strip())
-    too_long.update(text_errors(StockItem, notes=(changes or {}).get("notes")))
-    if too_long:
-        raise ValidationError(too_long)
-    if item.is_archived:
-        raise ValidationError(_("This item is archived; it can no longer be corrected."))
-    prepared = _jsonable(changes)
-    current = {}
-    for name in prepared:
-        if name == "custom_values":
-            current[name] = {k: (item.custom_values or {}).get(k) for k in prepared[name]}
-        elif hasattr(item, name):
-            current[name] = getattr(item, name)
-    pending = PendingCorrection.objects.create(
-        item=item,
-        changes=prepared,
-        current=_jsonable(current),
-        reason=reason.strip(),
-        requested_by=actor,
-    )
-    event_record(
-        user=actor,
-        action=A.CORRECTION_REQUESTED,
-        origin=origin,
-        obj=item,
-        details={"pending": pending.pk, "fields": sorted(prepared)},
-    )
-    return pending
-
-
-def _locked_pending(*, actor, pending: PendingCorrection) -> PendingCorrection:
-    """The waiting correction, locked; 404 when its item is outside the actor's
-    scope (checked first: the state of an unseen correction is not told)."""
-    from stock.scope import can_see_site
-
-    pending = (
-        # Only the correction's row is locked; item_correct locks the item.
-        PendingCorrection.objects.select_for_update(of=("self",))
-        .select_related("item__site")
-        .get(pk=pending.pk)
-    )
-    if not can_see_site(actor, pending.item.site):
-        raise Http404
-    if pending.status != PendingCorrection.Status.PENDING:
-        raise ValidationError(_("This correction has already been decided."))
-    return pending
-
-
-def _check_decision_note(note: str) -> None:
-    for message in text_errors(PendingCorrection, decision_note=note.strip()).get(
-        "decision_note", []
-    ):
-        raise ValidationError({"note": [message]})
-
-
-@transaction.atomic
-def correction_approve(
-    *, actor, pending: PendingCorrection, note: str = "", origin: Origin | None = None
-):
-    """Apply a waiting correction. The changes are recorded in the item's
-    history in the name of the person who asked, with their reason; the
-    approval is on the PendingCorrection and in the access log."""
-    from stock import services as stock_services
-
-    _require(actor, APPROVE_CORRECTION)
-    pending = _locked_pending(actor=actor, pending=pending)
-    requester = pending.requested_by
-    if not requester.is_active:
-        raise ValidationError(
-            _("The person who asked for this correction is deactivated: reject it instead.")
-        )
-    changes = stock_services.item_correct(
-        actor=requester, item=pending.item, changes=pending.changes, reason=pending.reason
-    )
-    pending.status = PendingCorrection.Status.APPROVED
-    pending.decided_by = actor
-    pending.decided_at = timezone.now()
-    _check_decision_note(note)
-    pending.decision_note = note.strip()
-    pending.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-    event_record(
-        user=actor,
-        action=A.CORRECTION_APPROVED,
-        origin=origin,
-        obj=pending.item,
-        details={"pending": pending.pk, "changes": [c.pk for c in changes]},
-    )
-    return changes
-
-
-@transaction.atomic
-def correction_reject(
-    *, actor, pending: PendingCorrection, note: str, origin: Origin | None = None
-) -> None:
-    _require(actor, APPROVE_CORRECTION)
-    pending = _locked_pending(actor=actor, pending=pending)
-    if not (note or "").strip():
-        raise ValidationError({"note": [_("Say why, so the person can correct it.")]})
-    pending.status = PendingCorrection.Status.REJECTED
-    pending.decided_by = actor
-    pending.decided_at = timezone.now()
-    _check_decision_note(note)
-    pending.decision_note = note.strip()
-    pending.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-    event_record(
-        user=actor,
-        action=A.CORRECTION_REJECTED,
-        origin=origin,
-        obj=pending.item,
-        details={"pending": pending.pk, "note": pending.decision_note},
-    )
+correction_approve = stock_corrections.correction_approve
+correction_reject = stock_corrections.correction_reject

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
+from accounts.permissions import may
 from ledger import chain as ledger
 from ledger.models import LedgerEntry
 from stock.models import Site, StockItem
@@ -90,7 +91,7 @@ def items_for_transfer(*, user, site: Site) -> QuerySet:
 
 
 def sites_for_dispatch(*, user) -> QuerySet:
-    if not user.has_perm("custody.dispatch_transfer"):
+    if not may(user, "custody.dispatch_transfer"):
         return Site.objects.none()
     return visible_sites(user).filter(active=True)
 
@@ -148,7 +149,7 @@ def stocktake_get(*, user, stocktake_id) -> StockTake:
 
 
 def sites_for_stocktake(*, user) -> QuerySet:
-    if not user.has_perm("custody.run_stocktake"):
+    if not may(user, "custody.run_stocktake"):
         return Site.objects.none()
     return visible_sites(user).filter(active=True)
 
@@ -199,13 +200,13 @@ def stocktake_report(*, stocktake: StockTake, lines: list[StockTakeLine] | None 
 
 def ledger_verify(*, user) -> ledger.VerifyResult:
     """Check the whole chain of the country (auditors and administrators)."""
-    if not user.has_perm("custody.verify_ledger"):
+    if not may(user, "custody.verify_ledger"):
         raise Http404
     return ledger.verify_chain()
 
 
 def ledger_recent(*, user, limit: int = 50) -> list[LedgerEntry]:
-    if not user.has_perm("custody.verify_ledger"):
+    if not may(user, "custody.verify_ledger"):
         raise Http404
     return list(LedgerEntry.objects.select_related("site").order_by("-sequence")[:limit])
 
@@ -214,7 +215,7 @@ def transfer_actions(*, user, transfer: Transfer) -> dict:
     """What ``user`` may do with ``transfer`` now (which buttons to show)."""
     at_origin = can_see_site(user, transfer.origin)
     at_destination = can_see_site(user, transfer.destination)
-    may_send = at_origin and user.has_perm("custody.dispatch_transfer")
+    may_send = at_origin and may(user, "custody.dispatch_transfer")
     draft = transfer.status == Transfer.Status.DRAFT
     on_its_way = transfer.status in (
         Transfer.Status.DISPATCHED,
@@ -223,6 +224,6 @@ def transfer_actions(*, user, transfer: Transfer) -> dict:
     return {
         "dispatch": may_send and draft,
         "cancel": may_send and draft,
-        "receive": on_its_way and at_destination and user.has_perm("custody.receive_transfer"),
-        "resolve": user.has_perm("custody.resolve_discrepancy"),
+        "receive": on_its_way and at_destination and may(user, "custody.receive_transfer"),
+        "resolve": may(user, "custody.resolve_discrepancy"),
     }

@@ -14,10 +14,11 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from core.jsonable import jsonable as core_jsonable
 
 from . import listeners
 from .models import LedgerEntry, LedgerHead
@@ -29,7 +30,7 @@ Event = LedgerEntry.Event
 def jsonable(payload: dict) -> dict:
     # Exactly what JSONB gives back: Decimals, dates and UUIDs become strings,
     # so the hash computed now is the hash recomputed from the stored row.
-    return json.loads(json.dumps(payload or {}, cls=DjangoJSONEncoder))
+    return core_jsonable(payload or {})
 
 
 def _when(value: datetime.datetime) -> str:

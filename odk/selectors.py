@@ -14,6 +14,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
+from accounts.permissions import may
 from stock.models import Site
 from stock.scope import restrict_to_scope
 
@@ -21,7 +22,7 @@ from .models import AppUser, CentralConnection, FormVersion, Submission
 
 
 def require_odk_admin(user) -> None:
-    if not (getattr(user, "is_authenticated", False) and user.has_perm("odk.manage_odk")):
+    if not may(user, "odk.manage_odk"):
         raise Http404
 
 

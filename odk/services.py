@@ -19,13 +19,17 @@ import base64
 import json
 import zlib
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from pyodk.errors import PyODKError
 
+from accounts.models import User
+from accounts.permissions import require
 from accounts.roles import ROLES, STORE_MANAGER
+from core.errors import raise_errors
 from core.text import text_errors
 from stock.models import StockItem
 from tenants.current import current_country
@@ -37,8 +41,7 @@ ENTITY_PROPERTIES = ("site", "sms_number", "mark", "item_type")
 
 
 def _require_admin(actor) -> None:
-    if not actor.has_perm("odk.manage_odk"):
-        raise PermissionDenied(_("Only SMS administrators manage ODK."))
+    require(actor, "odk.manage_odk", message=_("Only SMS administrators manage ODK."))
 
 
 # --- Connection -------------------------------------------------------------------------
@@ -84,8 +87,7 @@ def connection_save(
         errors["current_password"] = [
             _("Enter your own SMS password to change the address of ODK Central.")
         ]
-    if errors:
-        raise ValidationError(errors)
+    raise_errors(errors)
     conn.base_url = base_url
     conn.username = username.strip()
     if password:
@@ -333,8 +335,6 @@ def app_users_sync(*, actor=None, client=None) -> list[AppUser]:
         _require_admin(actor)
     conn = _connection()
     client = client or central.client_for(conn)
-    from accounts.models import User
-
     managers = User.objects.filter(
         is_active=True, groups__name=ROLES[STORE_MANAGER].name
     ).distinct()
@@ -447,6 +447,7 @@ def submission_correct(*, actor, submission: Submission, values: dict) -> Submis
     clean = {str(k): v for k, v in values.items() if not str(k).startswith("__")}
     locked.corrections = {**(locked.corrections or {}), **clean}
     locked.save(update_fields=["corrections", "updated_at"])
+    # Imported here: the sync imports this module (entities_push) at its top.
     from .sync import process
 
     return process(submission=locked)
@@ -479,9 +480,8 @@ def sync_request(*, actor) -> dict | None:
     None). Without one (``CELERY_TASK_ALWAYS_EAGER``, the demo) it runs here,
     now, and its report comes back as a dict so the page can say what it did.
     """
-    from django.conf import settings
-
     _require_admin(actor)
+    # Imported here: the task imports the sync, which imports this module.
     from .tasks import odk_sync
 
     if settings.CELERY_TASK_ALWAYS_EAGER:

@@ -23,6 +23,7 @@ from accounts.services import roles_sync
 from odk import crypto
 from odk.models import CentralConnection
 from odk.services import connection_save
+from stock import services as stock_services
 from stock.models import (
     CustomFieldDefinition,
     FieldDefinitionChange,
@@ -30,7 +31,6 @@ from stock.models import (
     ItemType,
     Site,
 )
-from stock.services import _definition_snapshot as snapshot
 from tenants.models import Country, country_host, host_url
 from tenants.services import country_create, country_update
 
@@ -521,7 +521,7 @@ def _provisioning_account():
 def _definition_snapshot(definition) -> dict:
     # The same shape stock.services records for an administrator's edit, so
     # the field history reads the same whoever made the change.
-    return snapshot(definition)
+    return stock_services.definition_snapshot(definition)
 
 
 def _coordinate(value: Decimal) -> Decimal:

@@ -10,13 +10,14 @@ database refuses any change to the snapshot.
 import hashlib
 import logging
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from accounts.permissions import require
+from core.errors import raise_errors
 from core.text import text_errors
 
 from .models import REASONS_MAX_LENGTH, ReportRun
@@ -24,17 +25,12 @@ from .models import REASONS_MAX_LENGTH, ReportRun
 logger = logging.getLogger(__name__)
 
 
-def _require(actor, perm: str) -> None:
-    if not actor.has_perm(f"reporting.{perm}"):
-        raise PermissionDenied(_("You are not allowed to do this."))
-
-
 @transaction.atomic
 def report_request(
     *, actor, kind: str, fmt: str, title: str, params: dict, reasons: str = ""
 ) -> ReportRun:
     """Record the request and queue the generation (in-process without a broker)."""
-    _require(actor, "export_reports")
+    require(actor, "reporting.export_reports")
     errors = {}
     if kind not in ReportRun.Kind.values:
         errors["kind"] = [_("Choose a report from the list.")]
@@ -45,8 +41,7 @@ def report_request(
             ReportRun, limits={"reasons": REASONS_MAX_LENGTH}, reasons=(reasons or "").strip()
         )
     )
-    if errors:
-        raise ValidationError(errors)
+    raise_errors(errors)
     run = ReportRun.objects.create(
         kind=kind,
         format=fmt,

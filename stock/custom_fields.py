@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
+from core.decimals import parse_decimal
 from core.words import yes_no
 
 from .models import CustomFieldDefinition, ItemType
@@ -82,11 +83,9 @@ def clean_value(definition: CustomFieldDefinition, value):
         return int(number)
     if kind == types.DECIMAL:
         try:
-            number = Decimal(str(value).strip().replace(",", "."))
-        except InvalidOperation:
+            number = parse_decimal(value)
+        except ValueError:
             raise ValueError(_("Enter a number.")) from None
-        if not number.is_finite():
-            raise ValueError(_("Enter a number."))
         return str(number)
     if kind == types.DATE:
         if isinstance(value, datetime.datetime):

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import OpClass
 from django.db import models
 from django.db.models.functions import Upper
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -584,3 +585,61 @@ class FormSubmission(models.Model):
 
     def __str__(self):
         return f"{self.purpose} {self.token}"
+
+
+class PendingCorrection(models.Model):
+    """A correction waiting for an approver, in a country that wants
+    corrections approved (stock.services.corrections). Applied, in the name of
+    the person who asked, only when an administrator approves it.
+
+    It lived in the administration app until the correction path moved to
+    stock: the table keeps its name (and its rows).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for approval")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    item = models.ForeignKey(
+        StockItem,
+        on_delete=models.PROTECT,
+        related_name="pending_corrections",
+        verbose_name=_("item"),
+    )
+    # {field: new value} (JSON-safe; "custom_values": {key: new value}).
+    changes = models.JSONField(_("changes"))
+    # {field: value when asked}: what the approver compares against.
+    current = models.JSONField(_("values when asked"), default=dict)
+    reason = models.TextField(_("reason"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("asked by"),
+    )
+    requested_at = models.DateTimeField(_("asked"), default=timezone.now)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decision_note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        db_table = "administration_pendingcorrection"
+        verbose_name = _("correction waiting for approval")
+        verbose_name_plural = _("corrections waiting for approval")
+        ordering = ["-requested_at"]
+        indexes = [models.Index(fields=["status", "-requested_at"], name="admin_pending_status")]
+        triggers = [_protect_delete("pendingcorrection_no_delete")]
+
+    def __str__(self):
+        return f"{self.item_id} {self.status}"

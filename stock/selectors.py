@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
+from accounts.permissions import may
+
 from .custom_fields import definitions_for_type
 from .filters import ArchiveFilterSet, ItemFilterSet
 from .models import (
@@ -240,7 +242,7 @@ def custom_field_changes(*, definition: CustomFieldDefinition) -> QuerySet:
 
 def sites_for_registration(*, user) -> QuerySet:
     """Active sites where ``user`` may register items (for the form's choices)."""
-    if not user.has_perm("stock.register_item"):
+    if not may(user, "stock.register_item"):
         return Site.objects.none()
     return visible_sites(user).filter(active=True)
 

@@ -16,7 +16,6 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from administration.services import correction_submit
 from core.access import AccessAction, access_exempt, access_shows, logs_access
 from core.origin import origin_of
 from core.paging import PAGE_SIZE, Keyset
@@ -297,14 +296,14 @@ def item_correct(request, item_id):
             form.add_error(None, _("Nothing was changed. Change a value, or go back."))
         else:
             try:
-                # Applies at once, or waits for an administrator when the
-                # country asks for approval (administration.services).
-                result = correction_submit(
+                result = services.correction_submit(
                     actor=request.user,
-                    country=request.tenant,
                     item=item,
                     changes=changes,
                     reason=form.cleaned_data["reason"],
+                    # A person asks for a correction: it waits for an
+                    # administrator when the country wants corrections approved.
+                    approval=services.Approval.COUNTRY_RULE,
                     origin=origin_of(request),
                 )
             except ValidationError as error:

@@ -39,7 +39,7 @@ class Country(TenantMixin):
         _("idle session timeout (minutes)"), default=60
     )
     # Corrections by anyone without administration.approve_correction wait
-    # for an administrator (administration.services.correction_submit).
+    # for an administrator (stock.services.corrections, the correction path).
     corrections_need_approval = models.BooleanField(
         _("corrections need an administrator's approval"), default=False
     )

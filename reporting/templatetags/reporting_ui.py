@@ -6,6 +6,8 @@ from decimal import Decimal
 from django import template
 from django.utils import formats
 
+from accounts.permissions import may
+
 register = template.Library()
 
 
@@ -36,6 +38,6 @@ def stock_charts(context):
     from reporting.views import charts_for
 
     user = context["request"].user
-    if not user.has_perm("reporting.view_reports"):
+    if not may(user, "reporting.view_reports"):
         return {"charts": []}
     return {"charts": charts_for(user)}

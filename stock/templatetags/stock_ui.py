@@ -7,6 +7,7 @@ from django.template.defaultfilters import floatformat
 from django.utils import formats
 from django.utils.translation import gettext as _
 
+from accounts.permissions import may
 from core.words import is_yes
 
 register = template.Library()
@@ -72,8 +73,7 @@ def _choice_label(choice: dict) -> str:
 
 @register.simple_tag(takes_context=True)
 def has_perm(context, perm):
-    user = context.get("user")
-    return bool(user and user.is_authenticated and user.has_perm(perm))
+    return may(context.get("user"), perm)
 
 
 @register.filter

@@ -9,9 +9,9 @@ from django_tenants.utils import schema_context
 
 from accounts.roles import ROLES, STORE_MANAGER
 from administration import services
-from administration.models import PendingCorrection
 from audit.models import AccessEvent
-from stock.models import ItemChange, StockItem
+from stock import services as stock_services
+from stock.models import ItemChange, PendingCorrection, StockItem
 from tenants.models import Country
 from tests.administration.conftest import make_item, signed_in
 
@@ -26,13 +26,14 @@ def approval_on(country_a):
 
 
 def submit(people, country, item, *, actor=None, weight="10.000"):
-    with schema_context("xa"):
-        return services.correction_submit(
+    """The web form's request (``country``: the one whose setting applies)."""
+    with schema_context(country.schema_name):
+        return stock_services.correction_submit(
             actor=actor or people.manager_x,
-            country=country,
             item=item,
             changes={"weight_kg": Decimal(weight)},
             reason="Re-weighed",
+            approval=stock_services.Approval.COUNTRY_RULE,
         )
 
 

@@ -138,3 +138,27 @@ def test_an_item_dispatched_during_the_stocktake_is_not_marked_missing(reg):
     assert StockItem.objects.get(pk=a.pk).status == "in_transit"
     assert StockTakeLine.objects.get(stocktake=stocktake, item=a).outcome == "moved"
     assert_totals_exact()
+
+
+def test_a_reweigh_in_a_stocktake_is_a_finding_not_a_correction(reg, country_a):
+    """Decision: a stock-take's measured weight is recorded on its line and
+    reported as a difference; the item keeps its registered weight (counters
+    may be auditors, who change nothing in the register). Correcting the
+    register is a correction, which waits for approval where the country asks."""
+    from stock.models import ItemChange, PendingCorrection
+    from tenants.models import Country
+
+    Country.objects.filter(pk=country_a.pk).update(corrections_need_approval=True)
+    (a,) = tusks(reg, 1)
+    stocktake = services.stocktake_open(actor=reg.auditor, site=reg.site_x)
+    services.stocktake_check(
+        actor=reg.auditor, stocktake=stocktake, item=a, result="found", weight_kg="9,600"
+    )
+    services.stocktake_sign_off(actor=reg.auditor, stocktake=stocktake)
+    assert StockItem.objects.get(pk=a.pk).weight_kg == D("10.000")
+    assert not ItemChange.objects.filter(item=a).exists()
+    assert not PendingCorrection.objects.exists()
+    report = selectors.stocktake_report(stocktake=stocktake)
+    assert [(ln.item_id, ln.weight_difference) for ln in report["weight_differences"]] == [
+        (a.pk, D("-0.400"))
+    ]

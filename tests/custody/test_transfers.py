@@ -265,3 +265,56 @@ def test_items_not_in_stock_at_the_origin_cannot_be_sent(reg):
     )
     assert back.status == "dispatched"
     assert_totals_exact()
+
+
+def test_a_discrepancy_resolution_applies_at_once_where_corrections_need_approval(reg, country_a):
+    """Settling a discrepancy is the decision an approval would be: it applies
+    at once even in a country that wants corrections approved, and even for a
+    resolver who may not approve corrections; each weight change is in the
+    item's history."""
+    from django.contrib.auth.models import Permission
+
+    from stock.models import PendingCorrection
+    from tenants.models import Country
+    from tests.factories import make_user
+
+    Country.objects.filter(pk=country_a.pk).update(corrections_need_approval=True)
+    resolver = make_user(all_sites=True)
+    resolver.user_permissions.add(
+        Permission.objects.get(content_type__app_label="custody", codename="resolve_discrepancy")
+    )
+    assert not resolver.has_perm("administration.approve_correction")
+    a, b = tusks(reg, 2)
+    transfer = dispatch(reg, draft(reg, [a, b]))
+    services.transfer_receive(
+        actor=reg.manager_y,
+        transfer=transfer,
+        checks=[check(a, weight="9.000"), check(b, present=False)],
+    )
+    weight = Discrepancy.objects.get(item=a, kind="weight")
+    services.discrepancy_resolve(
+        actor=resolver, discrepancy=weight, resolution="accept_new_weight", note="Dried out"
+    )
+    missing = Discrepancy.objects.get(item=b, kind="missing_item")
+    services.discrepancy_resolve(
+        actor=resolver,
+        discrepancy=missing,
+        resolution="found",
+        note="In the next crate",
+        weight_kg="9,750",
+    )
+    a, b = _refresh(a, b)
+    assert (a.weight_kg, b.weight_kg) == (D("9.000"), D("9.750"))
+    assert (b.site_id, b.status) == (reg.site_y.pk, "in_stock")
+    changes = ItemChange.objects.filter(item__in=[a, b]).order_by("item_id")
+    assert sorted((c.item_id, c.old_value, c.new_value, c.changed_by) for c in changes) == sorted(
+        [(a.pk, "10.000", "9.000", resolver), (b.pk, "10.000", "9.750", resolver)]
+    )
+    assert ItemChange.objects.get(item=b).reason.startswith(
+        f"Weight when found, transfer {transfer.reference}"
+    )
+    assert not PendingCorrection.objects.exists()
+    assert total(reg.site_y) == (2, D("18.750"))
+    assert_totals_exact()
+    # One ledger entry per decision (no correction entry besides it).
+    assert not LedgerEntry.objects.filter(event="correction").exists()

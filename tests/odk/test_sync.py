@@ -92,6 +92,38 @@ def test_an_edit_corrects_the_item_it_registered(connected, fake):
     assert stored.processed_instance_id == sub.instance_id != sub.id
 
 
+def test_an_edit_waits_for_approval_where_the_country_asks(connected, fake, country_a):
+    """An edit in Collect is a store manager's correction, like the web form's:
+    in a country that wants corrections approved it waits for an administrator."""
+    from audit.models import AccessEvent
+    from stock import services as stock_services
+    from stock.models import PendingCorrection
+    from tenants.models import Country
+
+    Country.objects.filter(pk=country_a.pk).update(corrections_need_approval=True)
+    sub = _submit(fake, connected)
+    sync_country()
+    item = Submission.objects.get(central_id=sub.id).item
+    fake.edit(sub, {"weight_kg": 11.75})
+    report = sync_country()
+    assert report.processed == 1 and report.needs_review == 0
+    item.refresh_from_db()
+    assert str(item.weight_kg) == "12.500"
+    assert not ItemChange.objects.filter(item=item).exists()
+    pending = PendingCorrection.objects.get(item=item)
+    assert pending.changes == {"weight_kg": "11.750"}
+    assert (pending.requested_by, pending.reason) == (connected.manager_x, "Edited in ODK Collect")
+    assert AccessEvent.objects.filter(
+        action=AccessEvent.Action.CORRECTION_REQUESTED, user=connected.manager_x
+    ).exists()
+    # Approved: applied in the store manager's name.
+    stock_services.correction_approve(actor=connected.admin, pending=pending)
+    item.refresh_from_db()
+    assert str(item.weight_kg) == "11.750"
+    change = ItemChange.objects.get(item=item, field="weight_kg")
+    assert (change.changed_by, change.reason) == (connected.manager_x, "Edited in ODK Collect")
+
+
 def test_a_late_photo_is_fetched_on_a_later_run_although_updated_at_did_not_change(connected, fake):
     sub = _submit(fake, connected, missing=("1700000000001.jpg",))
     sync_country()

@@ -1,0 +1,269 @@
+"""Stock-takes (country schema): open one for a site, check each expected
+item, register items found without a record, sign off.
+
+A re-weigh during a stock-take is a finding of the stock-take, not a
+correction: it is kept on the line (``weight_measured``), in the ledger's
+``stocktake_checked`` entry and in the report's weight differences, and the
+item keeps its registered weight. Counters may be auditors, whose role
+changes nothing in the register; a store manager who finds the register
+wrong corrects it through stock's correction path (which waits for approval
+where the country wants corrections approved). Missing and found-again items
+change status at sign-off through stock.services.item_move.
+"""
+
+from collections.abc import Iterable
+
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.permissions import require
+from core.errors import raise_errors
+from core.text import text_errors
+from ledger import chain as ledger
+from stock import services as stock_services
+from stock.models import ItemType, Site, StockItem
+from stock.scope import can_see_site
+
+from ..models import StockTake, StockTakeLine
+from .common import Event, Status, parse_weight
+
+RUN_STOCKTAKE = "custody.run_stocktake"
+
+
+def _locked_stocktake(*, actor, stocktake: StockTake) -> StockTake:
+    locked = StockTake.objects.select_for_update().select_related("site").get(pk=stocktake.pk)
+    if not can_see_site(actor, locked.site):
+        raise Http404
+    return locked
+
+
+def _require_open(stocktake: StockTake) -> None:
+    if stocktake.status != StockTake.Status.OPEN:
+        raise ValidationError({NON_FIELD_ERRORS: [_("This stock-take is signed off.")]})
+
+
+@transaction.atomic(durable=True)
+def stocktake_open(*, actor, site: Site, notes: str = "") -> StockTake:
+    """Open a stock-take of ``site``: the items expected there (in stock, or
+    recorded missing) are listed now and the list no longer changes."""
+    require(actor, RUN_STOCKTAKE)
+    if site is None or not can_see_site(actor, site):
+        raise ValidationError({"site": [_("You may only count the stock of your own sites.")]})
+    if StockTake.objects.filter(site=site, status=StockTake.Status.OPEN).exists():
+        raise ValidationError({"site": [_("A stock-take of this site is already open.")]})
+    raise_errors(text_errors(StockTake, notes=notes))
+    try:
+        with transaction.atomic():
+            stocktake = StockTake.objects.create(
+                site=site, notes=(notes or "").strip(), opened_by=actor
+            )
+    except IntegrityError:
+        raise ValidationError({"site": [_("A stock-take of this site is already open.")]}) from None
+    expected = StockItem.objects.filter(
+        site=site, status__in=[Status.IN_STOCK, Status.MISSING]
+    ).values_list("pk", "status", "weight_kg")
+    StockTakeLine.objects.bulk_create(
+        [
+            StockTakeLine(
+                stocktake=stocktake,
+                item_id=pk,
+                status_at_opening=status,
+                expected_weight=weight,
+            )
+            for pk, status, weight in expected.iterator(chunk_size=2000)
+        ],
+        batch_size=2000,
+    )
+    return stocktake
+
+
+# Not durable: the ODK sync records checks made in Collect inside its own
+# transaction (one per submission).
+@transaction.atomic
+def stocktake_check(
+    *,
+    actor,
+    stocktake: StockTake,
+    item: StockItem,
+    result: str,
+    weight_kg=None,
+    note: str = "",
+    photo=None,
+) -> StockTakeLine:
+    """Record what the counter found for one expected item (may be repeated to
+    fix a mistake until sign-off; each check is in the ledger). A weight is
+    recorded on the line, never on the item (see the module's docstring)."""
+    require(actor, RUN_STOCKTAKE)
+    stocktake = _locked_stocktake(actor=actor, stocktake=stocktake)
+    _require_open(stocktake)
+    line = (
+        StockTakeLine.objects.select_for_update()
+        .select_related("item")
+        .filter(stocktake=stocktake, item_id=getattr(item, "pk", item))
+        .first()
+    )
+    if line is None:
+        raise ValidationError(
+            {"item": [_("This item is not on the list; register it as found without a record.")]}
+        )
+    errors: dict[str, list[str]] = {}
+    R = StockTakeLine.Result
+    if result not in (R.FOUND, R.DAMAGED, R.MISSING):
+        errors["result"] = [_("Choose found, damaged or missing.")]
+    measured = None
+    if result != R.MISSING:
+        measured = parse_weight(weight_kg, field="weight_kg", errors=errors, required=False)
+    errors.update(text_errors(StockTakeLine, note=note))
+    raise_errors(errors)
+    if photo is not None and result != R.MISSING:
+        try:
+            line.photo = stock_services.photo_add(
+                actor=actor,
+                item=line.item,
+                upload=photo,
+                caption=_("Stock-take %(reference)s") % {"reference": stocktake.reference},
+            )
+        except PermissionDenied:
+            raise ValidationError(
+                {"photo": [_("Your role may not add photos; ask a store manager.")]}
+            ) from None
+    line.result = result
+    line.weight_measured = measured
+    line.note = (note or "").strip()
+    line.checked_by, line.checked_at = actor, timezone.now()
+    line.save()
+    ledger.append(
+        event=Event.STOCKTAKE_CHECKED,
+        actor=actor,
+        site=stocktake.site_id,
+        item=line.item,
+        stocktake=stocktake,
+        payload={
+            "stocktake": stocktake.reference,
+            "result": result,
+            "expected_weight": line.expected_weight,
+            "weight_measured": measured,
+            "note": line.note,
+        },
+    )
+    return line
+
+
+@transaction.atomic(durable=True)
+def stocktake_register_item(
+    *,
+    actor,
+    stocktake: StockTake,
+    item_type: ItemType,
+    data: dict,
+    custom_values: dict | None = None,
+    photos: Iterable = (),
+    cites_mark: str | None = None,
+) -> StockTakeLine:
+    """An item found without a record: registered at the stock-take's site
+    (stock.services.item_register) and listed as an addition."""
+    require(actor, RUN_STOCKTAKE)
+    stocktake = _locked_stocktake(actor=actor, stocktake=stocktake)
+    _require_open(stocktake)
+    item = stock_services.item_register(
+        actor=actor,
+        site=stocktake.site,
+        item_type=item_type,
+        data=data,
+        custom_values=custom_values,
+        photos=photos,
+        cites_mark=cites_mark,
+    )
+    line = StockTakeLine.objects.create(
+        stocktake=stocktake,
+        item=item,
+        expected=False,
+        status_at_opening=Status.IN_STOCK,
+        expected_weight=item.weight_kg,
+        result=StockTakeLine.Result.FOUND,
+        weight_measured=item.weight_kg,
+        checked_by=actor,
+        checked_at=timezone.now(),
+    )
+    ledger.append(
+        event=Event.STOCKTAKE_CHECKED,
+        actor=actor,
+        site=stocktake.site_id,
+        item=item,
+        stocktake=stocktake,
+        payload={
+            "stocktake": stocktake.reference,
+            "result": StockTakeLine.Result.FOUND,
+            "unexpected": True,
+            "weight_measured": item.weight_kg,
+        },
+    )
+    return line
+
+
+def _sign_off_line(*, actor, stocktake: StockTake, line: StockTakeLine, item: StockItem) -> bool:
+    """Settle one expected item at sign-off; whether its outcome changed."""
+    R, Outcome = StockTakeLine.Result, StockTakeLine.Outcome
+    here = item.site_id == stocktake.site_id
+    absent = line.result in (R.UNCHECKED, R.MISSING)
+    if here and absent and item.status == Status.IN_STOCK:
+        stock_services.item_move(item=item, status=Status.MISSING)
+        line.outcome = Outcome.MARKED_MISSING
+        ledger.append(
+            event=Event.STOCKTAKE_MISSING,
+            actor=actor,
+            site=stocktake.site_id,
+            item=item,
+            stocktake=stocktake,
+            payload={
+                "stocktake": stocktake.reference,
+                "result": line.result,
+                "status": Status.MISSING,
+            },
+        )
+    elif here and not absent and item.status == Status.MISSING:
+        stock_services.item_move(item=item, status=Status.IN_STOCK)
+        line.outcome = Outcome.FOUND_AGAIN
+        ledger.append(
+            event=Event.STOCKTAKE_FOUND,
+            actor=actor,
+            site=stocktake.site_id,
+            item=item,
+            stocktake=stocktake,
+            payload={"stocktake": stocktake.reference, "status": Status.IN_STOCK},
+        )
+    elif not here or item.status not in (Status.IN_STOCK, Status.MISSING):
+        line.outcome = Outcome.MOVED
+    else:
+        return False
+    return True
+
+
+@transaction.atomic(durable=True)
+def stocktake_sign_off(*, actor, stocktake: StockTake, note: str = "") -> StockTake:
+    """Close the stock-take. Expected items still unchecked or checked missing
+    become "missing" (and show so on the dashboard); items recorded missing
+    before and found now are back in stock. Items that left the site in the
+    meantime (a transfer) are left alone."""
+    require(actor, RUN_STOCKTAKE)
+    stocktake = _locked_stocktake(actor=actor, stocktake=stocktake)
+    _require_open(stocktake)
+    for message in text_errors(StockTake, sign_off_note=note).get("sign_off_note", []):
+        raise ValidationError({"note": [message]})
+    lines = list(stocktake.lines.filter(expected=True).select_for_update().order_by("item_id"))
+    items = {
+        i.pk: i
+        for i in StockItem.objects.select_for_update().filter(pk__in=[ln.item_id for ln in lines])
+    }
+    for line in lines:
+        if _sign_off_line(actor=actor, stocktake=stocktake, line=line, item=items[line.item_id]):
+            line.save(update_fields=["outcome"])
+    stocktake.status = StockTake.Status.SIGNED_OFF
+    stocktake.signed_off_by = actor
+    stocktake.signed_off_at = timezone.now()
+    stocktake.sign_off_note = (note or "").strip()
+    stocktake.save()
+    return stocktake

@@ -1,0 +1,132 @@
+"""Registering items and adding their photos (country schema).
+
+Registering needs ``stock.register_item`` and the site in the actor's scope
+(else a ValidationError on ``site``); adding a photo needs ``register_item``
+or ``correct_item`` (else PermissionDenied) and the item's site in scope
+(else Http404). The ODK sync and custody's stock-takes call these same
+functions, inside their own transactions: neither is durable.
+"""
+
+from collections.abc import Iterable
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from accounts.permissions import may, require_any
+from core.errors import raise_errors
+from core.text import text_errors
+from ledger import chain as ledger
+
+from .. import marks
+from ..custom_fields import validate_custom_values
+from ..models import ItemPhoto, ItemType, Site, StockItem
+from ..scope import can_see_site
+from .common import check_photos, locked_item_in_scope, store_photo
+from .fields import ITEM_FIELDS, check_mark, clean_item_fields, longest
+from .totals import TotalsKey, totals_adjust
+
+
+@transaction.atomic
+def item_register(
+    *,
+    actor,
+    site: Site,
+    item_type: ItemType,
+    data: dict,
+    custom_values: dict | None = None,
+    photos: Iterable = (),
+    cites_mark: str | None = None,
+) -> StockItem:
+    """Register one item at ``site``; allocates its SMS number and, when the
+    type needs one and none is given, its CITES mark (see stock.marks)."""
+    errors: dict[str, list[str]] = {}
+    if not may(actor, "stock.register_item") or not can_see_site(actor, site):
+        errors["site"] = [_("You may not register items at this site.")]
+    elif not site.active:
+        errors["site"] = [_("This site is closed.")]
+    if not item_type.enabled:
+        errors["item_type"] = [_("This item type is not in use.")]
+    unknown = sorted(set(data) - set(ITEM_FIELDS))
+    for name in unknown:
+        errors[name] = [_("This field cannot be set here.")]
+    clean, field_errors = clean_item_fields(data, item_type=item_type)
+    errors.update(field_errors)
+    values, custom_errors = validate_custom_values(item_type=item_type, values=custom_values)
+    errors.update(custom_errors)
+    errors.update(text_errors(StockItem, notes=clean.get("notes")))  # core.text
+    mark = None
+    if cites_mark and str(cites_mark).strip():
+        mark, mark_errors = check_mark(cites_mark, item_type=item_type)
+        if mark_errors:
+            errors["cites_mark"] = mark_errors
+    checked, photo_errors = check_photos(photos)
+    if photo_errors:
+        errors["photos"] = photo_errors
+    raise_errors(errors)
+
+    if mark is None and marks.mark_required(
+        item_type=item_type, weight_kg=clean["weight_kg"], length_cm=longest(clean)
+    ):
+        mark = _generate_mark(item_type=item_type, weight_kg=clean["weight_kg"])
+    item = StockItem(
+        sms_number=marks.allocate_sms_number(),
+        site=site,
+        item_type=item_type,
+        status=StockItem.Status.IN_STOCK,
+        custom_values=values,
+        cites_mark=mark,
+        created_by=actor,
+        **clean,
+    )
+    try:
+        with transaction.atomic():
+            item.save(force_insert=True)
+    except IntegrityError:
+        # A concurrent registration took the same typed mark between our
+        # check and our insert.
+        raise ValidationError(
+            {"cites_mark": [_("The mark %(mark)s is already in use.") % {"mark": mark}]}
+        ) from None
+    for photo in checked:
+        store_photo(actor=actor, item=item, checked=photo)
+    totals_adjust(before=None, after=TotalsKey.of(item))
+    ledger.append(
+        event=ledger.Event.REGISTERED,
+        actor=actor,
+        site=site,
+        item=item,
+        payload={
+            "sms_number": item.sms_number,
+            "item_type": item_type.code,
+            "cites_mark": item.cites_mark,
+            "weight_kg": item.weight_kg,
+            "pieces": item.pieces,
+            "site": site.code,
+        },
+    )
+    return item
+
+
+def _generate_mark(*, item_type: ItemType, weight_kg) -> str:
+    # A typed mark may already use the next serial: skip to a free one (the
+    # skipped serial is not a gap, it is on the item that was typed in).
+    while True:
+        allocated = marks.allocate_mark(category=item_type.category, weight_kg=weight_kg)
+        if not StockItem.objects.filter(cites_mark=allocated.mark).exists():
+            return allocated.mark
+
+
+@transaction.atomic
+def photo_add(*, actor, item: StockItem, upload, caption: str = "") -> ItemPhoto:
+    require_any(actor, "stock.register_item", "stock.correct_item")
+    item = locked_item_in_scope(actor=actor, item=item)
+    if item.is_archived:
+        raise ValidationError(
+            {NON_FIELD_ERRORS: [_("This item is archived; photos can no longer be added.")]}
+        )
+    raise_errors(text_errors(ItemPhoto, caption=caption.strip()))
+    checked, messages = check_photos([upload])
+    if messages:
+        raise ValidationError({"photos": messages})
+    return store_photo(actor=actor, item=item, checked=checked[0], caption=caption.strip())
