@@ -354,15 +354,15 @@ def month_ends(first: datetime.date, last: datetime.date) -> list[datetime.date]
 
 def running_series(months: list, opening: dict, deltas: dict) -> dict:
     """{key: [balance at each month end]} from each key's opening balance and
-    its change in each month."""
+    its change in each month ([Measure per month])."""
     series = {}
     for key in set(deltas) | set(opening):
         running = opening[key].copy() if key in opening else Measure()
         points = []
-        for delta in deltas.get(key, ()):
+        for delta in deltas.get(key) or [Measure()] * len(months):
             running.add(delta)
             points.append(running.copy())
-        series[key] = points or [running.copy() for _ in months]
+        series[key] = points
     return series
 
 
