@@ -201,7 +201,10 @@ class Totals(Figures):
         )
         where = " OR ".join(_ranges_sql(r, params) for r in ranges.values())
         filters = self._class_sql("m", params) + self._place_sql("m.place_id", params)
-        selected = "".join(f", {SQL_COLUMNS[c]}" for c in columns)
+        sql_columns = dict(SQL_COLUMNS)
+        if all(grain != DAY for r in ranges.values() for grain, _lo, _hi in r):
+            sql_columns["month"] = "m.period_start"  # month rows only: their own month
+        selected = "".join(f", {sql_columns[c]}" for c in columns)
         groups = ", ".join(str(n) for n in range(1, len(columns) + 2))
         sql = (
             f"SELECT CASE {cases} END{selected},"  # noqa: S608 - our own column names
