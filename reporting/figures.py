@@ -39,6 +39,7 @@ from .definitions import (
     NO_LINE,
     REMOVED,
     STATE_EVENTS,
+    SUM_COLUMNS,
     TRANSFER_IN,
     TRANSFER_LINES,
     TRANSFER_OUT,
@@ -280,10 +281,10 @@ class History(Figures):
     # -- the engine's reads (reporting.definitions.Figures) -------------------------
 
     def _day_totals(self) -> dict:
-        """The movements in scope summed per effective day, place, type,
-        source, line and detail: {(day, place, type, source, line, detail):
-        [items, pieces, kg, marked]} — what reporting.totals stores per day,
-        computed once per History and summed by every balance and period."""
+        """The movements in scope summed per effective day and SUM_COLUMNS,
+        {(day, place, type, source, line, detail): [items, pieces, kg,
+        marked]} — what reporting.totals stores per day — computed once per
+        History and summed again by every balance and period asked."""
         if self._day_sums is None:
             totals: dict = {}
             sees = self.scope.sees
@@ -307,7 +308,7 @@ class History(Figures):
         return self._day_sums
 
     def _sums(self, parts: dict, columns: tuple) -> list[tuple]:
-        positions = {"place": 1, "item_type": 2, "source": 3, "line": 4, "detail": 5}
+        positions = {name: i for i, name in enumerate(SUM_COLUMNS, start=1)}  # after the day
         getters = [
             (lambda key: key[0].replace(day=1)) if c == "month" else itemgetter(positions[c])
             for c in columns
