@@ -308,23 +308,19 @@ class History(Figures):
         return self._day_sums
 
     def _sums(self, parts: dict, columns: tuple) -> list[tuple]:
-        positions = {name: i for i, name in enumerate(SUM_COLUMNS, start=1)}  # after the day
-        getters = [
-            (lambda key: key[0].replace(day=1)) if c == "month" else itemgetter(positions[c])
-            for c in columns
-        ]
-        ranges = list(parts.items())
+        pick = _picker(columns)
+        part_of: dict = {}  # day -> its part (None: in none)
         result: dict = {}
         for key, (items, pieces, kg, marked) in self._day_totals().items():
             day = key[0]
-            part = None
-            for name, (first, last) in ranges:
-                if first <= day <= last:
-                    part = name
-                    break
+            part = part_of.get(day, "")
+            if part == "":
+                part = part_of[day] = next(
+                    (name for name, (first, last) in parts.items() if first <= day <= last), None
+                )
             if part is None:
                 continue
-            group = (part, *(get(key) for get in getters))
+            group = (part, *pick(key))
             sums = result.get(group)
             if sums is None:
                 result[group] = [items, pieces, kg, marked]
@@ -404,6 +400,28 @@ class History(Figures):
             rows.sort(key=lambda row: -row[2].weight_kg)  # stable: ledger order among equals
             rows = rows[:heaviest]
         return rows
+
+
+def _picker(columns: tuple):
+    """A function: a day-totals key → the values of ``columns`` (of
+    SUM_COLUMNS, then "month" last)."""
+    month = bool(columns) and columns[-1] == "month"
+    positions = [SUM_COLUMNS.index(c) + 1 for c in (columns[:-1] if month else columns)]
+    if len(positions) > 1:
+        values = itemgetter(*positions)
+    elif positions:
+        (i,) = positions
+
+        def values(key):
+            return (key[i],)
+    else:
+
+        def values(key):
+            return ()
+
+    if not month:
+        return values
+    return lambda key: (*values(key), key[0].replace(day=1))
 
 
 def ledger_rows(entries, zone):
