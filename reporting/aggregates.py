@@ -1,15 +1,15 @@
 """Report figures read from the aggregates (country schema).
 
-``Totals`` answers what reporting.figures.History answers — balances,
-movements, the items held at a date, the monthly curves — with SQL over the
-tables reporting.totals keeps in step with the custody ledger, instead of
-replaying the ledger: a balance or a period is a sum over whole years, then
-months, then days of MovementTotal (a few thousand rows whatever the number
-of items); the items held at a date are the items' current positions, except
-for the few that changed since, whose state at that date is their last
-ItemTransition up to it. Same figures, same semantics (figures.py's module
-docstring); the replay stays the reference, used for a ledger cut-off and in
-the tests that check the two agree.
+``Totals`` is the second engine of reporting.definitions.Figures: it answers
+the same questions as reporting.figures.History, from the same definitions,
+with SQL over the tables reporting.totals keeps in step with the custody
+ledger instead of replaying the ledger: movements summed over a period or up
+to a day are sums over whole years, then months, then days of MovementTotal
+(a few thousand rows whatever the number of items); the items held at a
+date are the items' current positions, except for the few that changed
+since, whose state at that date is their last ItemTransition up to it. The
+replay stays the reference, used for a ledger cut-off and in the tests that
+check the two agree.
 
 ``figures_for`` picks the source: the aggregates, unless a ledger cut-off is
 asked for or the country's aggregates were never built (then the replay,
@@ -18,44 +18,43 @@ and a warning: run ``manage.py rebuild_report_totals``).
 
 import datetime
 import logging
-from collections import defaultdict
-from operator import itemgetter
 
 from django.db import connection
 
 from ledger.models import LedgerEntry
-from stock.models import ItemType
 
-from .figures import (
-    TRANSFER_IN,
-    TRANSFER_OUT,
+from .definitions import (
+    FIRST_DAY,
+    ONE_DAY,
+    TRANSFER_LINES,
     TRANSIT,
-    History,
+    Figures,
     Holding,
-    ItemFilter,
     ItemInfo,
-    Measure,
-    Scope,
-    Summary,
     Transition,
-    bulk,
-    ledger_head_sequence,
+    month_last,
 )
+from .figures import History, ItemFilter, Scope, ledger_head_sequence
 from .models import ItemPosition, MovementTotal
 from .totals import place_in_db, place_of_db
 
 logger = logging.getLogger(__name__)
 
+__all__ = ["FIRST_DAY", "Totals", "cover", "figures_for", "totals_ready"]
+
 YEAR, MONTH, DAY = MovementTotal.YEAR, MovementTotal.MONTH, MovementTotal.DAY
 NET_YEAR, NET_MONTH = MovementTotal.NET_YEAR, MovementTotal.NET_MONTH
-FIRST_DAY = datetime.date(1, 1, 1)
-ONE_DAY = datetime.timedelta(days=1)
-HELD = ("held", "transit")
-
-
-def _month_last(day: datetime.date) -> datetime.date:
-    nxt = datetime.date(day.year + day.month // 12, day.month % 12 + 1, 1)
-    return nxt - ONE_DAY
+# The net rows (source, line and detail left blank) of a year or month.
+NET_OF = {YEAR: NET_YEAR, MONTH: NET_MONTH}
+# Figures._sums' columns in MovementTotal.
+SQL_COLUMNS = {
+    "place": "m.place_id",
+    "item_type": "m.item_type_id",
+    "source": "m.source",
+    "line": "m.line",
+    "detail": "m.detail",
+    "month": "date_trunc('month', m.period_start)::date",
+}
 
 
 def _month_before(day: datetime.date) -> datetime.date:
@@ -63,24 +62,32 @@ def _month_before(day: datetime.date) -> datetime.date:
     return (day.replace(day=1) - ONE_DAY).replace(day=1)
 
 
-def cover(start: datetime.date, end: datetime.date) -> list[tuple]:
+def cover(start: datetime.date, end: datetime.date, *, years: bool = True) -> list[tuple]:
     """The days [start, end] as whole years, then whole months, then days:
-    [(grain, first period_start, last period_start)], at most five ranges."""
+    [(grain, first period_start, last period_start)], at most five ranges.
+    Without ``years``, as whole months and days (rows that each lie within
+    one month)."""
     parts = []
     while start <= end:
-        if start.month == 1 and start.day == 1 and datetime.date(start.year, 12, 31) <= end:
+        if (
+            years
+            and start.month == 1
+            and start.day == 1
+            and datetime.date(start.year, 12, 31) <= end
+        ):
             last = end.year if end == datetime.date(end.year, 12, 31) else end.year - 1
             parts.append((YEAR, start, datetime.date(last, 1, 1)))
             if last == datetime.MAXYEAR:
                 break
             start = datetime.date(last + 1, 1, 1)
-        elif start.day == 1 and _month_last(start) <= end:
-            last = end.replace(day=1) if _month_last(end) == end else _month_before(end)
-            last = min(last, datetime.date(start.year, 12, 1))
+        elif start.day == 1 and month_last(start) <= end:
+            last = end.replace(day=1) if month_last(end) == end else _month_before(end)
+            if years:
+                last = min(last, datetime.date(start.year, 12, 1))
             parts.append((MONTH, start, last))
-            start = _month_last(last) + ONE_DAY
+            start = month_last(last) + ONE_DAY
         else:
-            last = min(end, _month_last(start))
+            last = min(end, month_last(start))
             parts.append((DAY, start, last))
             start = last + ONE_DAY
     return parts
@@ -101,7 +108,7 @@ def totals_ready() -> bool:
     return ItemPosition.objects.exists() or not LedgerEntry.objects.exists()
 
 
-def figures_for(*, scope: Scope, item_filter: ItemFilter | None = None, cutoff=None):
+def figures_for(*, scope: Scope, item_filter: ItemFilter | None = None, cutoff=None) -> Figures:
     if cutoff is None and totals_ready():
         return Totals(scope=scope, item_filter=item_filter)
     if cutoff is None:
@@ -109,15 +116,13 @@ def figures_for(*, scope: Scope, item_filter: ItemFilter | None = None, cutoff=N
     return History(scope=scope, item_filter=item_filter, cutoff=cutoff)
 
 
-class Totals:
+class Totals(Figures):
     """Figures of the items that pass ``item_filter``, at the places in ``scope``."""
 
     def __init__(self, *, scope: Scope, item_filter: ItemFilter | None = None):
-        self.scope = scope
-        self.item_filter = item_filter or ItemFilter()
-        self.cutoff = ledger_head_sequence()
-        self.types = {t.pk: t for t in ItemType.objects.select_related("category")}
-        self.items: dict = {}  # ItemInfo of the items the item-level reads returned
+        super().__init__(
+            scope=scope, item_filter=item_filter or ItemFilter(), cutoff=ledger_head_sequence()
+        )
         wanted = self.item_filter
         type_ids = None
         if wanted.category_ids is not None or wanted.category_kinds is not None:
@@ -172,31 +177,34 @@ class Totals:
             )
         return info
 
-    def _key(self, group_by, place, type_id, source) -> tuple:
-        parts = []
-        for name in group_by:
-            if name == "site":
-                parts.append(place_of_db(place))
-            elif name == "category":
-                parts.append(self.types[type_id].category_id)
-            elif name == "item_type":
-                parts.append(type_id)
-            elif name == "source":
-                parts.append(source)
-            else:
-                raise ValueError(f"unknown grouping {name!r}")
-        return tuple(parts)
+    # -- the engine's reads (reporting.definitions.Figures) -------------------------
 
-    def _sums(self, parts: dict, columns: tuple) -> list:
-        """[(part, *columns, items, pieces, kg, marked)]: the MovementTotal rows
-        of each part ({name: ranges}) summed per ``columns``, in scope."""
+    def _sums(self, parts: dict, columns: tuple) -> list[tuple]:
+        """The MovementTotal rows of each part's days summed per ``columns``,
+        in scope: one statement, each row read once (the parts are disjoint)."""
+        by_month = "month" in columns
+        ranges = {
+            name: cover(first, last, years=not by_month) for name, (first, last) in parts.items()
+        }
+        if (
+            self._sources is None
+            and not {"source", "line", "detail"} & set(columns)
+            and all(grain in NET_OF for r in ranges.values() for grain, _lo, _hi in r)
+        ):
+            # The net rows: one per place, type and period, not per source and line.
+            ranges = {
+                name: [(NET_OF[grain], lo, hi) for grain, lo, hi in r] for name, r in ranges.items()
+            }
         params: list = []
         cases = " ".join(
-            f"WHEN {_ranges_sql(ranges, params)} THEN '{name}'" for name, ranges in parts.items()
+            f"WHEN {_ranges_sql(r, params)} THEN '{name}'" for name, r in ranges.items()
         )
-        where = " OR ".join(_ranges_sql(ranges, params) for ranges in parts.values())
+        where = " OR ".join(_ranges_sql(r, params) for r in ranges.values())
         filters = self._class_sql("m", params) + self._place_sql("m.place_id", params)
-        selected = "".join(f", m.{c}" for c in columns)
+        sql_columns = dict(SQL_COLUMNS)
+        if all(grain != DAY for r in ranges.values() for grain, _lo, _hi in r):
+            sql_columns["month"] = "m.period_start"  # month rows only: their own month
+        selected = "".join(f", {sql_columns[c]}" for c in columns)
         groups = ", ".join(str(n) for n in range(1, len(columns) + 2))
         sql = (
             f"SELECT CASE {cases} END{selected},"  # noqa: S608 - our own column names
@@ -205,89 +213,11 @@ class Totals:
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchall()
-
-    # -- balances and movements ---------------------------------------------------------
-
-    def summary(self, *, start: datetime.date, end: datetime.date, group_by=()) -> Summary:
-        return self.summaries(periods=[(start, end)], group_by=group_by)[0]
-
-    def summaries(self, *, periods: list[tuple], group_by=()) -> list[Summary]:
-        columns = ("place_id", "item_type_id", "source", "line", "detail")
-        results = []
-        for start, end in periods:
-            result = Summary(start=start, end=end, group_by=tuple(group_by))
-            rows = self._sums(
-                {"o": cover(FIRST_DAY, start - ONE_DAY), "p": cover(start, end)}, columns
-            )
-            for part, place, type_id, source, line, detail, items, pieces, kg, _m in rows:
-                measure = Measure(int(items), int(pieces), kg)
-                row = result.row(self._key(group_by, place, type_id, source))
-                if part == "o":
-                    row.opening.add(measure)
-                else:
-                    row.lines.setdefault((line, detail), Measure()).add(measure)
-                row.closing.add(measure)
-            for row in result.rows.values():
-                # A line whose movements cancel out (in and out the same
-                # period) is not a movement of the period.
-                row.lines = {k: m for k, m in row.lines.items() if m}
-            result.drop_empty()
-            result.check()
-            results.append(result)
-        return results
-
-    def balances_at(self, day: datetime.date, group_by=()) -> dict:
-        """{key: (Measure held at the end of ``day``, marked items among them)}."""
-        result: dict = {}
-        rows = self._sums({"c": cover(FIRST_DAY, day)}, ("place_id", "item_type_id", "source"))
-        for _part, place, type_id, source, items, pieces, kg, marked in rows:
-            key = self._key(group_by, place, type_id, source)
-            measure, count = result.get(key, (Measure(), 0))
-            measure.add(Measure(int(items), int(pieces), kg))
-            result[key] = (measure, count + int(marked))
-        return {k: v for k, v in result.items() if v[0] or v[1]}
-
-    def monthly_balances(self, *, first: datetime.date, last: datetime.date, by: str) -> dict:
-        """As History.monthly_balances: the balance at each month end, by
-        "category" or "site", from whole-year and whole-month rows only."""
-        months = []
-        month = first.replace(day=1)
-        while month <= last.replace(day=1):
-            months.append(_month_last(month))
-            month = _month_last(month) + ONE_DAY
-        index = {(m.year, m.month): i for i, m in enumerate(months)}
-        first_month = first.replace(day=1)
-        column = "place_id" if by == "site" else "item_type_id"
-        opening = cover(FIRST_DAY, first_month - ONE_DAY)  # whole years and months
-        month_grain = MONTH
-        if self._sources is None:
-            # The net rows: one per place, type and period, not per source and line.
-            net = {YEAR: NET_YEAR, MONTH: NET_MONTH}
-            opening = [(net[grain], lo, hi) for grain, lo, hi in opening]
-            month_grain = NET_MONTH
-        rows = self._sums(
-            {"o": opening, "m": [(month_grain, first_month, last.replace(day=1))]},
-            (column, "period_start"),
-        )
-        opening: dict = defaultdict(Measure)
-        deltas: dict = defaultdict(lambda: [Measure() for _ in months])
-        for part, value, period, items, pieces, kg, _marked in rows:
-            key = place_of_db(value) if by == "site" else self.types[value].category_id
-            measure = Measure(int(items), int(pieces), kg)
-            if part == "o":
-                opening[key].add(measure)
-            else:
-                deltas[key][index[(period.year, period.month)]].add(measure)
-        series = {}
-        for key in set(deltas) | set(opening):
-            running = opening[key].copy()
-            points = []
-            for delta in deltas[key] if key in deltas else [Measure() for _ in months]:
-                running.add(delta)
-                points.append(running.copy())
-            series[key] = points
-        return {"months": months, "series": series}
+            rows = cursor.fetchall()
+        if "place" not in columns:
+            return rows
+        at = columns.index("place") + 1
+        return [(*row[:at], place_of_db(row[at]), *row[at + 1 :]) for row in rows]
 
     # -- items ----------------------------------------------------------------------------
 
@@ -344,34 +274,18 @@ class Totals:
             cursor.execute(f"{now} UNION ALL {then}", params)
             return cursor.fetchall()
 
-    def holdings_at(self, day: datetime.date) -> dict:
-        """{item_id: Holding} of the items held at the end of ``day``; their
-        ItemInfo in ``self.items``."""
-        held = {}
-        for item_id, place, pieces, kg, *info in self._states_at(day):
-            self._info(item_id, *info)
-            held[item_id] = Holding(place_of_db(place), pieces, kg)
-        return held
-
-    def marked_holdings_at(self, day: datetime.date) -> list[tuple]:
-        """[(ItemInfo, Holding)] of the marked items held at the end of ``day``."""
+    def _held(self, day: datetime.date, *, marked_only: bool = False) -> list[tuple]:
         return [
             (self._info(item_id, *info), Holding(place_of_db(place), pieces, kg))
-            for item_id, place, pieces, kg, *info in self._states_at(day, marked_only=True)
+            for item_id, place, pieces, kg, *info in self._states_at(day, marked_only=marked_only)
         ]
 
-    def annex_at(self, day: datetime.date) -> list[tuple]:
-        """[(mark, SMS number, type id, source, pieces, kg, place)] of the
-        marked items held at the end of ``day``, by mark (plain tuples: a
-        large country's annex has hundreds of thousands of rows)."""
-        with bulk():
-            # Rows as fetched, but those in transit (place 0 in the table).
-            rows = [
-                row if row[6] != 0 else (*row[:6], TRANSIT)
-                for row in self._states_at(day, annex=True)
-            ]
-            rows.sort(key=itemgetter(0))
-        return rows
+    def _annex_rows(self, day: datetime.date) -> list[tuple]:
+        # The rows as fetched (annex_row()'s columns), but those in transit
+        # (place 0 in the table).
+        return [
+            row if row[6] != 0 else (*row[:6], TRANSIT) for row in self._states_at(day, annex=True)
+        ]
 
     def missing_at(self, day: datetime.date) -> dict:
         """{item_id: Holding as last held} of the items recorded missing at the
@@ -402,12 +316,6 @@ class Totals:
             missing[item_id] = Holding(place_of_db(place), pieces, kg)
         return missing
 
-    def missing_total_at(self, day: datetime.date) -> Measure:
-        total = Measure()
-        for holding in self.missing_at(day).values():
-            total.add(Measure(1, holding.pieces, holding.weight_kg))
-        return total
-
     def _sides_sql(self, start, end, params: list, *, no_transfers: bool) -> str:
         """Both sides of the transitions of [start, end] as rows (sequence,
         side order, sign, place, pieces, kg, line, detail, day, status_after,
@@ -429,7 +337,7 @@ class Totals:
             params += [start, end]
             if no_transfers:
                 sql += f" AND t.{line} NOT IN (%s, %s)"
-                params += [TRANSFER_IN, TRANSFER_OUT]
+                params += list(TRANSFER_LINES)
             sql += self._class_sql("p", params) + self._place_sql(f"t.place_{suffix}", params)
             sides.append(sql)
         return " UNION ALL ".join(sides)
@@ -465,23 +373,16 @@ class Totals:
             result.append((transition, sign, holding, (line, detail)))
         return result
 
-    def item_lines(self, *, start: datetime.date, end: datetime.date) -> list[tuple]:
-        """[(Transition, side sign, Holding, line)] of [start, end] in scope, in
-        ledger order. The Transition carries the side read (the other side
-        of the same change is its own row)."""
+    def _item_lines(self, start, end, *, heaviest: int | None = None) -> list[tuple]:
+        """The Transitions carry the side read (the other side of the same
+        change is its own row)."""
         params: list = []
-        sql = self._sides_sql(start, end, params, no_transfers=False)
+        sql = self._sides_sql(start, end, params, no_transfers=heaviest is not None)
+        if heaviest is None:
+            sql += " ORDER BY 1, 2"
+        else:
+            sql += " ORDER BY 6 DESC, 1, 2 LIMIT %s"
+            params.append(heaviest)
         with connection.cursor() as cursor:
-            cursor.execute(f"{sql} ORDER BY 1, 2", params)
+            cursor.execute(sql, params)
             return self._line_rows(cursor.fetchall())
-
-    def largest_item_lines(self, *, start, end, limit: int) -> list[tuple]:
-        """The ``limit`` heaviest item movements of [start, end] other than
-        transfers: [(Transition, side, Holding, line, ItemInfo)]."""
-        params: list = []
-        sql = self._sides_sql(start, end, params, no_transfers=True)
-        params.append(limit)
-        with connection.cursor() as cursor:
-            cursor.execute(f"{sql} ORDER BY 6 DESC, 1, 2 LIMIT %s", params)
-            rows = self._line_rows(cursor.fetchall())
-        return [(*row, self.items[row[0].item_id]) for row in rows]

@@ -4,8 +4,8 @@ custody.ledger.append calls ``entry_appended`` for every entry, inside the
 transaction that makes the change and while it holds the ledger head lock —
 so the aggregates change if and only if the ledger does, and two appends of
 one country never interleave here. For each entry that changes an item's
-state (reporting.figures' event → balance mapping), it takes one step of the
-same replay (figures.History._step) from where the item stands
+state (reporting.definitions' event → balance mapping), it takes one step of
+the same replay (reporting.definitions.step) from where the item stands
 (ItemPosition), records the change (ItemTransition) and adds its movements
 to MovementTotal — two round trips, whatever the country's size.
 
@@ -21,25 +21,16 @@ after a change of the country's time zone, which moves effective days):
 ``manage.py rebuild_report_totals``.
 """
 
-import zoneinfo
 from decimal import Decimal
 
 from django.db import connection, transaction
 
 from ledger.models import LedgerEntry, LedgerHead
-from tenants.current import current_country
+from stock.models import StockItem
 
-from .figures import (
-    _STATE_EVENTS,
-    TRANSIT,
-    History,
-    ItemInfo,
-    effective_day,
-    ledger_rows,
-    replay_rows,
-)
+from .definitions import STATE_EVENTS, TRANSIT, ItemInfo, State, effective_day, step
+from .figures import country_zone, ledger_rows, raw_rows, replay_rows
 
-STATE_EVENTS = frozenset(str(e) for e in _STATE_EVENTS)
 TRANSIT_PLACE = 0  # how the tables write "in transit" (no site has id 0)
 
 _POSITION_COLUMNS = (
@@ -71,9 +62,10 @@ _MARKED = "CASE WHEN coalesce(p.cites_mark, '') <> '' THEN 1 ELSE 0 END"
 def _contribute_sql(relation: str, sign: int) -> str:
     """Add (sign 1) or take off (-1) the movements of the transitions in
     ``relation`` (transition columns plus item_type_id, source, marked): each
-    side on its line, at its place, in its year, month and day, and net of
-    source and line in its year and month (for the charts). Grouped first,
-    so one statement never touches a key twice."""
+    side on its line, at its place (reporting.definitions.sides, in SQL), in
+    its year, month and day, and net of source and line in its year and month
+    (for the charts). Grouped first, so one statement never touches a key
+    twice."""
     sign = 1 if sign > 0 else -1
     return (
         "INSERT INTO reporting_movementtotal AS m (grain, period_start, place_id,"  # noqa: S608
@@ -121,32 +113,21 @@ def place_of_db(value):
     return TRANSIT if value == TRANSIT_PLACE else value
 
 
-def _zone(name) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(name or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
-
-
-def _state_of(status, place, pieces, weight):
+def _state_of(status, place, pieces, weight) -> State | None:
     if not status:
         return None
-    return {
-        "status": status,
-        "place": place_of_db(place),
-        "pieces": pieces,
-        "weight_kg": Decimal(weight),
-    }
+    return State(status, place_of_db(place), pieces, Decimal(weight))
 
 
-def _position_params(info: ItemInfo, state, last_day) -> dict:
-    state = state or {}
+def _position_params(info: ItemInfo, state: State | None, last_day) -> dict:
     return {
         "item": info.id,
-        "status": state.get("status", ""),
-        "place": place_in_db(state["place"]) if state.get("place") is not None else None,
-        "pieces": state.get("pieces", 0),
-        "weight": state.get("weight_kg", Decimal(0)),
+        "status": state.status if state is not None else "",
+        "place": (
+            place_in_db(state.place) if state is not None and state.place is not None else None
+        ),
+        "pieces": state.pieces if state is not None else 0,
+        "weight": state.weight_kg if state is not None else Decimal(0),
         "last_day": last_day,
         "item_type": info.item_type_id,
         "source": info.source,
@@ -197,7 +178,7 @@ def entry_appended(entry: LedgerEntry) -> None:
             return  # not an item of the register: the replay ignores it too
         type_id, source, received_on, mark, number = row[:5]
         info = ItemInfo(entry.item_id, number, type_id, None, source, received_on, mark)
-        zone = _zone(getattr(current_country(), "time_zone", None))
+        zone = country_zone()
         if row[5] is not None and tuple(row[11:15]) != (type_id, source, received_on, mark):
             _rebook_item(cursor, info, zone)
             return
@@ -211,7 +192,7 @@ def entry_appended(entry: LedgerEntry) -> None:
             archived_on=payload.get("archived_on"),
             last_day=last_day,
         )
-        state, transition = History._step(
+        state, transition = step(
             info, state, entry.sequence, day, entry.event, entry.site_id, payload
         )
         params = _position_params(info, state, day)
@@ -259,11 +240,7 @@ def _rebook_item(cursor, info: ItemInfo, zone) -> None:
 
 
 def _item_infos() -> dict:
-    from stock.models import StockItem
-
-    from .figures import _raw_rows
-
-    rows = _raw_rows(
+    rows = raw_rows(
         StockItem.objects.values_list(
             "pk", "sms_number", "item_type_id", "source", "received_on", "cites_mark"
         )
@@ -282,8 +259,6 @@ def rebuild() -> dict:
     The replay runs in Python (the reference, reporting.figures); rows go in
     with COPY and the movement totals are one INSERT … SELECT … GROUP BY.
     Returns counts: items, transitions, movement rows."""
-    from .figures import country_zone
-
     LedgerHead.objects.select_for_update().filter(pk=1).first()
     zone = country_zone()
     with connection.cursor() as cursor:
