@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import connection
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -149,9 +148,3 @@ def evidence_notify(*, country, report: EvidenceReport) -> int:
     # Sent now: this runs in a task, not inside a transaction that could roll back.
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
     return len(recipients)
-
-
-def current_country():
-    from tenants.models import Country
-
-    return Country.objects.get(schema_name=connection.schema_name)

@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.roles import ROLES
 from core.text import limit_length
 from stock.scope import visible_sites
 
@@ -24,8 +25,6 @@ class _SiteChoice(forms.ModelMultipleChoiceField):
 class _RoleChoice(forms.ModelChoiceField):
     def label_from_instance(self, obj):
         # Built-in roles by their translated label; custom roles by their name.
-        from accounts.roles import ROLES
-
         labels = {role.name: role.label for role in ROLES.values()}
         return str(labels.get(obj.name, obj.name))
 

@@ -6,6 +6,8 @@ entered, or the public schema. Every module asks here instead of reading
 ``connection.tenant`` or looking the schema up itself.
 """
 
+import zoneinfo
+
 from django.db import connection
 from django_tenants.utils import get_public_schema_name
 
@@ -36,3 +38,16 @@ def current_country_code() -> str:
         return code.upper()
     schema = connection.schema_name
     return "" if schema == get_public_schema_name() else schema.upper()
+
+
+def country_zone() -> zoneinfo.ZoneInfo | None:
+    """The current country's time zone, or None on the public schema (or for a
+    zone name that is not known: Django's default zone then applies)."""
+    country = current_country()
+    name = getattr(country, "time_zone", None)
+    if not name:
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
