@@ -2,6 +2,7 @@
 
 import os
 
+from celery.schedules import crontab
 from tenant_schemas_celery.app import CeleryApp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sms_platform.settings")
@@ -18,5 +19,13 @@ app.conf.beat_schedule = {
     "odk-sync": {
         "task": "odk.sync",
         "schedule": float(os.environ.get("SMS_ODK_SYNC_SECONDS", "300")),
+    },
+    # Each country's signed ledger checkpoint to its administrators, once a day
+    # (ledger.tasks): a copy of where the chain ended, outside the database.
+    "ledger-checkpoint-mail": {
+        "task": "ledger.checkpoint_mail",
+        "schedule": crontab(
+            hour=int(os.environ.get("SMS_LEDGER_CHECKPOINT_MAIL_HOUR", "5")), minute=0
+        ),
     },
 }
