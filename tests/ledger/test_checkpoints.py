@@ -108,6 +108,8 @@ def test_a_checkpoint_still_contained_passes_after_more_entries(reg, tmp_path):
     assert not error and "still contains" in out and "XA: ledger intact" in out
     out, error = call_verify_ledger("--checkpoint", "-", stdin=checkpoint.token())
     assert not error and "still contains" in out
+    out, error = call_verify_ledger("--checkpoint", str(tmp_path / "nowhere.json"))
+    assert "Can't read the checkpoint file" in error
 
 
 def test_a_forged_or_altered_checkpoint_is_refused(reg):

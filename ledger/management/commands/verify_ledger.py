@@ -119,7 +119,12 @@ class Command(BaseCommand):
     def read(self, source: str) -> str:
         if source == "-":
             return sys.stdin.read()
-        path = Path(source)
-        if len(source) < 4096 and path.is_file():
-            return path.read_text(encoding="utf-8")
-        return source
+        if "SMS-LEDGER-CHECKPOINT" in source or source.lstrip().startswith("{"):
+            return source  # the checkpoint itself, not a file name
+        try:
+            return Path(source).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(
+                _("Can't read the checkpoint file %(path)s: %(error)s")
+                % {"path": source, "error": exc.strerror}
+            ) from exc
