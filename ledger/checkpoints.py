@@ -26,7 +26,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -104,9 +104,15 @@ def take() -> Checkpoint:
     Signs only an end it can vouch for: the head must name the last entry,
     whose hash and signature check out. Otherwise CheckpointUnavailable
     (verify_ledger then says what is wrong)."""
-    head = LedgerHead.objects.filter(pk=1).first()
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost:
+            # One snapshot: an append between the two reads is not a mismatch.
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        head = LedgerHead.objects.filter(pk=1).first()
+        last = LedgerEntry.objects.order_by("-sequence").first()
     sequence, last_hash = (head.last_sequence, head.last_hash) if head else (0, GENESIS_HASH)
-    last = LedgerEntry.objects.order_by("-sequence").first()
     if last is None:
         consistent = sequence == 0 and last_hash == GENESIS_HASH
     else:
