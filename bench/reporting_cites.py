@@ -13,7 +13,7 @@ In a database of its own (never the one you work in):
    services, so it has none): a "registered" entry per item on its date
    received, "dispatched" for items in transit, "stocktake_missing" for
    missing ones, "archived" for archived ones. The entries are NOT hash
-   chained (verify_ledger fails on this country; it is benchmark data),
+   chained nor signed (verify_ledger fails on this country; it is benchmark data),
    then builds the report aggregates from it (reporting.totals.rebuild, as
    ``manage.py rebuild_report_totals`` does) when they are missing;
 3. times, as an administrator with every site: a summary of last year by
@@ -59,19 +59,19 @@ def write_ledger(admin_id: int) -> int:
         # Registrations first (sequence by date received), then the rest.
         cursor.execute(
             "INSERT INTO custody_ledgerentry (sequence, event, occurred_at, actor_id, actor_name,"
-            " site_id, item_id, payload, prev_hash, hash)"
+            " site_id, item_id, payload, prev_hash, hash, signature)"
             " SELECT row_number() OVER (ORDER BY i.received_on, i.id), 'registered',"
             " i.received_on::timestamptz, %s, 'bench', i.site_id, i.id,"
             " jsonb_build_object('weight_kg', i.weight_kg::text, 'pieces', i.pieces,"
             "   'item_type', t.code, 'cites_mark', i.cites_mark, 'sms_number', i.sms_number),"
-            " '', md5(i.id::text) || md5(i.sms_number)"
+            " '', md5(i.id::text) || md5(i.sms_number), ''"
             " FROM stock_stockitem i JOIN stock_itemtype t ON t.id = i.item_type_id",
             [admin_id],
         )
         registered = cursor.rowcount
         cursor.execute(
             "INSERT INTO custody_ledgerentry (sequence, event, occurred_at, actor_id, actor_name,"
-            " site_id, item_id, payload, prev_hash, hash)"
+            " site_id, item_id, payload, prev_hash, hash, signature)"
             " SELECT %s + row_number() OVER (ORDER BY i.id),"
             " CASE i.status WHEN 'in_transit' THEN 'dispatched' WHEN 'missing'"
             "   THEN 'stocktake_missing' ELSE 'archived' END,"
@@ -80,7 +80,7 @@ def write_ledger(admin_id: int) -> int:
             " CASE WHEN i.status = 'archived' THEN jsonb_build_object('reason', a.reason,"
             "   'archived_on', a.archived_on::text, 'weight_kg', i.weight_kg::text)"
             "   ELSE '{}'::jsonb END,"
-            " '', md5(i.sms_number) || md5(i.id::text)"
+            " '', md5(i.sms_number) || md5(i.id::text), ''"
             " FROM stock_stockitem i LEFT JOIN stock_archiverecord a ON a.item_id = i.id"
             " WHERE i.status <> 'in_stock'",
             [registered, admin_id],

@@ -1,6 +1,7 @@
 """Printable transfer documents (country schema data, rendered in memory):
 the dispatch manifest and the receipt, as PDF, with a QR code that opens the
-transfer on the country's host."""
+transfer on the country's host, and a signed checkpoint of the custody ledger
+at the foot of each page."""
 
 import io
 from xml.sax.saxutils import escape
@@ -21,6 +22,9 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
+
+from ledger import checkpoints
+from ledger.documents import draw_checkpoint
 
 from .models import Transfer, TransferItem
 
@@ -77,7 +81,8 @@ def render_transfer_pdf(
         leftMargin=15 * mm,
         rightMargin=15 * mm,
         topMargin=15 * mm,
-        bottomMargin=15 * mm,
+        # Room for the ledger checkpoint under the frame.
+        bottomMargin=19 * mm,
         title=f"{title} {transfer.reference}",
         author=country.name,
     )
@@ -168,5 +173,10 @@ def render_transfer_pdf(
         )
     )
     story.append(sign_table)
-    doc.build(story)
+    checkpoint = checkpoints.take_for_document()
+
+    def footer(canvas, doc_):
+        draw_checkpoint(canvas, checkpoint=checkpoint, left=15 * mm, bottom=7 * mm)
+
+    doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return out.getvalue()

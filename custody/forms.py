@@ -216,3 +216,15 @@ class StockTakeAddForm(SubmitOnceMixin, ServiceForm):
 
 class SignOffForm(ServiceForm):
     note = _text(_("Note"), limit=NOTE_MAX_LENGTH)
+
+
+class CheckpointForm(forms.Form):
+    checkpoint = forms.CharField(
+        label=_("Checkpoint"),
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+        help_text=_(
+            "Paste a checkpoint as printed at the foot of a document or in the daily e-mail "
+            "(it starts with SMS-LEDGER-CHECKPOINT-1), or the content of a checkpoint file."
+        ),
+        error_messages={"required": _("Paste a checkpoint.")},
+    )

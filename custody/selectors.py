@@ -11,6 +11,7 @@ from django.http import Http404
 
 from accounts.permissions import may
 from ledger import chain as ledger
+from ledger import checkpoints, signing
 from ledger.models import LedgerEntry
 from stock.models import Site, StockItem
 from stock.scope import can_see_site, restrict_to_scope, visible_sites
@@ -198,16 +199,48 @@ def stocktake_report(*, stocktake: StockTake, lines: list[StockTakeLine] | None 
 # --- Ledger -------------------------------------------------------------------------
 
 
-def ledger_verify(*, user) -> ledger.VerifyResult:
-    """Check the whole chain of the country (auditors and administrators)."""
+def _require_ledger_check(user) -> None:
     if not may(user, "custody.verify_ledger"):
         raise Http404
+
+
+def ledger_verify(*, user) -> ledger.VerifyResult:
+    """Check the whole chain of the country (auditors and administrators)."""
+    _require_ledger_check(user)
     return ledger.verify_chain()
 
 
+def ledger_key(*, user) -> dict:
+    """The country's public ledger key, to compare with the one on documents."""
+    _require_ledger_check(user)
+    key = signing.public_key()
+    return {
+        "public_key": signing.public_key_text(key),
+        "fingerprint": signing.fingerprint(key),
+        "pem": signing.public_key_pem(key),
+    }
+
+
+def ledger_checkpoint(*, user):
+    """A signed checkpoint of where the chain ends now (checkpoints.Checkpoint),
+    or checkpoints.Unavailable when its end does not verify."""
+    _require_ledger_check(user)
+    return checkpoints.take_for_document()
+
+
+def ledger_checkpoint_check(*, user, text: str) -> checkpoints.CheckpointResult:
+    """Does the chain still contain the checkpoint in ``text``? A text that is
+    no checkpoint is a ValidationError on ``checkpoint``."""
+    _require_ledger_check(user)
+    try:
+        checkpoint = checkpoints.parse(text)
+    except checkpoints.CheckpointInvalid as exc:
+        raise ValidationError({"checkpoint": [str(exc)]}) from exc
+    return checkpoints.check(checkpoint)
+
+
 def ledger_recent(*, user, limit: int = 50) -> list[LedgerEntry]:
-    if not may(user, "custody.verify_ledger"):
-        raise Http404
+    _require_ledger_check(user)
     return list(LedgerEntry.objects.select_related("site").order_by("-sequence")[:limit])
 
 

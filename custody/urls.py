@@ -32,4 +32,5 @@ urlpatterns = [
         name="stocktake_sign_off",
     ),
     path("ledger/", views.ledger_check, name="ledger_check"),
+    path("ledger/checkpoint.json", views.ledger_checkpoint, name="ledger_checkpoint"),
 ]

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.access import AccessAction, access_exempt, access_shows, logs_access
 from core.paging import PAGE_SIZE, Keyset
+from ledger.checkpoints import Checkpoint
 from stock import selectors as stock_selectors
 from stock.models import StockItem
 from stock.submissions import TOKEN_FIELD, create_once, spent
@@ -20,6 +21,7 @@ from stock.submissions import TOKEN_FIELD, create_once, spent
 from . import documents, selectors, services
 from .forms import (
     CancelForm,
+    CheckpointForm,
     DiscrepancyResolveForm,
     DispatchForm,
     ReceiveForm,
@@ -489,12 +491,43 @@ def stocktake_sign_off(request, stocktake_id):
 
 @logs_access(AccessAction.LEDGER_VIEW)
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def ledger_check(request):
-    """Auditors (and administrators) check the whole chain of the country."""
+    """Auditors (and administrators) check the whole chain of the country, see
+    its signing key, download a checkpoint and check one (POST)."""
     result = selectors.ledger_verify(user=request.user)
+    form = CheckpointForm(request.POST or None)
+    checked = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            checked = selectors.ledger_checkpoint_check(
+                user=request.user, text=form.cleaned_data["checkpoint"]
+            )
+        except ValidationError as exc:
+            form.add_error("checkpoint", exc.message_dict["checkpoint"])
     return render(
         request,
         "custody/ledger_check.html",
-        {"result": result, "recent": selectors.ledger_recent(user=request.user)},
+        {
+            "result": result,
+            "recent": selectors.ledger_recent(user=request.user),
+            "key": selectors.ledger_key(user=request.user),
+            "checkpoint": selectors.ledger_checkpoint(user=request.user),
+            "form": form,
+            "checked": checked,
+        },
     )
+
+
+@access_exempt("a signed checkpoint holds no stock data: only the chain's length and last hash")
+@login_required
+@require_GET
+def ledger_checkpoint(request):
+    """The signed checkpoint as a JSON file, to keep outside SMS."""
+    checkpoint = selectors.ledger_checkpoint(user=request.user)
+    if not isinstance(checkpoint, Checkpoint):
+        messages.error(request, _("No checkpoint: the end of the ledger does not verify."))
+        return redirect("custody:ledger_check")
+    response = HttpResponse(checkpoint.as_json(), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{checkpoint.filename}"'
+    return response

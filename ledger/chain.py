@@ -7,6 +7,14 @@ UPDATE: entries of one country get gapless sequence numbers in commit order,
 and two transactions can never link to the same predecessor. Each append
 then tells the registered listeners (ledger.listeners; reporting's aggregates)
 in the same transaction, under the same lock.
+
+The hash formula is public, so the chain alone only catches someone who
+changes a row without recomputing. Each entry's hash is therefore also signed
+with the country's ledger key (ledger.signing), which the database never
+holds: rewriting an entry and re-hashing everything after it leaves
+signatures that no longer match. Cutting entries off the end leaves a shorter
+chain that still verifies; the signed checkpoints (ledger.checkpoints) that
+leave the database on documents and e-mails catch that.
 """
 
 import datetime
@@ -14,13 +22,15 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+from django.core import signing as signing_core
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.jsonable import jsonable as core_jsonable
 
-from . import listeners
+from . import listeners, signing
 from .models import LedgerEntry, LedgerHead
 
 GENESIS_HASH = "0" * 64
@@ -111,6 +121,7 @@ def append(
         prev_hash=head.last_hash,
     )
     entry.hash = compute_hash(entry)
+    entry.signature = signing.sign_entry(entry.hash)
     entry.save(force_insert=True)
     head.last_sequence = entry.sequence
     head.last_hash = entry.hash
@@ -137,14 +148,20 @@ class VerifyResult:
     problem: Problem | None = None
     head_sequence: int | None = None
     details: dict = field(default_factory=dict)
+    # The country's public key the signatures were checked with.
+    fingerprint: str = ""
+    # Entries 1..backfilled_to were signed when signing was introduced.
+    backfilled_to: int = 0
+    backfilled_at: datetime.datetime | None = None
 
     @property
     def ok(self) -> bool:
         return self.problem is None
 
 
-def _check_one(entry: LedgerEntry, *, expected_sequence: int, prev_hash: str) -> str | None:
-    """What is wrong with ``entry`` given where it sits in the chain, or None."""
+def _check_one(entry: LedgerEntry, *, expected_sequence: int, prev_hash: str, key) -> str | None:
+    """What is wrong with ``entry`` given where it sits in the chain, or None.
+    ``key``: the country's public key (None: the signature is not checked)."""
     if entry.sequence != expected_sequence:
         if entry.sequence > expected_sequence:
             return _("entries %(first)s to %(last)s are missing from the chain") % {
@@ -166,13 +183,59 @@ def _check_one(entry: LedgerEntry, *, expected_sequence: int, prev_hash: str) ->
             "its content no longer matches its hash (stored %(stored)s, recomputed "
             "%(actual)s): what, who, when, where or the item was changed after it was written"
         ) % {"stored": entry.hash[:16], "actual": recomputed[:16]}
+    if key is None:
+        return None
+    if not entry.signature:
+        return _("it carries no signature: it was not written by SMS")
+    if not signing.entry_signature_valid(entry.hash, entry.signature, key=key):
+        return _(
+            "its signature does not match its hash: the entry was rewritten (and the chain "
+            "re-hashed) by someone without the ledger's signing key"
+        )
     return None
 
 
-def verify_chain(*, chunk_size: int = 2000) -> VerifyResult:
+# Checking a signature costs several times what re-hashing an entry does. A
+# complete check leaves a note, signed with SECRET_KEY and kept in the cache
+# (not the database), of the entry it reached and that entry's hash. The next
+# check re-hashes the whole chain but checks signatures only after that entry
+# — sound because, if that entry still has the same hash and every hash and
+# link before it still checks out, nothing up to it has changed since its
+# signatures were checked. If that entry's hash differs or it is gone, every
+# signature is checked again. ``full=True`` (verify_ledger) ignores the note.
+_VERIFIED_SALT = "ledger.chain.verified"
+_VERIFIED_SECONDS = 24 * 3600
+
+
+def _verified_key(fingerprint: str) -> str:
+    return f"ledger:verified:{connection.schema_name}:{fingerprint}"
+
+
+def _verified_mark(fingerprint: str) -> tuple[int, str] | None:
+    value = cache.get(_verified_key(fingerprint))
+    if not value:
+        return None
+    try:
+        data = signing_core.loads(value, salt=_VERIFIED_SALT)
+        return int(data["sequence"]), str(data["hash"])
+    except (signing_core.BadSignature, KeyError, TypeError, ValueError):
+        return None
+
+
+def _remember_verified(fingerprint: str, sequence: int, entry_hash: str) -> None:
+    value = signing_core.dumps({"sequence": sequence, "hash": entry_hash}, salt=_VERIFIED_SALT)
+    cache.set(_verified_key(fingerprint), value, _VERIFIED_SECONDS)
+
+
+def verify_chain(*, chunk_size: int = 2000, full: bool = False) -> VerifyResult:
     """Check the whole chain of the current schema, oldest first; stops at the
-    first entry that does not match and names it."""
-    result = VerifyResult()
+    first entry that does not match and names it. Every hash and link is
+    checked; every signature too with ``full``, otherwise those after the last
+    complete check (see above)."""
+    key = signing.public_key()
+    fingerprint = signing.fingerprint(key)
+    trusted = None if full else _verified_mark(fingerprint)
+    result = VerifyResult(fingerprint=fingerprint)
     prev_hash = GENESIS_HASH
     expected = 1
     outermost = not connection.in_atomic_block
@@ -183,17 +246,31 @@ def verify_chain(*, chunk_size: int = 2000) -> VerifyResult:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         head = LedgerHead.objects.filter(pk=1).first()
         result.head_sequence = head.last_sequence if head else 0
+        if head is not None:
+            result.backfilled_to = head.signatures_backfilled_to
+            result.backfilled_at = head.signatures_backfilled_at
         for entry in LedgerEntry.objects.order_by("sequence").iterator(chunk_size=chunk_size):
-            message = _check_one(entry, expected_sequence=expected, prev_hash=prev_hash)
+            known = trusted is not None and entry.sequence <= trusted[0]
+            message = _check_one(
+                entry, expected_sequence=expected, prev_hash=prev_hash, key=None if known else key
+            )
             if message:
                 result.problem = Problem(sequence=entry.sequence, message=message)
-                return result
+                break
+            if known and entry.sequence == trusted[0] and entry.hash != trusted[1]:
+                break  # changed since the last complete check
             result.checked += 1
             result.last_sequence = entry.sequence
             prev_hash = entry.hash
             expected += 1
-        if head is not None and (
-            head.last_sequence != result.last_sequence or head.last_hash != prev_hash
+        if trusted is not None and (result.problem or result.last_sequence < trusted[0]):
+            # A problem, a changed entry, or a chain that stops before the
+            # noted entry: check every signature, so the first bad entry is named.
+            return verify_chain(chunk_size=chunk_size, full=True)
+        if (
+            result.problem is None
+            and head is not None
+            and (head.last_sequence != result.last_sequence or head.last_hash != prev_hash)
         ):
             result.problem = Problem(
                 sequence=result.last_sequence + 1,
@@ -203,6 +280,8 @@ def verify_chain(*, chunk_size: int = 2000) -> VerifyResult:
                 )
                 % {"last": result.last_sequence, "head": head.last_sequence},
             )
+    if result.ok:
+        _remember_verified(fingerprint, result.last_sequence, prev_hash)
     return result
 
 
@@ -214,8 +293,9 @@ class ItemEntry:
 
 
 def verify_entries(entries: list[LedgerEntry]) -> list[ItemEntry]:
-    """Check each of ``entries`` (e.g. one item's) on its own: its hash, and its
-    link to the entry just before it in the chain."""
+    """Check each of ``entries`` (e.g. one item's) on its own: its hash, its
+    signature, and its link to the entry just before it in the chain."""
+    key = signing.public_key()
     wanted = {e.sequence - 1 for e in entries if e.sequence > 1}
     previous = dict(LedgerEntry.objects.filter(sequence__in=wanted).values_list("sequence", "hash"))
     checked = []
@@ -224,6 +304,8 @@ def verify_entries(entries: list[LedgerEntry]) -> list[ItemEntry]:
         if prev_hash is None:
             message = _("the entry before it (%(n)s) is missing") % {"n": entry.sequence - 1}
         else:
-            message = _check_one(entry, expected_sequence=entry.sequence, prev_hash=prev_hash)
+            message = _check_one(
+                entry, expected_sequence=entry.sequence, prev_hash=prev_hash, key=key
+            )
         checked.append(ItemEntry(entry=entry, ok=message is None, message=message or ""))
     return checked

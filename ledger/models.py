@@ -3,7 +3,7 @@
 They kept their names from when the ledger lived in custody (custody_ledgerentry,
 custody_ledgerhead): moving the models changed no table. Entries can be neither
 updated nor deleted (the database refuses both); they are written by
-``ledger.chain.append`` only.
+``ledger.chain.append`` only, and each is signed (ledger.signing).
 
 References to items, sites, transfers and stock-takes are plain ids by model
 name: the ledger imports none of the apps above it.
@@ -23,6 +23,11 @@ class LedgerHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     last_sequence = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
+    # Entries written before entries were signed got their signature when
+    # signing was introduced (migration ledger 0002): up to this entry, on that
+    # date. Shown by the checks; it vouches for nothing by itself.
+    signatures_backfilled_to = models.BigIntegerField(default=0)
+    signatures_backfilled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "custody_ledgerhead"
@@ -33,11 +38,12 @@ class LedgerHead(models.Model):
 
 
 class LedgerEntry(models.Model):
-    """One custody event, hashed together with the previous entry's hash.
+    """One custody event, hashed together with the previous entry's hash, and
+    the hash signed with a key the database never holds.
 
-    The references are plain ids without foreign-key constraints: the entry
-    is a self-contained record (its hash covers the ids), and nothing it
-    points at may ever block or be blocked by it.
+        The references are plain ids without foreign-key constraints: the entry
+        is a self-contained record (its hash covers the ids), and nothing it
+        points at may ever block or be blocked by it.
     """
 
     class Event(models.TextChoices):
@@ -98,6 +104,9 @@ class LedgerEntry(models.Model):
     payload = models.JSONField(_("what"), default=dict)
     prev_hash = models.CharField(_("previous hash"), max_length=64)
     hash = models.CharField(_("hash"), max_length=64)
+    # Ed25519 over the hash with the country's ledger key (ledger.signing),
+    # base64. Not part of the hash: the chain's formula is unchanged.
+    signature = models.CharField(_("signature"), max_length=88)
 
     class Meta:
         db_table = "custody_ledgerentry"

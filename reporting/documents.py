@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
+from ledger import checkpoints
 from stock.models import ArchiveRecord, ItemCategory, ItemType, Site, StockItem
 from tenants.current import current_country
 
@@ -74,6 +75,9 @@ class Document:
     signatures: bool = False
     landscape: bool = False
     ledger_sequence: int | None = None
+    # The signed ledger checkpoint printed on the PDF (ledger.checkpoints:
+    # a Checkpoint, or Unavailable when the ledger's end did not verify).
+    checkpoint: object = None
     site_ids: list | None = None
     charts: list = field(default_factory=list)  # [(title, svg)] on the web page only
 
@@ -657,8 +661,8 @@ BUILDERS = {
 def build(kind: str, params: dict, *, user, reasons: str = "", cutoff=None) -> Document:
     if connection.in_atomic_block:
         return _build(kind, params, user=user, reasons=reasons, cutoff=cutoff)
-    # Several queries, one snapshot: the figures and the ledger entry they
-    # are said to include up to are read as of the same moment.
+    # Several queries, one snapshot: the figures, the ledger entry they are
+    # said to include up to and the checkpoint are read as of the same moment.
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -667,5 +671,8 @@ def build(kind: str, params: dict, *, user, reasons: str = "", cutoff=None) -> D
 
 def _build(kind: str, params: dict, *, user, reasons: str, cutoff) -> Document:
     if kind == "cites":
-        return cites_document(user=user, params=params, reasons=reasons, cutoff=cutoff)
-    return BUILDERS[kind](user=user, params=params, cutoff=cutoff)
+        document = cites_document(user=user, params=params, reasons=reasons, cutoff=cutoff)
+    else:
+        document = BUILDERS[kind](user=user, params=params, cutoff=cutoff)
+    document.checkpoint = checkpoints.take_for_document()
+    return document

@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 
 from core.spreadsheet import CsvWriter, xlsx_value
+from ledger.documents import draw_checkpoint
 
 from .documents import DATE, INT, KG, Document
 from .figures import bulk
@@ -204,7 +205,8 @@ def to_pdf(document: Document) -> bytes:
         leftMargin=12 * mm,
         rightMargin=12 * mm,
         topMargin=12 * mm,
-        bottomMargin=14 * mm,
+        # Room for the ledger checkpoint and the page number under the frame.
+        bottomMargin=22 * mm,
         title=str(document.title),
     )
     width = page[0] - 24 * mm
@@ -293,6 +295,7 @@ def to_pdf(document: Document) -> bytes:
             page[0] - 12 * mm, 7 * mm, _("Page %(number)s") % {"number": doc_.page}
         )
         canvas.restoreState()
+        draw_checkpoint(canvas, checkpoint=document.checkpoint, left=12 * mm, bottom=11 * mm)
 
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return out.getvalue()

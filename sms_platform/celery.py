@@ -30,4 +30,12 @@ app.conf.beat_schedule = {
             minute=int(os.environ.get("SMS_EVIDENCE_CHECK_MINUTE", "30")),
         ),
     },
+    # Each country's signed ledger checkpoint to its administrators, once a day
+    # (ledger.tasks): a copy of where the chain ended, outside the database.
+    "ledger-checkpoint-mail": {
+        "task": "ledger.checkpoint_mail",
+        "schedule": crontab(
+            hour=int(os.environ.get("SMS_LEDGER_CHECKPOINT_MAIL_HOUR", "5")), minute=0
+        ),
+    },
 }

@@ -325,6 +325,26 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "tenant_schemas_celery.scheduler:TenantAwareScheduler"
 
+# The custody ledger's signing key (Ed25519, PEM): a file, never the database,
+# so that someone with only the database password can't re-sign a rewritten
+# entry (README, "The custody ledger"). Development creates one under var/ on
+# first use; production refuses to start without it.
+SMS_LEDGER_SIGNING_KEY_FILE = os.environ.get(
+    "SMS_LEDGER_SIGNING_KEY_FILE",
+    "" if PRODUCTION else str(BASE_DIR / "var" / "ledger-signing-key.pem"),
+)
+if PRODUCTION and not (
+    SMS_LEDGER_SIGNING_KEY_FILE and os.access(SMS_LEDGER_SIGNING_KEY_FILE, os.R_OK)
+):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "SMS_ENV=production needs SMS_LEDGER_SIGNING_KEY_FILE naming a readable file with "
+        "the custody ledger's Ed25519 signing key (openssl genpkey -algorithm ed25519; "
+        "see deploy/README.md)."
+    )
+SMS_LEDGER_CHECKPOINT_MAIL_HOUR = int(os.environ.get("SMS_LEDGER_CHECKPOINT_MAIL_HOUR", "5"))
+
 # Secret used to encrypt stored third-party credentials (ODK Central).
 SMS_FIELD_ENCRYPTION_KEY = os.environ.get("SMS_FIELD_ENCRYPTION_KEY", "" if PRODUCTION else "dev")
 

@@ -177,6 +177,37 @@ def test_ledger_check_page_is_for_auditors(reg, login):
     assert page.status_code == 200 and "The ledger is intact" in page.content.decode()
 
 
+def test_ledger_page_shows_the_key_offers_the_checkpoint_and_checks_one(reg, login, host_b):
+    from ledger import checkpoints, signing
+
+    tusks(reg, 2)
+    c = login(reg.auditor)
+    page = c.get("/ledger/").content.decode()
+    assert signing.public_key_text() in page and signing.fingerprint() in page
+    assert "Download the checkpoint" in page
+    download = c.get("/ledger/checkpoint.json")
+    assert download.status_code == 200 and download["Content-Type"] == "application/json"
+    assert download["Content-Disposition"].startswith("attachment; filename=")
+    checkpoint = checkpoints.parse(download.content.decode())
+    assert checkpoint.country == "XA" and checkpoints.check(checkpoint).ok
+
+    tusks(reg, 1)
+    page = c.post("/ledger/", {"checkpoint": checkpoint.token()}).content.decode()
+    assert "The chain still contains checkpoint" in page
+    forged = checkpoint.token().replace(" XA ", " XB ")
+    page = c.post("/ledger/", {"checkpoint": forged}).content.decode()
+    assert "for country XB" in page
+    page = c.post("/ledger/", {"checkpoint": "nonsense"}).content.decode()
+    assert "No ledger checkpoint found" in page
+
+    # A role without the ledger check, and another country's host, get nothing.
+    manager = login(reg.manager_x)
+    assert manager.get("/ledger/checkpoint.json").status_code == 404
+    assert manager.post("/ledger/", {"checkpoint": checkpoint.token()}).status_code == 404
+    elsewhere = login(reg.auditor, host=host_b).get("/ledger/checkpoint.json")
+    assert elsewhere.status_code in (302, 404)
+
+
 def _field(page: str, name: str) -> str:
     """The HTML of one field: from its wrapper to the next field's."""
     start = page.index(f'id="field-{name}"')

@@ -12,6 +12,7 @@ from ledger import chain as ledger
 from ledger.models import LedgerEntry, LedgerHead
 from stock import services as stock_services
 from tests.custody.conftest import register
+from tests.ledger.helpers import tamper as _tamper
 
 pytestmark = pytest.mark.django_db
 
@@ -86,15 +87,6 @@ def test_the_database_refuses_to_update_or_delete_an_entry(reg):
             LedgerEntry.objects.filter(pk=entry.pk).delete()
 
 
-def _tamper(sql: str, params):
-    """What someone with the database owner's password could do: switch the
-    protecting triggers off for this transaction and rewrite history."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = replica")
-        cursor.execute(sql, params)
-        cursor.execute("SET LOCAL session_replication_role = origin")
-
-
 def test_an_altered_weight_is_caught_and_named(reg):
     items = [register(reg, weight_kg="10.000") for _ in range(3)]
     assert ledger.verify_chain().ok
@@ -112,7 +104,7 @@ def test_an_altered_weight_is_caught_and_named(reg):
     assert result.checked == target.sequence - 1
 
 
-def test_rehashing_an_altered_entry_breaks_the_link_of_the_next(reg):
+def test_rehashing_an_altered_entry_is_caught_by_its_signature(reg):
     items = [register(reg) for _ in range(2)]
     first = LedgerEntry.objects.get(item_id=items[0].pk)
     first.actor_name = "nobody"
@@ -122,8 +114,12 @@ def test_rehashing_an_altered_entry_breaks_the_link_of_the_next(reg):
         [forged, first.pk],
     )
     result = ledger.verify_chain()
-    assert result.problem.sequence == first.sequence + 1
-    assert "link to the previous entry" in result.problem.message
+    # The re-hashed entry matches its hash and links to the one before, but
+    # not its signature: caught at the altered entry itself (before entries
+    # were signed, only at the next entry's link).
+    assert result.problem.sequence == first.sequence
+    assert "signature does not match" in result.problem.message
+    # Re-linking the next entry too is the whole-chain attack of test_signing.py.
 
 
 def test_a_removed_entry_is_caught(reg):
@@ -148,6 +144,7 @@ def test_verify_ledger_command_checks_each_country_and_names_the_broken_entry(re
     register(reg)
     out = _call("--country", "XA")
     assert "XA: ledger intact" in out
+    assert "XA: every signature matches the country's ledger key" in out
     entry = LedgerEntry.objects.order_by("-sequence").first()
     _tamper(
         "UPDATE custody_ledgerentry SET occurred_at = occurred_at - interval '1 day' WHERE id = %s",

@@ -1,7 +1,9 @@
-"""Moving the custody ledger out of custody into its own app: a country that
-already has entries keeps every one of them, and the database keeps refusing
-to change or delete them (the triggers were reinstalled under the ledger's
-names, the old ones dropped)."""
+"""Moving the custody ledger out of custody into its own app, then signing
+its entries: a country that already has entries keeps every one of them, the
+database keeps refusing to change or delete them (the triggers were
+reinstalled under the ledger's names, the old ones dropped), and the entries
+written before signing existed are signed once, as far as the chain checks
+out."""
 
 import contextlib
 import datetime
@@ -12,7 +14,7 @@ from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.utils import DatabaseError
 
-from ledger import chain, listeners
+from ledger import chain, listeners, signing
 from ledger.models import LedgerEntry, LedgerHead
 
 pytestmark = pytest.mark.django_db
@@ -71,14 +73,7 @@ def _triggers() -> set[str]:
         return {name for (name,) in cursor.fetchall()}
 
 
-@pytest.fixture
-def old_country():
-    """A country schema migrated as it was before the move, with 5 entries."""
-    with connection.cursor() as cursor:
-        cursor.execute(f'CREATE SCHEMA "{SCHEMA}"')
-    connection.set_schema(SCHEMA)
-    _migrate(BEFORE)
-    entries = _old_entries(5)
+def _insert(entries) -> None:
     with connection.cursor() as cursor:
         for e in entries:
             cursor.execute(
@@ -98,6 +93,22 @@ def old_country():
             "UPDATE custody_ledgerhead SET last_sequence = %s, last_hash = %s WHERE id = 1",
             [entries[-1].sequence, entries[-1].hash],
         )
+
+
+@pytest.fixture
+def old_schema():
+    """A country schema migrated as it was before the move, no entries yet."""
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE SCHEMA "{SCHEMA}"')
+    connection.set_schema(SCHEMA)
+    _migrate(BEFORE)
+
+
+@pytest.fixture
+def old_country(old_schema):
+    """...with 5 entries, chained and hashed as the custody app wrote them."""
+    entries = _old_entries(5)
+    _insert(entries)
     return entries
 
 
@@ -114,7 +125,14 @@ def test_existing_entries_survive_the_move_and_stay_protected(old_country):
         (e.sequence, e.hash) for e in old_country
     ]
     assert LedgerHead.objects.get(pk=1).last_sequence == 5
-    assert chain.verify_chain().ok
+    # Signed once, at the upgrade, and the head says so.
+    key = signing.public_key()
+    for entry in LedgerEntry.objects.all():
+        assert signing.entry_signature_valid(entry.hash, entry.signature, key=key)
+    head = LedgerHead.objects.get(pk=1)
+    assert head.signatures_backfilled_to == 5 and head.signatures_backfilled_at
+    result = chain.verify_chain()
+    assert result.ok and result.backfilled_to == 5
     # Protected under the ledger app's trigger names only.
     new_triggers = _triggers()
     assert len(new_triggers) == 2 and not new_triggers & old_triggers
@@ -134,3 +152,17 @@ def test_existing_entries_survive_the_move_and_stay_protected(old_country):
     assert listeners.registered() == saved
     assert appended.sequence == 6 and appended.prev_hash == old_country[-1].hash
     assert chain.verify_chain().ok
+
+
+def test_signing_existing_entries_stops_where_the_chain_stops_checking_out(old_schema):
+    entries = _old_entries(5)
+    entries[3].payload = {**entries[3].payload, "weight_kg": "0.001"}  # altered, hash kept
+    _insert(entries)
+    _migrate(_latest("custody", "ledger"))
+
+    signed = dict(LedgerEntry.objects.values_list("sequence", "signature"))
+    assert all(signed[n] for n in (1, 2, 3)) and not signed[4] and not signed[5]
+    assert LedgerHead.objects.get(pk=1).signatures_backfilled_to == 3
+    result = chain.verify_chain()
+    assert result.problem.sequence == 4
+    assert "content no longer matches its hash" in result.problem.message

@@ -74,6 +74,29 @@ def test_no_package_shadows_the_standard_library_platform_module():
     assert "A005" in ruff["select"]
 
 
+_KEY_DIR = None
+
+
+def _ledger_key_file() -> str:
+    """A real Ed25519 key file for the production runs (made once)."""
+    global _KEY_DIR
+    if _KEY_DIR is None:
+        import tempfile
+
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        _KEY_DIR = Path(tempfile.mkdtemp(prefix="sms-ledger-key-"))
+        (_KEY_DIR / "ledger.pem").write_bytes(
+            Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+    return str(_KEY_DIR / "ledger.pem")
+
+
 def _production_env(**extra):
     env = {
         key: value
@@ -85,6 +108,7 @@ def _production_env(**extra):
         DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
         SMS_BASE_DOMAIN="sms.example.org",
         DJANGO_SETTINGS_MODULE="sms_platform.settings",
+        SMS_LEDGER_SIGNING_KEY_FILE=_ledger_key_file(),
     )
     env.update(extra)
     return env
@@ -112,6 +136,35 @@ def test_production_refuses_to_start_without_a_real_secret_key(key):
     result = _run(["manage.py", "check"], env)
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+@pytest.mark.parametrize("case", ["unset", "missing", "not a key", "not ed25519"])
+def test_production_refuses_to_start_without_the_ledger_signing_key(case, tmp_path):
+    env = _production_env()
+    if case == "unset":
+        del env["SMS_LEDGER_SIGNING_KEY_FILE"]
+    elif case == "missing":
+        env["SMS_LEDGER_SIGNING_KEY_FILE"] = str(tmp_path / "nowhere.pem")
+    elif case == "not a key":
+        (tmp_path / "junk.pem").write_text("not a key")
+        env["SMS_LEDGER_SIGNING_KEY_FILE"] = str(tmp_path / "junk.pem")
+    else:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_private_key
+
+        (tmp_path / "ec.pem").write_bytes(
+            generate_private_key(SECP256R1()).private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        env["SMS_LEDGER_SIGNING_KEY_FILE"] = str(tmp_path / "ec.pem")
+    result = _run(["manage.py", "check"], env)
+    assert result.returncode != 0
+    assert "SMS_LEDGER_SIGNING_KEY_FILE" in result.stderr
+    # Nothing was made up in its place.
+    assert not (tmp_path / "nowhere.pem").exists()
 
 
 READ_SETTINGS = """
