@@ -1,11 +1,19 @@
 """Test harness: the real PostgreSQL, two countries created once per session.
 
-Country schemas are created outside the per-test transactions (they are slow
-to migrate); each test's own writes are rolled back as usual.
+Country schemas are created outside the per-test transactions (copied from
+the migrated template schema, see tenants.cloning); each test's own writes are
+rolled back as usual, and so are the countries a test creates.
+
+Passwords are hashed with a fast hasher: Django's PBKDF2 costs most of a
+second per password on a small machine, and hashing is not what those tests
+test. A test about hashing itself asks for the real one with
+``@pytest.mark.real_password_hasher``.
 """
 
 import pytest
-from django.db import connection
+from django.conf import settings
+from django.db import connection, transaction
+from django.test import override_settings
 from django_tenants.utils import schema_context, schema_exists
 
 from tests.factories import make_user
@@ -42,9 +50,36 @@ def _country_row_restore(spec):
     return country
 
 
+FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+PROJECT_PASSWORD_HASHERS = list(settings.PASSWORD_HASHERS)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hasher():
+    """Every test, and the session's own fixtures, hash with MD5 (see the docstring)."""
+    with override_settings(PASSWORD_HASHERS=FAST_PASSWORD_HASHERS):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _real_password_hasher(request):
+    if request.node.get_closest_marker("real_password_hasher") is None:
+        yield
+        return
+    with override_settings(PASSWORD_HASHERS=PROJECT_PASSWORD_HASHERS):
+        yield
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
+    from tenants.cloning import template_current
+
     with django_db_blocker.unblock():
+        # Migrated here, committed, once: a stale template (--reuse-db after a
+        # new migration) would otherwise be migrated again inside every test
+        # that creates a country, and rolled back with it.
+        with transaction.atomic():
+            template_current()
         _ensure_country(COUNTRY_A)
         _ensure_country(COUNTRY_B)
     yield

@@ -51,7 +51,6 @@ def store(live_server, country_a, settings, tmp_path):
     from tests.factories import SiteFactory
 
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     suffix = uuid.uuid4().hex[:6]
     with schema_context(country_a.schema_name):
         # Serial counters are country-wide: put them back as they were.
