@@ -26,16 +26,17 @@ runs the migrations instead (slow but exact); a test keeps that list empty.
 """
 
 import datetime
+import functools
 import logging
 import re
+from dataclasses import dataclass
 
 from django.db import connection, models, transaction
-from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
 from django.utils import timezone
 from django_tenants.utils import (
     get_public_schema_name,
     quote_schema_name,
-    schema_context,
     schema_exists,
 )
 
@@ -48,41 +49,49 @@ TEMPLATE_SCHEMA = "country_template"
 _LOCK_KEY = "hashtext('sms:country-template')"
 
 
-def template_current() -> bool:
-    """Bring the template up to date and hold it for cloning until the transaction ends.
+def template_current() -> "SchemaCopy":
+    """Bring the template up to date and hold it for copying until the transaction ends.
 
     The template is built on first use and migrated again whenever a migration
-    exists that it hasn't applied (the test ``migrate`` itself makes), so a
-    deployment only needs its usual ``migrate_schemas``. All of it happens on
-    the caller's connection, in its transaction: a country creation that fails
-    takes the template's upkeep back with it, and the next one does it again.
-    Returns False when the template holds something :func:`schema_clone`
-    doesn't copy: the caller must then migrate the new schema instead.
+    exists that it hasn't applied, so a deployment only needs its usual
+    ``migrate_schemas``. All of it happens on the caller's connection, in its
+    transaction: a country creation that fails takes the template's upkeep back
+    with it, and the next one does it again. The caller copies the template
+    with ``.create(target)``, or migrates the new schema itself when
+    ``.unsupported`` names something the copy would miss.
     """
+    global _template_read
     _on_public_schema()
-    if not schema_exists(TEMPLATE_SCHEMA) or _unapplied_migrations(TEMPLATE_SCHEMA):
+    if not _migrations_all_applied(TEMPLATE_SCHEMA):
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})")
             # Someone else may have done it while we waited.
             if not schema_exists(TEMPLATE_SCHEMA):
                 cursor.execute(f"CREATE SCHEMA {TEMPLATE_SCHEMA}")
                 _migrate(TEMPLATE_SCHEMA)
-            elif _unapplied_migrations(TEMPLATE_SCHEMA):
+            elif not _migrations_all_applied(TEMPLATE_SCHEMA):
                 _migrate(TEMPLATE_SCHEMA)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT pg_advisory_xact_lock_shared({_LOCK_KEY})")
-    if _unapplied_migrations(TEMPLATE_SCHEMA):
-        # Migrated back between our check and our lock (an older release still
-        # running?): don't hand out a template older than this code.
+    applied = _applied_migrations(TEMPLATE_SCHEMA)
+    if not _migrations_all_applied(TEMPLATE_SCHEMA, applied):
         raise RuntimeError("The country template is behind this code's migrations.")
-    unsupported = clone_unsupported(TEMPLATE_SCHEMA)
-    if unsupported:
+    # The template changes only through migrations: what was read of it holds
+    # until its django_migrations rows change.
+    state = (max(applied.values()), len(applied))
+    if _template_read is None or _template_read[0] != state:
+        _template_read = (state, schema_read(TEMPLATE_SCHEMA))
+    template = _template_read[1]
+    if template.unsupported:
         logger.warning(
-            "The country template holds objects the cloner doesn't copy (%s): "
+            "The country template holds objects the copy doesn't reproduce (%s): "
             "new countries are migrated instead.",
-            "; ".join(unsupported),
+            "; ".join(template.unsupported),
         )
-    return not unsupported
+    return template
+
+
+_template_read: "tuple[tuple, SchemaCopy] | None" = None
 
 
 def schema_migrate_new(schema_name: str) -> None:
@@ -109,10 +118,33 @@ def _migrate(schema_name: str) -> None:
     connection.set_schema_to_public()
 
 
-def _unapplied_migrations(schema_name: str) -> list:
-    with schema_context(schema_name):
-        executor = MigrationExecutor(connection)
-        return executor.migration_plan(executor.loader.graph.leaf_nodes())
+def _applied_migrations(schema_name: str) -> dict[tuple[str, str], int]:
+    """{(app, name): id} of the migrations recorded in ``schema_name`` (empty: none)."""
+    if _rows("SELECT to_regclass(%s)", [f"{schema_name}.django_migrations"])[0][0] is None:
+        return {}
+    return {
+        (app, name): id_
+        for app, name, id_ in _rows(
+            f"SELECT app, name, id FROM {schema_name}.django_migrations"  # noqa: S608 - a name
+        )
+    }
+
+
+@functools.cache
+def _migrations_on_disk() -> frozenset[tuple[str, str]]:
+    # Once per process: the code's migrations don't change while it runs.
+    return frozenset(MigrationLoader(None, ignore_no_migrations=True).graph.nodes)
+
+
+def _migrations_all_applied(schema_name: str, applied=None) -> bool:
+    """Whether ``schema_name`` has recorded every migration of this code.
+
+    ``migrate`` records each migration of every app, in every schema (the router
+    only skips the operations), so this is the question it asks, in one query.
+    """
+    if applied is None:
+        applied = _applied_migrations(schema_name)
+    return _migrations_on_disk() <= applied.keys()
 
 
 def _on_public_schema() -> None:
@@ -278,10 +310,6 @@ _COLUMN_SEQUENCES_SQL = """
       AND s.relnamespace = %(s)s::regnamespace AND t.relnamespace = %(s)s::regnamespace
     ORDER BY s.relname"""
 
-_ALL_SEQUENCES_SQL = """
-    SELECT s.relname FROM pg_class s
-    WHERE s.relnamespace = %(s)s::regnamespace AND s.relkind = 'S' ORDER BY s.relname"""
-
 # Sequences of their own (serial columns, or none): identity ones come with their column.
 _FREE_SEQUENCES_SQL = """
     SELECT s.relname, format_type(p.seqtypid, NULL), p.seqstart, p.seqincrement,
@@ -388,151 +416,190 @@ _ACLS_SQL = """
 
 # --- the copy ------------------------------------------------------------------
 
+_CATALOG = {
+    "free sequences": _FREE_SEQUENCES_SQL,
+    "functions": _FUNCTIONS_SQL,
+    "tables": _TABLES_SQL,
+    "columns": _COLUMNS_SQL,
+    "owned sequences": _OWNED_SEQUENCES_SQL,
+    "column sequences": _COLUMN_SEQUENCES_SQL,
+    "constraints": _CONSTRAINTS_SQL,
+    "indexes": _INDEXES_SQL,
+    "triggers": _TRIGGERS_SQL,
+    "comments": _COMMENTS_SQL,
+    "grants": _ACLS_SQL,
+}
+
+
+@dataclass(frozen=True)
+class SchemaCopy:
+    """What a copy of ``source`` needs to know about it, read from the catalogues once."""
+
+    source: str
+    catalog: dict[str, list[tuple]]
+    unsupported: list[str]
+
+    def create(self, target: str) -> None:
+        """Create schema ``target`` as a copy of the source: the same tables, columns,
+        sequences, rows, constraints, indexes, triggers, functions, comments and
+        grants, under the same names.
+
+        From the public schema, on this connection, atomically.
+        """
+        _on_public_schema()
+        if self.unsupported:
+            raise ValueError(f"{self.source} can't be copied: {'; '.join(self.unsupported)}")
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", target):
+            # Written into the SQL unquoted.
+            raise ValueError(f"unexpected schema name {target!r}")
+        with transaction.atomic():
+            statements = self._statements(target)
+            (check_bodies,) = _rows("SELECT current_setting('check_function_bodies')")[0]
+            with connection.cursor() as cursor:
+                # As pg_dump does: a function body may use a table created after it.
+                # One round trip; without parameters psycopg sends it as one simple query.
+                cursor.execute(
+                    ";\n".join(
+                        [
+                            "SET LOCAL check_function_bodies = off",
+                            *statements,
+                            f"SET LOCAL check_function_bodies = {check_bodies}",
+                        ]
+                    )
+                )
+
+    def _statements(self, target: str) -> list[str]:
+        source, rows = self.source, self.catalog
+        qualified = re.compile(rf'(?<![\w$."]){re.escape(source)}\.')
+
+        def moved(definition: str) -> str:
+            # PostgreSQL writes the names of objects outside the search path (the
+            # source schema's, from the public schema) qualified: point them at target.
+            return qualified.sub(f"{target}.", definition)
+
+        statements = [f"CREATE SCHEMA {target}"]
+
+        for name, type_, start, inc, min_, max_, cache, cycle in rows["free sequences"]:
+            statements.append(
+                f"CREATE SEQUENCE {target}.{_ident(name)} AS {type_}"
+                + _sequence_options(start, inc, min_, max_, cache, cycle)
+            )
+        statements += [moved(definition) for (definition,) in rows["functions"]]
+
+        tables = {table: (persistence, options) for table, persistence, options in rows["tables"]}
+        columns: dict[str, list[str]] = {table: [] for table in tables}
+        copied: dict[str, list[str]] = {table: [] for table in tables}
+        for row in rows["columns"]:
+            table, name, type_, collation, notnull, default, identity, generated, sequence = row[:9]
+            parts = [_ident(name), type_]
+            if collation:
+                parts.append(f"COLLATE {collation}")
+            if generated == "s":
+                parts.append(f"GENERATED ALWAYS AS ({moved(default)}) STORED")
+            elif default is not None:
+                parts.append(f"DEFAULT {moved(default)}")
+            if identity:
+                parts.append(
+                    f"GENERATED {'ALWAYS' if identity == 'a' else 'BY DEFAULT'} AS IDENTITY"
+                    f" (SEQUENCE NAME {target}.{_ident(sequence)}{_sequence_options(*row[9:])})"
+                )
+            if notnull:
+                parts.append("NOT NULL")
+            columns[table].append(" ".join(parts))
+            if generated != "s":
+                copied[table].append(_ident(name))
+        for table, (persistence, options) in tables.items():
+            statements.append(
+                f"CREATE {'UNLOGGED ' if persistence == 'u' else ''}TABLE {target}.{_ident(table)}"
+                f" ({', '.join(columns[table])})"
+                + (f" WITH ({', '.join(options)})" if options else "")
+            )
+        for sequence, table, column in rows["owned sequences"]:
+            statements.append(
+                f"ALTER SEQUENCE {target}.{_ident(sequence)}"
+                f" OWNED BY {target}.{_ident(table)}.{_ident(column)}"
+            )
+
+        # The rows the migrations wrote, before any trigger or foreign key exists.
+        for table, names in copied.items():
+            if names:
+                listed = ", ".join(names)
+                statements.append(
+                    # Catalog names, quoted.
+                    f"INSERT INTO {target}.{_ident(table)} ({listed}) OVERRIDING SYSTEM VALUE"  # noqa: S608
+                    f" SELECT {listed} FROM {source}.{_ident(table)}"
+                )
+        # Times the migrations would have written are the country's own creation time.
+        for table, values in creation_times(tables).items():
+            assignments = ", ".join(
+                f"{_ident(column)} = {_literal(value)}" for column, value in values
+            )
+            statements.append(f"UPDATE {target}.{_ident(table)} SET {assignments}")  # noqa: S608
+        # A column's sequence goes on from the copied rows, as after the migrations
+        # themselves. The template's own may be further on: sequences don't roll
+        # back with a failed country creation that migrated the template.
+        continued = set()
+        for sequence, table, column, start in rows["column sequences"]:
+            continued.add(sequence)
+            column = _ident(column)
+            statements.append(
+                f"SELECT pg_catalog.setval('{target}.{_ident(sequence)}',"  # noqa: S608
+                f" coalesce(max({column}), {start}), max({column}) IS NOT NULL)"
+                f" FROM {target}.{_ident(table)}"
+            )
+        for sequence, last_value, is_called in _sequence_positions(source, rows):
+            if sequence not in continued:
+                statements.append(
+                    f"SELECT pg_catalog.setval('{target}.{_ident(sequence)}', {last_value}, {is_called})"
+                )
+
+        for table, name, definition in rows["constraints"]:
+            statements.append(
+                f"ALTER TABLE {target}.{_ident(table)} ADD CONSTRAINT {_ident(name)} "
+                + moved(definition)
+            )
+        statements += [moved(definition) for (definition,) in rows["indexes"]]
+        for table, name, definition, enabled in rows["triggers"]:
+            statements.append(moved(definition))
+            if enabled != "O":
+                state = {"D": "DISABLE", "R": "ENABLE REPLICA", "A": "ENABLE ALWAYS"}[enabled]
+                statements.append(
+                    f"ALTER TABLE {target}.{_ident(table)} {state} TRIGGER {_ident(name)}"
+                )
+
+        for kind, name, description in rows["comments"]:
+            name = target if kind == "SCHEMA" else moved(name)
+            statements.append(f"COMMENT ON {kind} {name} IS {_literal(description)}")
+        revoked = set()
+        for kind, name, grantee, privilege, grantable in rows["grants"]:
+            name = target if kind == "SCHEMA" else moved(name)
+            if (kind, name) not in revoked:
+                # An explicit list replaces the defaults (e.g. functions' EXECUTE for PUBLIC).
+                revoked.add((kind, name))
+                statements.append(f"REVOKE ALL ON {kind} {name} FROM PUBLIC")
+            if grantee:
+                statements.append(
+                    f"GRANT {privilege} ON {kind} {name} TO {grantee}"
+                    + (" WITH GRANT OPTION" if grantable else "")
+                )
+        return statements
+
+
+def schema_read(source: str) -> SchemaCopy:
+    """Read what a copy of schema ``source`` needs (see :class:`SchemaCopy`)."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", source):
+        # Rewritten as a word in the definitions.
+        raise ValueError(f"unexpected schema name {source!r}")
+    return SchemaCopy(
+        source=source,
+        catalog={what: _rows(sql, {"s": source}) for what, sql in _CATALOG.items()},
+        unsupported=clone_unsupported(source),
+    )
+
 
 def schema_clone(*, source: str, target: str) -> None:
-    """Create schema ``target`` as a copy of ``source``: the same tables, columns,
-    sequences (at the same positions), rows, constraints, indexes, triggers,
-    functions, comments and grants, under the same names.
-
-    From the public schema, on this connection, atomically.
-    """
-    _on_public_schema()
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", source) or not re.fullmatch(
-        r"[a-z][a-z0-9_]*", target
-    ):
-        # Both are written into the SQL unquoted, and the source is rewritten as a word.
-        raise ValueError(f"unexpected schema names {source!r}, {target!r}")
-    with transaction.atomic():
-        statements = _clone_statements(source, target)
-        (check_bodies,) = _rows("SELECT current_setting('check_function_bodies')")[0]
-        with connection.cursor() as cursor:
-            # As pg_dump does: a function body may use a table created after it.
-            # One round trip; without parameters psycopg sends it as one simple query.
-            cursor.execute(
-                ";\n".join(
-                    [
-                        "SET LOCAL check_function_bodies = off",
-                        *statements,
-                        f"SET LOCAL check_function_bodies = {check_bodies}",
-                    ]
-                )
-            )
-
-
-def _clone_statements(source: str, target: str) -> list[str]:
-    s = {"s": source}
-    qualified = re.compile(rf'(?<![\w$."]){re.escape(source)}\.')
-
-    def moved(definition: str) -> str:
-        # PostgreSQL writes the names of objects outside the search path (the
-        # source schema's, from the public schema) qualified: point them at target.
-        return qualified.sub(f"{target}.", definition)
-
-    statements = [f"CREATE SCHEMA {target}"]
-
-    for name, type_, start, inc, min_, max_, cache, cycle in _rows(_FREE_SEQUENCES_SQL, s):
-        statements.append(
-            f"CREATE SEQUENCE {target}.{_ident(name)} AS {type_}"
-            + _sequence_options(start, inc, min_, max_, cache, cycle)
-        )
-    statements += [moved(definition) for (definition,) in _rows(_FUNCTIONS_SQL, s)]
-
-    tables = {
-        table: (persistence, options) for table, persistence, options in _rows(_TABLES_SQL, s)
-    }
-    columns: dict[str, list[str]] = {table: [] for table in tables}
-    copied: dict[str, list[str]] = {table: [] for table in tables}
-    for row in _rows(_COLUMNS_SQL, s):
-        table, name, type_, collation, notnull, default, identity, generated, sequence = row[:9]
-        parts = [_ident(name), type_]
-        if collation:
-            parts.append(f"COLLATE {collation}")
-        if generated == "s":
-            parts.append(f"GENERATED ALWAYS AS ({moved(default)}) STORED")
-        elif default is not None:
-            parts.append(f"DEFAULT {moved(default)}")
-        if identity:
-            parts.append(
-                f"GENERATED {'ALWAYS' if identity == 'a' else 'BY DEFAULT'} AS IDENTITY"
-                f" (SEQUENCE NAME {target}.{_ident(sequence)}{_sequence_options(*row[9:])})"
-            )
-        if notnull:
-            parts.append("NOT NULL")
-        columns[table].append(" ".join(parts))
-        if generated != "s":
-            copied[table].append(_ident(name))
-    for table, (persistence, options) in tables.items():
-        statements.append(
-            f"CREATE {'UNLOGGED ' if persistence == 'u' else ''}TABLE {target}.{_ident(table)}"
-            f" ({', '.join(columns[table])})" + (f" WITH ({', '.join(options)})" if options else "")
-        )
-    for sequence, table, column in _rows(_OWNED_SEQUENCES_SQL, s):
-        statements.append(
-            f"ALTER SEQUENCE {target}.{_ident(sequence)}"
-            f" OWNED BY {target}.{_ident(table)}.{_ident(column)}"
-        )
-
-    # The rows the migrations wrote, before any trigger or foreign key exists.
-    for table, names in copied.items():
-        if names:
-            listed = ", ".join(names)
-            statements.append(
-                # Catalog names, quoted.
-                f"INSERT INTO {target}.{_ident(table)} ({listed}) OVERRIDING SYSTEM VALUE"  # noqa: S608
-                f" SELECT {listed} FROM {source}.{_ident(table)}"
-            )
-    # Times the migrations would have written are the country's own creation time.
-    for table, values in creation_times(tables).items():
-        assignments = ", ".join(f"{_ident(column)} = {_literal(value)}" for column, value in values)
-        statements.append(f"UPDATE {target}.{_ident(table)} SET {assignments}")  # noqa: S608
-    # A column's sequence goes on from the copied rows, as after the migrations
-    # themselves. The template's own may be further on: sequences don't roll
-    # back with a failed country creation that migrated the template.
-    continued = set()
-    for sequence, table, column, start in _rows(_COLUMN_SEQUENCES_SQL, s):
-        continued.add(sequence)
-        column = _ident(column)
-        statements.append(
-            f"SELECT pg_catalog.setval('{target}.{_ident(sequence)}',"  # noqa: S608
-            f" coalesce(max({column}), {start}), max({column}) IS NOT NULL)"
-            f" FROM {target}.{_ident(table)}"
-        )
-    for sequence, last_value, is_called in _sequence_positions(source):
-        if sequence not in continued:
-            statements.append(
-                f"SELECT pg_catalog.setval('{target}.{_ident(sequence)}', {last_value}, {is_called})"
-            )
-
-    for table, name, definition in _rows(_CONSTRAINTS_SQL, s):
-        statements.append(
-            f"ALTER TABLE {target}.{_ident(table)} ADD CONSTRAINT {_ident(name)} "
-            + moved(definition)
-        )
-    statements += [moved(definition) for (definition,) in _rows(_INDEXES_SQL, s)]
-    for table, name, definition, enabled in _rows(_TRIGGERS_SQL, s):
-        statements.append(moved(definition))
-        if enabled != "O":
-            state = {"D": "DISABLE", "R": "ENABLE REPLICA", "A": "ENABLE ALWAYS"}[enabled]
-            statements.append(
-                f"ALTER TABLE {target}.{_ident(table)} {state} TRIGGER {_ident(name)}"
-            )
-
-    for kind, name, description in _rows(_COMMENTS_SQL, s):
-        name = target if kind == "SCHEMA" else moved(name)
-        statements.append(f"COMMENT ON {kind} {name} IS {_literal(description)}")
-    revoked = set()
-    for kind, name, grantee, privilege, grantable in _rows(_ACLS_SQL, s):
-        name = target if kind == "SCHEMA" else moved(name)
-        if (kind, name) not in revoked:
-            # An explicit list replaces the defaults (e.g. functions' EXECUTE for PUBLIC).
-            revoked.add((kind, name))
-            statements.append(f"REVOKE ALL ON {kind} {name} FROM PUBLIC")
-        if grantee:
-            statements.append(
-                f"GRANT {privilege} ON {kind} {name} TO {grantee}"
-                + (" WITH GRANT OPTION" if grantable else "")
-            )
-    return statements
+    """Create schema ``target`` as a copy of schema ``source`` (see :class:`SchemaCopy`)."""
+    schema_read(source).create(target)
 
 
 def _sequence_options(start, increment, minimum, maximum, cache, cycle) -> str:
@@ -572,8 +639,9 @@ def creation_times(tables) -> dict[str, list[tuple[str, str]]]:
 _NOW_DEFAULTS = {timezone.now, timezone.localdate, datetime.date.today, datetime.datetime.now}
 
 
-def _sequence_positions(source: str) -> list[tuple]:
-    names = [name for (name,) in _rows(_ALL_SEQUENCES_SQL, {"s": source})]
+def _sequence_positions(source: str, catalog: dict) -> list[tuple]:
+    """Positions of the sequences that number no column, read at the time of the copy."""
+    names = [row[0] for row in catalog["free sequences"]]
     if not names:
         return []
     return _rows(

@@ -9,7 +9,7 @@ from django_tenants.models import TenantMixin
 from django_tenants.signals import post_schema_sync
 from django_tenants.utils import get_public_schema_name, schema_exists
 
-from .cloning import TEMPLATE_SCHEMA, schema_clone, schema_migrate_new, template_current
+from .cloning import schema_migrate_new, template_current
 from .models import Country, Domain, country_host
 
 
@@ -59,10 +59,11 @@ def country_create(
         # A schema without a Country row is left over from something else;
         # adopting it could expose or mix someone's data.
         raise CountryExists(f"schema {country.schema_name!r} already exists")
-    if template_current():
-        schema_clone(source=TEMPLATE_SCHEMA, target=country.schema_name)
-    else:
+    template = template_current()
+    if template.unsupported:
         schema_migrate_new(country.schema_name)
+    else:
+        template.create(country.schema_name)
     post_schema_sync.send(sender=TenantMixin, tenant=country)
     Domain.objects.create(tenant=country, domain=country_host(code), is_primary=True)
     return country
