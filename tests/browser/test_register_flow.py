@@ -15,6 +15,7 @@ import pgtrigger
 import pytest
 from django_tenants.utils import schema_context
 from PIL import Image
+from playwright.sync_api import expect
 
 from accounts.roles import STORE_MANAGER
 from tests.factories import DEFAULT_PASSWORD, make_user
@@ -210,6 +211,7 @@ def test_store_manager_registers_a_tusk_and_finds_it(page, store, tmp_path):
         page.get_by_role("searchbox").fill(query)
         page.get_by_role("button", name="Search").click()
         rows = page.locator("table.grid tbody tr")
-        assert rows.count() == 1, query
+        # Waits for the results page: counting at once can catch the page unloading.
+        expect(rows, query).to_have_count(1)
         assert sms_number in rows.first.inner_text()
         assert mark in rows.first.inner_text()
