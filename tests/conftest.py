@@ -1,8 +1,9 @@
 """Test harness: the real PostgreSQL, two countries created once per session.
 
-Country schemas are created outside the per-test transactions (copied from
-the migrated template schema, see tenants.cloning); each test's own writes are
-rolled back as usual, and so are the countries a test creates.
+XA and XB are made afresh at the start of each session, outside the per-test
+transactions, as copies of the migrated template schema (tenants.cloning);
+each test's own writes are rolled back as usual, and so are the countries a
+test creates.
 
 Passwords are hashed with a fast hasher: Django's PBKDF2 costs most of a
 second per password on a small machine, and hashing is not what those tests
@@ -14,7 +15,7 @@ import pytest
 from django.conf import settings
 from django.db import connection, transaction
 from django.test import override_settings
-from django_tenants.utils import schema_context, schema_exists
+from django_tenants.utils import quote_schema_name, schema_context
 
 from tests.factories import make_user
 
@@ -22,22 +23,28 @@ COUNTRY_A = {"code": "XA", "name": "Alphaland", "default_language": "en", "langu
 COUNTRY_B = {"code": "XB", "name": "Betaland", "default_language": "fr", "languages": ["fr", "en"]}
 
 
-def _ensure_country(spec):
+def _fresh_country(spec):
+    """Country ``spec`` as a new copy of the template, whatever an earlier run left.
+
+    With --reuse-db the previous run's transactional tests have committed rows
+    in XA that can't be deleted (access events, ledger entries): a new copy
+    costs a fraction of a second and every run starts from the same countries.
+    """
     from accounts.services import roles_sync
-    from tenants.models import Country
+    from tenants.models import Country, Domain
     from tenants.services import country_create
 
-    country = Country.objects.filter(code=spec["code"]).first()
-    if country is None and schema_exists(spec["code"].lower()):
-        # The schema outlived its row: a transactional test's flush (see
-        # _session_countries_after_flush) or a --reuse-db run after one.
-        country = _country_row_restore(spec)
-    elif country is None:
-        # The same path as provisioning: row, migrated schema and domain in one transaction.
+    with transaction.atomic():
+        Domain.objects.filter(tenant__code=spec["code"]).delete()
+        Country.objects.filter(code=spec["code"]).delete()  # the row only; not Country.delete()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DROP SCHEMA IF EXISTS {quote_schema_name(spec['code'].lower())} CASCADE"
+            )
+        # The same path as provisioning: row, schema (a copy of the template) and domain.
         country = country_create(time_zone="UTC", **spec)
-    with schema_context(country.schema_name):
-        roles_sync()
-    return country
+        with schema_context(country.schema_name):
+            roles_sync()
 
 
 def _country_row_restore(spec):
@@ -80,8 +87,8 @@ def django_db_setup(django_db_setup, django_db_blocker):
         # that creates a country, and rolled back with it.
         with transaction.atomic():
             template_current()
-        _ensure_country(COUNTRY_A)
-        _ensure_country(COUNTRY_B)
+        _fresh_country(COUNTRY_A)
+        _fresh_country(COUNTRY_B)
     yield
 
 
@@ -104,7 +111,7 @@ def _session_countries_after_flush(request, django_db_blocker):
             codes = set(Country.objects.values_list("code", flat=True))
             for spec in (COUNTRY_A, COUNTRY_B):
                 if spec["code"] not in codes:
-                    _ensure_country(spec)
+                    _country_row_restore(spec)
     yield
 
 
