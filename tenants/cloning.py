@@ -78,7 +78,7 @@ def template_current() -> "SchemaCopy":
         raise RuntimeError("The country template is behind this code's migrations.")
     # The template changes only through migrations: what was read of it holds
     # until its django_migrations rows change.
-    state = (max(applied.values()), len(applied))
+    state = (connection.settings_dict["NAME"], max(applied.values()), len(applied))
     if _template_read is None or _template_read[0] != state:
         _template_read = (state, schema_read(TEMPLATE_SCHEMA))
     template = _template_read[1]
