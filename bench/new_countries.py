@@ -83,14 +83,33 @@ def create(code: str, *, migrate: bool) -> float:
     return time.perf_counter() - started
 
 
-def create_share(codes: list[str]) -> tuple[list[float], float]:
-    """In a process of its own (--jobs): create these countries; their times and CPU."""
+def backend_cpu() -> float | None:
+    """CPU seconds used so far by this connection's PostgreSQL process, when it
+    runs on this machine and /proc shows it (a figure the machine's load
+    doesn't inflate, unlike the wall time)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def create_share(codes: list[str]) -> tuple[list[float], float, float | None]:
+    """In a process of its own (--jobs): create these countries; their times, the
+    CPU of this process and of its PostgreSQL backend."""
     import django
 
     django.setup()
-    cpu = time.process_time()
+    cpu, backend = time.process_time(), backend_cpu()
     times = [create(code, migrate=False) for code in codes]
-    return times, time.process_time() - cpu
+    after = backend_cpu()
+    backend = None if backend is None or after is None else after - backend
+    return times, time.process_time() - cpu, backend
 
 
 def summary(label: str, times: list[float]) -> str:
@@ -136,7 +155,7 @@ def main() -> None:
     codes = CODES[: args.countries]
     started = time.perf_counter()
     if args.jobs == 1:
-        cloned, cpu = create_share(codes)
+        cloned, cpu, backend = create_share(codes)
     else:
         from django.db import connection
 
@@ -144,8 +163,10 @@ def main() -> None:
         context = multiprocessing.get_context("spawn")
         with context.Pool(args.jobs) as pool:
             shares = pool.map(create_share, [codes[i :: args.jobs] for i in range(args.jobs)])
-        cloned = [t for times, _ in shares for t in times]
-        cpu = sum(share_cpu for _, share_cpu in shares)
+        cloned = [t for times, _, _ in shares for t in times]
+        cpu = sum(share[1] for share in shares)
+        backends = [share[2] for share in shares]
+        backend = None if None in backends else sum(backends)
     wall = time.perf_counter() - started
     migrated = [
         create(code, migrate=True)
@@ -159,7 +180,11 @@ def main() -> None:
         f"  {len(cloned)} copied from the template in {wall:.1f} s   target: 50 in < 30 s\n"
         + summary("    each", cloned)
     )
-    say(f"    of which Python: {cpu:.1f} s")
+    say(
+        f"    CPU: Python {cpu:.1f} s"
+        + (f", PostgreSQL {backend:.1f} s" if backend is not None else "")
+        + " (the rest is waiting: disk flushes, other processes)"
+    )
     if migrated:
         say(f"  {len(migrated)} migrated (the old way)\n" + summary("    each", migrated))
         estimate = statistics.mean(migrated) * args.countries
