@@ -1,12 +1,21 @@
 """Test harness: the real PostgreSQL, two countries created once per session.
 
-Country schemas are created outside the per-test transactions (they are slow
-to migrate); each test's own writes are rolled back as usual.
+XA and XB are made afresh at the start of each session, outside the per-test
+transactions, as copies of the migrated template schema (tenants.cloning);
+each test's own writes are rolled back as usual, and so are the countries a
+test creates.
+
+Passwords are hashed with a fast hasher: Django's PBKDF2 costs most of a
+second per password on a small machine, and hashing is not what those tests
+test. A test about hashing itself asks for the real one with
+``@pytest.mark.real_password_hasher``.
 """
 
 import pytest
-from django.db import connection
-from django_tenants.utils import schema_context, schema_exists
+from django.conf import settings
+from django.db import connection, transaction
+from django.test import override_settings
+from django_tenants.utils import quote_schema_name, schema_context
 
 from tests.factories import make_user
 
@@ -14,22 +23,28 @@ COUNTRY_A = {"code": "XA", "name": "Alphaland", "default_language": "en", "langu
 COUNTRY_B = {"code": "XB", "name": "Betaland", "default_language": "fr", "languages": ["fr", "en"]}
 
 
-def _ensure_country(spec):
+def _fresh_country(spec):
+    """Country ``spec`` as a new copy of the template, whatever an earlier run left.
+
+    With --reuse-db the previous run's transactional tests have committed rows
+    in XA that can't be deleted (access events, ledger entries): a new copy
+    costs a fraction of a second and every run starts from the same countries.
+    """
     from accounts.services import roles_sync
-    from tenants.models import Country
+    from tenants.models import Country, Domain
     from tenants.services import country_create
 
-    country = Country.objects.filter(code=spec["code"]).first()
-    if country is None and schema_exists(spec["code"].lower()):
-        # The schema outlived its row: a transactional test's flush (see
-        # _session_countries_after_flush) or a --reuse-db run after one.
-        country = _country_row_restore(spec)
-    elif country is None:
-        # The same path as provisioning: row, migrated schema and domain in one transaction.
+    with transaction.atomic():
+        Domain.objects.filter(tenant__code=spec["code"]).delete()
+        Country.objects.filter(code=spec["code"]).delete()  # the row only; not Country.delete()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DROP SCHEMA IF EXISTS {quote_schema_name(spec['code'].lower())} CASCADE"
+            )
+        # The same path as provisioning: row, schema (a copy of the template) and domain.
         country = country_create(time_zone="UTC", **spec)
-    with schema_context(country.schema_name):
-        roles_sync()
-    return country
+        with schema_context(country.schema_name):
+            roles_sync()
 
 
 def _country_row_restore(spec):
@@ -42,11 +57,38 @@ def _country_row_restore(spec):
     return country
 
 
+FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+PROJECT_PASSWORD_HASHERS = list(settings.PASSWORD_HASHERS)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hasher():
+    """Every test, and the session's own fixtures, hash with MD5 (see the docstring)."""
+    with override_settings(PASSWORD_HASHERS=FAST_PASSWORD_HASHERS):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _real_password_hasher(request):
+    if request.node.get_closest_marker("real_password_hasher") is None:
+        yield
+        return
+    with override_settings(PASSWORD_HASHERS=PROJECT_PASSWORD_HASHERS):
+        yield
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
+    from tenants.cloning import template_current
+
     with django_db_blocker.unblock():
-        _ensure_country(COUNTRY_A)
-        _ensure_country(COUNTRY_B)
+        # Migrated here, committed, once: a stale template (--reuse-db after a
+        # new migration) would otherwise be migrated again inside every test
+        # that creates a country, and rolled back with it.
+        with transaction.atomic():
+            template_current()
+        _fresh_country(COUNTRY_A)
+        _fresh_country(COUNTRY_B)
     yield
 
 
@@ -69,7 +111,7 @@ def _session_countries_after_flush(request, django_db_blocker):
             codes = set(Country.objects.values_list("code", flat=True))
             for spec in (COUNTRY_A, COUNTRY_B):
                 if spec["code"] not in codes:
-                    _ensure_country(spec)
+                    _country_row_restore(spec)
     yield
 
 

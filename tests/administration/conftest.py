@@ -23,11 +23,6 @@ class People:
     admin_b: object
 
 
-@pytest.fixture(autouse=True)
-def _fast_hashes(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def people(country_a, country_b):
     with schema_context(country_b.schema_name):

@@ -17,11 +17,6 @@ A = AccessEvent.Action
 UA = "Mozilla/5.0 (SMS test)"
 
 
-@pytest.fixture(autouse=True)
-def _fast_hashes(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def events(schema, **filters):
     with schema_context(schema):
         return list(AccessEvent.objects.filter(**filters).order_by("id"))

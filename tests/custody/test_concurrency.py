@@ -31,11 +31,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def committed(country_a, settings):
+def committed(country_a):
     """Committed rows in XA, removed afterwards (the flush that ends a
     transaction=True test only reaches the public schema). Ledger entries
     stay: they are a valid part of the chain and reference ids only."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     suffix = uuid.uuid4().hex[:8]
     with schema_context(country_a.schema_name):
         serials = dict(ItemNumberSerial.objects.values_list("year", "last_serial"))

@@ -12,7 +12,6 @@ from .fake_central import PASSWORD, USERNAME, FakeCentral
 @pytest.fixture(autouse=True)
 def _odk_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # A fault must show at once, not after pyodk's back-off (2 s, 4 s, 8 s).
     settings.SMS_ODK_HTTP_RETRIES = 0
     settings.SMS_ODK_HTTP_TIMEOUT = 2

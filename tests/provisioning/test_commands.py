@@ -88,6 +88,7 @@ def test_broken_protocol_fails_cleanly(tmp_path, breakage, expected):
     assert no_trace_of("XQ")
 
 
+@pytest.mark.slow  # registers the demo's 300 items and their photos
 def test_demo_setup_is_idempotent_and_its_logins_work(client):
     from accounts.models import User
     from stock.models import Site

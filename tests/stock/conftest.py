@@ -59,8 +59,6 @@ def reg(in_country_a):
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    # Five users per test: a slow password hash would dominate the run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def register(reg, *, site=None, item_type=None, actor=None, photos=(), **data):
