@@ -45,7 +45,9 @@ def _require_open(stocktake: StockTake) -> None:
         raise ValidationError({NON_FIELD_ERRORS: [_("This stock-take is signed off.")]})
 
 
-@transaction.atomic(durable=True)
+# Not durable: the form's one-time token is spent in the same transaction
+# (stock.submissions.create_once), so a double post creates one.
+@transaction.atomic
 def stocktake_open(*, actor, site: Site, notes: str = "") -> StockTake:
     """Open a stock-take of ``site``: the items expected there (in stock, or
     recorded missing) are listed now and the list no longer changes."""
@@ -152,7 +154,9 @@ def stocktake_check(
     return line
 
 
-@transaction.atomic(durable=True)
+# Not durable: the form's one-time token is spent in the same transaction
+# (stock.submissions.create_once), so a double post creates one.
+@transaction.atomic
 def stocktake_register_item(
     *,
     actor,

@@ -37,7 +37,9 @@ from .common import (
 )
 
 
-@transaction.atomic(durable=True)
+# Not durable: the form's one-time token is spent in the same transaction
+# (stock.submissions.create_once), so a double post creates one.
+@transaction.atomic
 def transfer_create(
     *,
     actor,

@@ -21,7 +21,7 @@ from odk.models import AppUser, Submission
 from reporting import services as reporting_services
 from stock import services as stock_services
 from tests.custody.conftest import check, dispatch, draft
-from tests.factories import make_user
+from tests.factories import DEFAULT_PASSWORD, make_user
 from tests.odk.conftest import register_values
 from tests.odk.fake_central import PASSWORD, USERNAME, FakeCentral
 from tests.stock.conftest import image_bytes, make_register, register, upload
@@ -79,7 +79,11 @@ def world(in_country_a, fake):
     assert reg.run.is_ready, reg.run.error
 
     odk_services.connection_save(
-        actor=reg.admin, base_url=fake.url, username=USERNAME, password=PASSWORD
+        actor=reg.admin,
+        base_url=fake.url,
+        username=USERNAME,
+        password=PASSWORD,
+        current_password=DEFAULT_PASSWORD,
     )
     odk_services.project_create(actor=reg.admin)
     odk_services.forms_publish(actor=reg.admin)

@@ -101,7 +101,7 @@ def test_an_approval_applies_in_the_askers_name_and_is_never_nested(reg, approva
 def test_decided_changes_apply_at_once_without_a_ledger_entry_of_their_own(reg, approval_on):
     """Approval.DECIDED is for a caller that decided under its own permission
     and records the change in its own ledger entry (custody's discrepancies)."""
-    from custody.models import LedgerEntry
+    from ledger.models import LedgerEntry
 
     item = register(reg)
     entries = LedgerEntry.objects.count()
