@@ -22,6 +22,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context
 
+from accounts import management_scope
 from accounts import services as account_services
 from accounts.invitations import invitation_send
 from accounts.roles import ROLES, SUPPORT_FULL, SUPPORT_READ_ONLY
@@ -29,6 +30,7 @@ from audit.models import AccessEvent, SupportGrantSummary
 from audit.services import Origin, event_record
 from stock.models import Site
 
+from . import selectors
 from .models import PendingCorrection, SupportGrant
 
 User = get_user_model()
@@ -69,9 +71,14 @@ def documented_permissions() -> list[Permission]:
     return list(Permission.objects.filter(query).select_related("content_type"))
 
 
-def assignable_roles() -> list[Group]:
-    """Built-in roles and custom roles; support roles are given by grants only."""
-    return list(Group.objects.exclude(name__in=SUPPORT_ROLE_NAMES).order_by("name"))
+def assignable_roles(*, actor=None) -> list[Group]:
+    """Built-in roles and custom roles; support roles are given by grants only.
+    With ``actor``: only the roles they may hand out (no permission above theirs)."""
+    roles = Group.objects.exclude(name__in=SUPPORT_ROLE_NAMES).order_by("name")
+    if actor is None:
+        return list(roles)
+    mine = selectors.reach_of(actor)
+    return [r for r in roles if mine.covers_permissions(management_scope.role_permissions(r))]
 
 
 def _scope_snapshot(user) -> dict:
@@ -82,21 +89,32 @@ def _scope_snapshot(user) -> dict:
     }
 
 
-def _check_sites(actor, sites) -> list[Site]:
-    # An administrator scoped to some sites cannot hand out the others.
-    from stock.scope import visible_sites
-
-    sites = list(sites or [])
-    allowed = set(visible_sites(actor).values_list("pk", flat=True))
-    if any(site.pk not in allowed for site in sites):
-        raise ValidationError({"sites": [_("Choose among the sites you can see.")]})
-    return sites
-
-
 def _check_role(role: Group) -> Group:
     if role is None or role.name in SUPPORT_ROLE_NAMES:
         raise ValidationError({"role": [_("Choose a role.")]})
     return role
+
+
+def _check_hand_out(actor, *, role: Group, all_sites: bool, sites) -> list[Site]:
+    # Scope is a ceiling: only the actor's own sites, all sites only if they
+    # have all sites, no permission above theirs (accounts.management_scope).
+    sites = list(sites or [])
+    errors = management_scope.hand_out_errors(
+        selectors.reach_of(actor),
+        permissions=management_scope.role_permissions(role),
+        all_sites=all_sites,
+        site_ids=[site.pk for site in sites],
+    )
+    if errors:
+        raise ValidationError(errors)
+    return sites
+
+
+def _require_reach(actor, user) -> None:
+    # Views answer 404 before this (administration.selectors.user_get); other
+    # callers are refused here all the same.
+    if not selectors.may_manage(actor=actor, user=user):
+        raise PermissionDenied(_("This person is outside your scope."))
 
 
 def _set_scope(user, *, role: Group, all_sites: bool, sites) -> None:
@@ -141,7 +159,7 @@ def user_invite(
     if errors:
         raise ValidationError(errors)
     _check_role(role)
-    sites = _check_sites(actor, sites)
+    sites = _check_hand_out(actor, role=role, all_sites=all_sites, sites=sites)
     user = User(username=username, email=email, full_name=full_name.strip(), language=language)
     user.set_unusable_password()
     user.full_clean(exclude=["password"])
@@ -167,12 +185,13 @@ def user_update(
 ) -> bool:
     """Change a user's role and site scope. Returns whether anything changed."""
     _require(actor, MANAGE_USERS)
+    _require_reach(actor, user)
     if user.pk == actor.pk:
         raise ValidationError({"role": [_("Ask another administrator to change your own role.")]})
     if user.support_grants.exists():
         raise ValidationError({"role": [_("Support accounts are changed from Support access.")]})
     _check_role(role)
-    sites = _check_sites(actor, sites)
+    sites = _check_hand_out(actor, role=role, all_sites=all_sites, sites=sites)
     before = _scope_snapshot(user)
     before_name = user.full_name
     _set_scope(user, role=role, all_sites=all_sites, sites=sites)
@@ -209,6 +228,7 @@ def _end_sessions(user) -> int:
 def user_sessions_end(*, actor, user, origin: Origin | None = None) -> int:
     """Sign the user out everywhere (in this country). Returns how many sessions ended."""
     _require(actor, MANAGE_USERS)
+    _require_reach(actor, user)
     count = _end_sessions(user)
     event_record(
         user=actor, action=A.SESSIONS_ENDED, origin=origin, obj=user, details={"count": count}
@@ -220,6 +240,7 @@ def user_sessions_end(*, actor, user, origin: Origin | None = None) -> int:
 def user_deactivate(*, actor, user, origin: Origin | None = None) -> None:
     """Close the account (never delete it: everything they did keeps their name)."""
     _require(actor, MANAGE_USERS)
+    _require_reach(actor, user)
     if user.pk == actor.pk:
         raise ValidationError(_("You cannot deactivate your own account."))
     if not user.is_active:
@@ -240,6 +261,7 @@ def user_deactivate(*, actor, user, origin: Origin | None = None) -> None:
 @transaction.atomic
 def user_reactivate(*, actor, user, origin: Origin | None = None) -> None:
     _require(actor, MANAGE_USERS)
+    _require_reach(actor, user)
     if user.is_active:
         return
     user.is_active = True
@@ -253,6 +275,7 @@ def user_two_factor_reset(*, actor, user, origin: Origin | None = None) -> None:
     """Lost phone: remove the app and backup codes; they set it up again at
     their next sign-in (required for administrators)."""
     _require(actor, MANAGE_USERS)
+    _require_reach(actor, user)
     account_services.two_factor_reset(user=user)
     event_record(user=actor, action=A.TWO_FACTOR_RESET, origin=origin, obj=user)
 
@@ -284,6 +307,20 @@ def role_save(
         errors["permissions"] = [_("Tick at least one permission.")]
     elif any(p.pk not in allowed for p in chosen):
         errors["permissions"] = [_("Only the listed permissions can be given.")]
+    else:
+        mine = selectors.reach_of(actor)
+        if not mine.covers_permissions(f"{p.content_type.app_label}.{p.codename}" for p in chosen):
+            errors["permissions"] = [
+                _("You cannot give a role with permissions you do not have yourself.")
+            ]
+        elif role is not None and any(
+            not management_scope.may_manage(mine, selectors.reach_of(holder))
+            for holder in role.user_set.all()
+        ):
+            # Changing the role changes what its holders may do.
+            errors["permissions"] = [
+                _("People outside your scope have this role: ask an administrator of all sites.")
+            ]
     if errors:
         raise ValidationError(errors)
     before = None
@@ -328,6 +365,8 @@ def country_settings_update(
     """The settings a country's administrators own. The Country row is in the
     public schema, reachable from the country's search path."""
     _require(actor, MANAGE_USERS)
+    if not management_scope.may_change_country(selectors.reach_of(actor)):
+        raise PermissionDenied(_("Only an administrator of all sites changes the country's settings."))
     if not 5 <= idle_session_minutes <= 24 * 60:
         raise ValidationError(
             {"idle_session_minutes": [_("Choose between 5 minutes and 24 hours (1440).")]}
@@ -407,6 +446,15 @@ def support_grant(
         errors["staff"] = [_("No platform staff member has this username or e-mail address.")]
     elif not member.email:
         errors["staff"] = [_("This staff member has no e-mail address for the link.")]
+    elif (
+        User.objects.filter(email__iexact=member.email)
+        .exclude(username=f"support.{member.username}"[:150])
+        .exists()
+    ):
+        # An address is unique in the country: it signs in and resets passwords.
+        errors["staff"] = [
+            _("Another account of this country already uses this staff member's e-mail address.")
+        ]
     now = timezone.now()
     if valid_until <= now:
         errors["valid_until"] = [_("Choose a time in the future.")]
@@ -416,6 +464,16 @@ def support_grant(
         ]
     if errors:
         raise ValidationError(errors)
+    role = Group.objects.get(name=ROLES[SUPPORT_READ_ONLY if read_only else SUPPORT_FULL].name)
+    # A support account sees every site: the same ceiling as any hand-out.
+    refused = management_scope.hand_out_errors(
+        selectors.reach_of(actor),
+        permissions=management_scope.role_permissions(role),
+        all_sites=True,
+        site_ids=(),
+    )
+    if refused:
+        raise ValidationError([m for messages in refused.values() for m in messages])
     username = f"support.{member.username}"[:150]
     user = User.objects.filter(username=username).first()
     if user is None:
@@ -431,7 +489,6 @@ def support_grant(
     # A new grant means a new password: the link below is how it is chosen.
     user.set_unusable_password()
     user.save()
-    role = Group.objects.get(name=ROLES[SUPPORT_READ_ONLY if read_only else SUPPORT_FULL].name)
     user.groups.set([role])
     user.scoped_sites.clear()
     grant = SupportGrant.objects.create(
@@ -464,6 +521,7 @@ def support_grant(
 def support_revoke(*, actor, country, grant: SupportGrant, origin: Origin | None = None) -> None:
     """End a grant now and sign its account out."""
     _require(actor, MANAGE_USERS)
+    _require_reach(actor, grant.user)
     grant = SupportGrant.objects.select_for_update().get(pk=grant.pk)
     if grant.revoked_at is not None:
         return

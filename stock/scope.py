@@ -48,3 +48,14 @@ def restrict_to_scope(
 
 def can_see_site(user, site) -> bool:
     return visible_sites(user).filter(pk=site.pk).exists()
+
+
+def sites_given(user) -> tuple[bool, frozenset[int]]:
+    """(all sites?, ids of the sites) given to ``user``, whether or not the
+    account is active. What an administrator hands out, and must hold to act
+    on that person (administration.selectors.reach_of); ``visible_sites`` is
+    what the user may see now."""
+    if user.all_sites:
+        return True, frozenset()
+    # .all(), so a prefetch of scoped_sites (the people page) is used.
+    return False, frozenset(site.pk for site in user.scoped_sites.all())
