@@ -60,7 +60,7 @@ class Reach:
 
 
 def permissions_of(user) -> frozenset[str]:
-    """"app_label.codename" of every permission ``user`` holds through their
+    """ "app_label.codename" of every permission ``user`` holds through their
     roles and their own grants — whether or not the account is active (a
     deactivated national administrator is still out of a store administrator's
     reach; Django's has_perm says an inactive account holds nothing).
@@ -117,7 +117,7 @@ def may_change_country(actor: Reach) -> bool:
 
 
 def role_permissions(role) -> frozenset[str]:
-    """"app_label.codename" of a role's (a group's) permissions."""
+    """ "app_label.codename" of a role's (a group's) permissions."""
     return frozenset(
         f"{p.content_type.app_label}.{p.codename}"
         for p in role.permissions.select_related("content_type")

@@ -38,9 +38,10 @@ def may_change_country(*, actor) -> bool:
 def _people() -> QuerySet:
     permissions = Permission.objects.select_related("content_type")
     return User.objects.prefetch_related(
-        Prefetch("groups", queryset=Group.objects.prefetch_related(
-            Prefetch("permissions", queryset=permissions)
-        )),
+        Prefetch(
+            "groups",
+            queryset=Group.objects.prefetch_related(Prefetch("permissions", queryset=permissions)),
+        ),
         Prefetch("user_permissions", queryset=permissions),
         Prefetch("scoped_sites", queryset=Site.objects.order_by("name")),
     )

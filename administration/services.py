@@ -366,7 +366,9 @@ def country_settings_update(
     public schema, reachable from the country's search path."""
     _require(actor, MANAGE_USERS)
     if not management_scope.may_change_country(selectors.reach_of(actor)):
-        raise PermissionDenied(_("Only an administrator of all sites changes the country's settings."))
+        raise PermissionDenied(
+            _("Only an administrator of all sites changes the country's settings.")
+        )
     if not 5 <= idle_session_minutes <= 24 * 60:
         raise ValidationError(
             {"idle_session_minutes": [_("Choose between 5 minutes and 24 hours (1440).")]}

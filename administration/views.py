@@ -358,7 +358,9 @@ def country_settings(request):
     # The settings reach every store: an administrator of some sites sees them, read-only.
     may_change = selectors.may_change_country(actor=request.user)
     if request.method == "POST" and not may_change:
-        raise PermissionDenied(_("Only an administrator of all sites changes the country's settings."))
+        raise PermissionDenied(
+            _("Only an administrator of all sites changes the country's settings.")
+        )
     country = request.tenant
     form = CountrySettingsForm(
         request.POST or None,
