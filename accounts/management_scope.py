@@ -10,8 +10,8 @@ people means handing out.
 
 Bottom layer: site scope is read by stock.scope, which accounts must not
 import. So the rule works on a ``Reach`` — what an account holds, as plain
-data — and administration.selectors.reach_of builds one from a user with the
-sites stock.scope says they were given.
+data — and stock.scope.reach_of builds one from a user and the sites they
+were given.
 """
 
 from dataclasses import dataclass
@@ -73,7 +73,7 @@ def permissions_of(user) -> frozenset[str]:
 
 
 def reach_of(user, *, all_sites: bool, site_ids) -> Reach:
-    """``user``'s reach, given the sites they were given (stock.scope.sites_given)."""
+    """``user``'s reach, given the sites they were given (stock.scope.reach_of)."""
     return Reach(
         permissions=permissions_of(user),
         all_sites=bool(all_sites),
@@ -83,15 +83,19 @@ def reach_of(user, *, all_sites: bool, site_ids) -> Reach:
     )
 
 
+def within_reach(actor: Reach, target: Reach) -> bool:
+    """Every site of ``target`` is one of ``actor``'s, and ``target`` holds
+    nothing above ``actor`` (no permission ``actor`` could not give)."""
+    return actor.covers_sites(
+        all_sites=target.all_sites, site_ids=target.site_ids
+    ) and actor.covers_permissions(target.permissions, superuser=target.superuser)
+
+
 def may_manage(actor: Reach, target: Reach) -> bool:
     """The one answer to "may this administrator act on this person": see,
     change, deactivate, reactivate, reset the two-step sign-in of, sign out.
     Peers (same permissions, sites within) manage each other."""
-    return (
-        actor.manages_people
-        and actor.covers_sites(all_sites=target.all_sites, site_ids=target.site_ids)
-        and actor.covers_permissions(target.permissions, superuser=target.superuser)
-    )
+    return actor.manages_people and within_reach(actor, target)
 
 
 def hand_out_errors(actor: Reach, *, permissions, all_sites: bool, site_ids) -> dict:

@@ -28,8 +28,6 @@ from django_otp.models import Device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import get_public_schema_name
 
-from core.forms import add_service_errors
-
 from . import services
 from .forms import TOO_MANY_CODES, WRONG_CODE, CodeForm, EmailChangeForm, EnrolForm, LanguageForm
 from .qr import qr_svg
@@ -253,7 +251,7 @@ def email_change(request):
                 ),
             )
         except ValidationError as error:
-            add_service_errors(form, error)
+            form.add_error(None, error)  # the service names the field (email)
         else:
             messages.success(
                 request,

@@ -8,21 +8,13 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from accounts import management_scope
-from accounts.management_scope import Reach
 from stock.models import FieldDefinitionChange, ItemChange, Site
-from stock.scope import restrict_to_scope, sites_given
+from stock.scope import reach_of, restrict_to_scope
 
 from .filters import FieldChangeFilterSet, ItemChangeFilterSet
 from .models import PendingCorrection, SupportGrant
 
 User = get_user_model()
-
-
-def reach_of(user) -> Reach:
-    """What ``user`` holds (permissions, sites given), for the rule of
-    accounts.management_scope."""
-    all_sites, site_ids = sites_given(user)
-    return management_scope.reach_of(user, all_sites=all_sites, site_ids=site_ids)
 
 
 def may_manage(*, actor, user) -> bool:

@@ -29,6 +29,7 @@ from accounts.roles import ROLES, SUPPORT_FULL, SUPPORT_READ_ONLY
 from audit.models import AccessEvent, SupportGrantSummary
 from audit.services import Origin, event_record
 from stock.models import Site
+from stock.scope import reach_of
 
 from . import selectors
 from .models import PendingCorrection, SupportGrant
@@ -77,7 +78,7 @@ def assignable_roles(*, actor=None) -> list[Group]:
     roles = Group.objects.exclude(name__in=SUPPORT_ROLE_NAMES).order_by("name")
     if actor is None:
         return list(roles)
-    mine = selectors.reach_of(actor)
+    mine = reach_of(actor)
     return [r for r in roles if mine.covers_permissions(management_scope.role_permissions(r))]
 
 
@@ -100,7 +101,7 @@ def _check_hand_out(actor, *, role: Group, all_sites: bool, sites) -> list[Site]
     # have all sites, no permission above theirs (accounts.management_scope).
     sites = list(sites or [])
     errors = management_scope.hand_out_errors(
-        selectors.reach_of(actor),
+        reach_of(actor),
         permissions=management_scope.role_permissions(role),
         all_sites=all_sites,
         site_ids=[site.pk for site in sites],
@@ -308,13 +309,13 @@ def role_save(
     elif any(p.pk not in allowed for p in chosen):
         errors["permissions"] = [_("Only the listed permissions can be given.")]
     else:
-        mine = selectors.reach_of(actor)
+        mine = reach_of(actor)
         if not mine.covers_permissions(f"{p.content_type.app_label}.{p.codename}" for p in chosen):
             errors["permissions"] = [
                 _("You cannot give a role with permissions you do not have yourself.")
             ]
         elif role is not None and any(
-            not management_scope.may_manage(mine, selectors.reach_of(holder))
+            not management_scope.may_manage(mine, reach_of(holder))
             for holder in role.user_set.all()
         ):
             # Changing the role changes what its holders may do.
@@ -365,7 +366,7 @@ def country_settings_update(
     """The settings a country's administrators own. The Country row is in the
     public schema, reachable from the country's search path."""
     _require(actor, MANAGE_USERS)
-    if not management_scope.may_change_country(selectors.reach_of(actor)):
+    if not management_scope.may_change_country(reach_of(actor)):
         raise PermissionDenied(
             _("Only an administrator of all sites changes the country's settings.")
         )
@@ -469,7 +470,7 @@ def support_grant(
     role = Group.objects.get(name=ROLES[SUPPORT_READ_ONLY if read_only else SUPPORT_FULL].name)
     # A support account sees every site: the same ceiling as any hand-out.
     refused = management_scope.hand_out_errors(
-        selectors.reach_of(actor),
+        reach_of(actor),
         permissions=management_scope.role_permissions(role),
         all_sites=True,
         site_ids=(),

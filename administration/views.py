@@ -26,6 +26,7 @@ from audit.selectors import access_event_filter, access_event_list
 from audit.services import access_record, filters_for_log, origin_of
 from core.forms import add_service_errors
 from core.paging import PAGE_SIZE, Keyset
+from stock.scope import reach_of
 
 from . import selectors, services
 from .forms import (
@@ -68,7 +69,7 @@ def user_list(request):
     return render(
         request,
         "administration/user_list.html",
-        {"rows": rows, "all_sites": selectors.reach_of(request.user).all_sites},
+        {"rows": rows, "all_sites": reach_of(request.user).all_sites},
     )
 
 

@@ -7,6 +7,9 @@ through ``visible_sites`` or ``restrict_to_scope``; nothing else reads
 
 from django.db.models import Q, QuerySet
 
+from accounts import management_scope
+from accounts.management_scope import Reach
+
 from .models import Site
 
 
@@ -50,12 +53,14 @@ def can_see_site(user, site) -> bool:
     return visible_sites(user).filter(pk=site.pk).exists()
 
 
-def sites_given(user) -> tuple[bool, frozenset[int]]:
-    """(all sites?, ids of the sites) given to ``user``, whether or not the
-    account is active. What an administrator hands out, and must hold to act
-    on that person (administration.selectors.reach_of); ``visible_sites`` is
-    what the user may see now."""
+def reach_of(user) -> Reach:
+    """What ``user`` holds — permissions and the sites they were given, whether
+    or not the account is active — for the rule "scope is a ceiling"
+    (accounts.management_scope): what an administrator hands out, and must
+    hold to act on that person. ``visible_sites`` is what a user may see now."""
     if user.all_sites:
-        return True, frozenset()
-    # .all(), so a prefetch of scoped_sites (the people page) is used.
-    return False, frozenset(site.pk for site in user.scoped_sites.all())
+        site_ids = frozenset()
+    else:
+        # .all(), so a prefetch of scoped_sites (the people page) is used.
+        site_ids = frozenset(site.pk for site in user.scoped_sites.all())
+    return management_scope.reach_of(user, all_sites=user.all_sites, site_ids=site_ids)
