@@ -171,7 +171,7 @@ EMAIL_CHANGE_MAX_AGE = 24 * 3600
 def email_taken(email: str, *, by_other_than=None) -> bool:
     """Whether another account of this country (this schema) has ``email`` as
     its address: an address is unique in the country."""
-    others = get_user_model().objects.filter(email__iexact=email.strip())
+    others = get_user_model().objects.filter(email__iexact=(email or "").strip())
     if by_other_than is not None:
         others = others.exclude(pk=by_other_than.pk)
     return others.exists()

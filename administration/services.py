@@ -155,7 +155,7 @@ def user_invite(
         errors["username"] = [_("This username is already taken.")]
     if not email:
         errors["email"] = [_("Enter the person's e-mail address: the invitation goes there.")]
-    elif User.objects.filter(email__iexact=email).exists():
+    elif account_services.email_taken(email):
         errors["email"] = [_("Another account already uses this e-mail address.")]
     if errors:
         raise ValidationError(errors)
@@ -449,10 +449,9 @@ def support_grant(
         errors["staff"] = [_("No platform staff member has this username or e-mail address.")]
     elif not member.email:
         errors["staff"] = [_("This staff member has no e-mail address for the link.")]
-    elif (
-        User.objects.filter(email__iexact=member.email)
-        .exclude(username=f"support.{member.username}"[:150])
-        .exists()
+    elif account_services.email_taken(
+        member.email,
+        by_other_than=User.objects.filter(username=f"support.{member.username}"[:150]).first(),
     ):
         # An address is unique in the country: it signs in and resets passwords.
         errors["staff"] = [

@@ -323,6 +323,26 @@ class TestEmailAddress:
         assert "Another account already uses this e-mail address" in response.content.decode()
         assert not mail.outbox
 
+    def test_a_support_account_cannot_take_a_country_users_address(self, country_a, national_admin):
+        import datetime
+
+        from django.core.exceptions import ValidationError
+        from django.utils import timezone
+
+        from administration import services as admin_services
+
+        make_user(username="ops", email="shared@example.org", is_staff=True)  # public
+        with schema_context(country_a.schema_name):
+            make_user(username="local", email="Shared@example.org")
+            with pytest.raises(ValidationError) as refused:
+                admin_services.support_grant(
+                    actor=national_admin,
+                    country=country_a,
+                    staff="ops",
+                    valid_until=timezone.now() + datetime.timedelta(days=1),
+                )
+            assert "already uses this staff member's e-mail" in str(refused.value)
+
     def test_a_link_for_another_account_does_nothing(self, client, country_a, host_a, keeper):
         with schema_context(country_a.schema_name):
             other = make_user(username="other")
