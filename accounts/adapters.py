@@ -1,5 +1,6 @@
-"""django-allauth adapter: no public sign-up, the public host's wall, and 2FA
-as a login stage (accounts.stages.TwoFactorStage)."""
+"""django-allauth adapter: no public sign-up, the public host's wall, 2FA as a
+login stage (accounts.stages.TwoFactorStage), the lockout per account and
+sign-in by e-mail with the account's own address only."""
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -7,7 +8,8 @@ from django_tenants.utils import get_public_schema_name
 
 from core.origin import client_ip
 
-from . import hooks
+from . import hooks, throttle
+from .selectors import accounts_named, signs_in_as
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -17,15 +19,33 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def pre_authenticate(self, request, **credentials):
         try:
+            # allauth's limit per address (settings.ACCOUNT_RATE_LIMITS), then
+            # ours per account: a username and an e-mail address of the same
+            # person count together (accounts.throttle.passwords).
             super().pre_authenticate(request, **credentials)
+            if any(throttle.passwords.is_locked(user) for user in accounts_named(credentials)):
+                raise self.validation_error("too_many_login_attempts")
         except ValidationError:
             # Too many failures: the refusal goes into the access log, where
             # administrators see lockouts (audit registers itself as listener).
             hooks.lockout_notify(request=request, credentials=credentials)
             raise
 
+    def authentication_failed(self, request, **credentials):
+        super().authentication_failed(request, **credentials)
+        for user in accounts_named(credentials):
+            throttle.passwords.record_failure(user)
+
     def authenticate(self, request, **credentials):
         user = super().authenticate(request, **credentials)
+        if user is not None and not signs_in_as(user, credentials):
+            # The right password typed with an address that is not the
+            # account's own (an e-mail address added but never verified, or
+            # someone else's): refused like a wrong password.
+            self.authentication_failed(request, **credentials)
+            return None
+        if user is not None:
+            throttle.passwords.clear(user)
         if user is not None and not on_public_host_of(request):
             if hooks.sign_in_refused(user):
                 # E.g. a support account whose grant has expired or was ended

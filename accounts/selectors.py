@@ -2,6 +2,8 @@
 staff, a country schema for that country's users)."""
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import get_public_schema_name
@@ -40,3 +42,32 @@ def backup_code_count(user) -> int:
 
 def language_choices() -> list[tuple[str, str]]:
     return [(code, str(name)) for code, name in settings.LANGUAGES]
+
+
+def _identifiers(credentials: dict) -> list[str]:
+    # What was typed: allauth passes a typed address both as "email" and as
+    # "username" (usernames may look like addresses).
+    return [
+        value.strip()
+        for key in ("username", "email")
+        if isinstance(value := credentials.get(key), str) and value.strip()
+    ]
+
+
+def accounts_named(credentials: dict) -> list:
+    """The accounts (current schema) a sign-in attempt names, by username or
+    by their address of record (User.email) — the accounts whose lockout
+    counter it moves, whichever of the two was typed."""
+    query = Q(pk__in=[])
+    for typed in _identifiers(credentials):
+        query |= Q(username__iexact=typed) | Q(email__iexact=typed)
+    return list(get_user_model().objects.filter(query))
+
+
+def signs_in_as(user, credentials: dict) -> bool:
+    """Whether what was typed names ``user`` by their username or by their
+    address of record. An address becomes the address of record only once
+    verified (accounts.services.email_change_confirm), so an unverified one
+    never opens an account."""
+    names = {user.get_username().casefold(), (user.email or "").casefold()} - {""}
+    return any(typed.casefold() in names for typed in _identifiers(credentials))

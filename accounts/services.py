@@ -3,8 +3,14 @@
 import time
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.db import transaction
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import connection, transaction
+from django.utils.translation import gettext as _
 from django_otp.models import Device
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -148,3 +154,99 @@ def user_set_language(*, user, language: str) -> None:
         raise ValueError(f"Unknown language {language!r}")
     user.language = language
     user.save(update_fields=["language"])
+
+
+# --- E-mail address ------------------------------------------------------------------
+#
+# The address of record is User.email: sign-in by e-mail and password resets
+# use it and nothing else (accounts.selectors.signs_in_as). An administrator
+# types it at the invitation, whose one-time link goes there (so it is proven
+# before the first sign-in); a person's own new address replaces it only once
+# they open the link sent to it. allauth's own e-mail pages are not used.
+
+EMAIL_CHANGE_SALT = "accounts.email_change"
+EMAIL_CHANGE_MAX_AGE = 24 * 3600
+
+
+def email_taken(email: str, *, by_other_than=None) -> bool:
+    """Whether another account of this country (this schema) has ``email`` as
+    its address: an address is unique in the country."""
+    others = get_user_model().objects.filter(email__iexact=(email or "").strip())
+    if by_other_than is not None:
+        others = others.exclude(pk=by_other_than.pk)
+    return others.exists()
+
+
+def email_change_request(*, user, email: str, confirm_url) -> str:
+    """E-mail a one-day link to ``email``; the address changes only when it is
+    opened (email_change_confirm). ``confirm_url(token)`` makes the link's
+    absolute address (the caller knows the host). Returns the token."""
+    # Lower case, as allauth keeps addresses: its sign-in by e-mail compares
+    # the typed address, lowered, with the stored one.
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": [_("Enter a valid e-mail address.")]}) from None
+    if email.casefold() == (user.email or "").casefold():
+        raise ValidationError({"email": [_("This is already your e-mail address.")]})
+    if email_taken(email, by_other_than=user):
+        raise ValidationError({"email": [_("Another account already uses this e-mail address.")]})
+    # The link is tied to this country, this account and the address it
+    # replaces: once the address has changed, an older link does nothing.
+    token = signing.dumps(
+        {"schema": connection.schema_name, "user": user.pk, "from": user.email, "to": email},
+        salt=EMAIL_CHANGE_SALT,
+    )
+    link = confirm_url(token)
+    subject = _("Confirm your new e-mail address")
+    body = _(
+        "Hello %(name)s,\n\n"
+        "Someone signed in as %(username)s asked to use this address for their account "
+        "on the stockpile register. If it was you, open this link within a day to confirm "
+        "it:\n%(link)s\n\n"
+        "If it was not you, ignore this message: nothing changes.\n"
+    ) % {"name": user.display_name, "username": user.get_username(), "link": link}
+    transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email]))
+    return token
+
+
+def email_change_check(*, user, token: str) -> str:
+    """The new address a link confirms for ``user``; ValidationError when the
+    link is broken, too old, for someone else or already used."""
+    dead = ValidationError(
+        _("This link does not work any more. Ask for a new one from your Security page.")
+    )
+    try:
+        data = signing.loads(token, salt=EMAIL_CHANGE_SALT, max_age=EMAIL_CHANGE_MAX_AGE)
+    except signing.BadSignature:
+        raise dead from None
+    if (
+        data.get("schema") != connection.schema_name
+        or data.get("user") != user.pk
+        or data.get("from") != user.email
+    ):
+        raise dead
+    if email_taken(data["to"], by_other_than=user):
+        raise ValidationError(_("Another account already uses this e-mail address."))
+    return data["to"]
+
+
+@transaction.atomic
+def email_change_confirm(*, user, token: str) -> str:
+    """Make the address the link was sent to the account's address of record
+    (it is proven: the link was opened) and tell the old address. Returns it."""
+    user = get_user_model().objects.select_for_update().get(pk=user.pk)
+    email = email_change_check(user=user, token=token)
+    old = user.email
+    user.email = email
+    user.save(update_fields=["email"])
+    if old:
+        subject = _("Your e-mail address was changed")
+        body = _(
+            "Hello %(name)s,\n\n"
+            "The e-mail address of your account %(username)s on the stockpile register "
+            "is now %(email)s. If you did not do this, tell your SMS administrator now.\n"
+        ) % {"name": user.display_name, "username": user.get_username(), "email": email}
+        transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [old]))
+    return email

@@ -1,16 +1,22 @@
 """Login steps for the second factor, the Security page and My account
 (any schema: the public host for platform staff, a country host for its users).
 
-Views parse input, call one service or selector, and render.
+Views parse input, call one service or selector, and render. Security changes
+(the authenticator app, backup codes, turning two-step sign-in off, the
+e-mail address) first ask again for the password and the current code:
+allauth's reauthentication, with accounts.forms.StepUpForm as its form.
 """
 
 from base64 import b32encode
 from binascii import unhexlify
 
+from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language_info
 from django.utils.translation import gettext as _
@@ -24,7 +30,7 @@ from core.access import access_exempt
 from core.compat import login_stage_required, stash_login
 
 from . import services
-from .forms import CodeForm, EnrolForm, LanguageForm
+from .forms import TOO_MANY_CODES, WRONG_CODE, CodeForm, EmailChangeForm, EnrolForm, LanguageForm
 from .qr import qr_svg
 from .selectors import backup_code_count, totp_device_of, two_factor_required
 from .stages import BACKUP_CODES, ENROL, TwoFactorStage
@@ -38,13 +44,20 @@ OWN_ACCOUNT = "the signed-in person's own account and two-step sign-in"
 
 
 def _too_many_message() -> str:
-    return _(
-        "Too many wrong codes. For your safety, wait 5 minutes, then try again with a new code."
-    )
+    return str(TOO_MANY_CODES)
 
 
 def _wrong_code_message() -> str:
-    return _("That code is not right. Check the numbers in your app and try again.")
+    return str(WRONG_CODE)
+
+
+def _next_url(request, default: str = "/") -> str:
+    url = request.POST.get("next") or request.GET.get("next") or default
+    if not url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return default
+    return url
 
 
 def _enrolment_context(*, user, key: str, form) -> dict:
@@ -140,6 +153,35 @@ def _required_for(request) -> bool:
 
 @access_exempt(OWN_ACCOUNT)
 @login_required
+def security_verify(request):
+    """The second factor inside a session that lacks one (accounts.middleware.
+    SecondFactorMiddleware sends people here): e.g. someone promoted to
+    administrator since they signed in."""
+    device = totp_device_of(request.user)
+    if device is None:
+        return redirect("account_security_enrol")
+    if request.user.is_verified():
+        return HttpResponseRedirect(_next_url(request))
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            matched = services.two_factor_verify(user=request.user, code=form.cleaned_data["code"])
+        except services.TooManyAttempts:
+            form.add_error("code", _too_many_message())
+        else:
+            if matched is not None:
+                otp_login(request, matched)
+                return HttpResponseRedirect(_next_url(request))
+            form.add_error("code", _wrong_code_message())
+    return render(
+        request,
+        "account/two_factor_verify.html",
+        {"form": form, "in_session": True, "next": _next_url(request, "")},
+    )
+
+
+@access_exempt(OWN_ACCOUNT)
+@login_required
 def security(request):
     return render(
         request,
@@ -154,6 +196,7 @@ def security(request):
 
 @access_exempt(OWN_ACCOUNT)
 @login_required
+@reauthentication_required
 def security_enrol(request):
     key = request.session.get(SECURITY_KEY_SESSION)
     if not key:
@@ -175,12 +218,15 @@ def security_enrol(request):
                 return render(request, "account/two_factor_backup_codes.html", {"codes": codes})
             form.add_error("code", _wrong_code_message())
     context = _enrolment_context(user=request.user, key=key, form=form)
+    # Sent here by SecondFactorMiddleware: say why.
+    context["needed_now"] = _required_for(request) and not request.user.is_verified()
     return render(request, "account/two_factor_enrol.html", context)
 
 
 @access_exempt(OWN_ACCOUNT)
 @login_required
 @require_POST
+@reauthentication_required
 def security_backup_codes(request):
     if totp_device_of(request.user) is None:
         return redirect("account_security")
@@ -191,6 +237,7 @@ def security_backup_codes(request):
 @access_exempt(OWN_ACCOUNT)
 @login_required
 @require_POST
+@reauthentication_required
 def security_disable(request):
     if _required_for(request):
         messages.error(request, _("Two-step sign-in is required for your account."))
@@ -198,6 +245,57 @@ def security_disable(request):
         services.two_factor_reset(user=request.user)
         messages.success(request, _("Two-step sign-in is now off."))
     return redirect("account_security")
+
+
+@access_exempt(OWN_ACCOUNT)
+@login_required
+@reauthentication_required
+def email_change(request):
+    form = EmailChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"]
+        try:
+            services.email_change_request(
+                user=request.user,
+                email=email,
+                confirm_url=lambda token: request.build_absolute_uri(
+                    reverse("account_email_confirm", args=[token])
+                ),
+            )
+        except ValidationError as error:
+            form.add_error(None, error)  # the service names the field (email)
+        else:
+            messages.success(
+                request,
+                _(
+                    "We sent a link to %(email)s. Your address changes when you open it "
+                    "(within a day)."
+                )
+                % {"email": email},
+            )
+            return redirect("account_security")
+    return render(request, "account/email_change.html", {"form": form})
+
+
+@access_exempt(OWN_ACCOUNT)
+@login_required
+def email_change_confirm(request, token):
+    """The link of the e-mail: the page asks to confirm (a mail scanner that
+    opens links does not change the address), then the address changes."""
+    try:
+        email = services.email_change_check(user=request.user, token=token)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("account_security")
+    if request.method == "POST":
+        try:
+            services.email_change_confirm(user=request.user, token=token)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("Your e-mail address is now %(email)s.") % {"email": email})
+        return redirect("account_security")
+    return render(request, "account/email_confirm.html", {"email": email})
 
 
 def _default_language_label(request) -> str:

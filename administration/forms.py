@@ -47,7 +47,7 @@ class ScopeForm(forms.Form):
     def __init__(self, *args, actor, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["role"].queryset = Group.objects.filter(
-            pk__in=[g.pk for g in services.assignable_roles()]
+            pk__in=[g.pk for g in services.assignable_roles(actor=actor)]
         ).order_by("name")
         self.fields["sites"].queryset = visible_sites(actor).order_by("name")
 

@@ -2,12 +2,14 @@
 tied to items, so they go through the site scope (stock.scope)."""
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from accounts import management_scope
 from stock.models import FieldDefinitionChange, ItemChange, Site
-from stock.scope import restrict_to_scope
+from stock.scope import reach_of, restrict_to_scope
 
 from .filters import FieldChangeFilterSet, ItemChangeFilterSet
 from .models import PendingCorrection, SupportGrant
@@ -15,17 +17,46 @@ from .models import PendingCorrection, SupportGrant
 User = get_user_model()
 
 
-def user_list() -> QuerySet:
-    """Every account of the country, active first. Users are not tied to one
-    site, so administrators see them all (the sites they can hand out are
-    limited by their own scope)."""
+def may_manage(*, actor, user) -> bool:
+    """May ``actor`` see and act on ``user`` (accounts.management_scope.may_manage)."""
+    return management_scope.may_manage(reach_of(actor), reach_of(user))
+
+
+def may_change_country(*, actor) -> bool:
+    """Country-wide settings: only an administrator of all sites."""
+    return management_scope.may_change_country(reach_of(actor))
+
+
+def _people() -> QuerySet:
+    permissions = Permission.objects.select_related("content_type")
     return User.objects.prefetch_related(
-        "groups", Prefetch("scoped_sites", queryset=Site.objects.order_by("name"))
-    ).order_by("-is_active", "username")
+        Prefetch(
+            "groups",
+            queryset=Group.objects.prefetch_related(Prefetch("permissions", queryset=permissions)),
+        ),
+        Prefetch("user_permissions", queryset=permissions),
+        Prefetch("scoped_sites", queryset=Site.objects.order_by("name")),
+    )
 
 
-def user_get(*, user_id) -> User:
-    return get_object_or_404(User, pk=user_id)
+def user_list(*, actor) -> list:
+    """The accounts of the country ``actor`` may manage, active first. An
+    administrator of some sites sees only the people whose every site is among
+    theirs and who hold nothing above them (scope is a ceiling); one of all
+    sites sees everyone. Filtered here with the one rule, not in SQL, so the
+    list and the actions can never disagree (a country has hundreds of
+    accounts, not millions)."""
+    mine = reach_of(actor)
+    people = _people().order_by("-is_active", "username")
+    return [person for person in people if management_scope.may_manage(mine, reach_of(person))]
+
+
+def user_get(*, actor, user_id) -> User:
+    """The account, or 404 when it is outside ``actor``'s reach (as if it did not exist)."""
+    person = get_object_or_404(_people(), pk=user_id)
+    if not may_manage(actor=actor, user=person):
+        raise Http404
+    return person
 
 
 def role_list() -> QuerySet:
@@ -43,8 +74,22 @@ def support_account_ids() -> set[int]:
     return set(SupportGrant.objects.values_list("user_id", flat=True))
 
 
-def support_grant_list() -> QuerySet:
-    return SupportGrant.objects.select_related("user", "granted_by", "revoked_by")
+def support_grant_list(*, actor) -> list:
+    """The support grants whose account ``actor`` may manage (support accounts
+    have all sites: an administrator of some sites sees none)."""
+    mine = reach_of(actor)
+    grants = SupportGrant.objects.select_related("granted_by", "revoked_by").prefetch_related(
+        Prefetch("user", queryset=_people())
+    )
+    return [g for g in grants if management_scope.may_manage(mine, reach_of(g.user))]
+
+
+def support_grant_get(*, actor, grant_id) -> SupportGrant:
+    """404 for a grant whose account is outside ``actor``'s reach."""
+    grant = get_object_or_404(SupportGrant.objects.select_related("user"), pk=grant_id)
+    if not may_manage(actor=actor, user=grant.user):
+        raise Http404
+    return grant
 
 
 def item_change_filter(*, user, data=None) -> ItemChangeFilterSet:

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.models import Session
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import Q
@@ -19,6 +19,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context
 
+from accounts import management_scope
 from accounts import services as account_services
 from accounts.invitations import invitation_send
 from accounts.permissions import require
@@ -28,7 +29,7 @@ from audit.services import Origin, event_record
 from core.errors import raise_errors
 from core.text import text_errors
 from stock.models import Site
-from stock.scope import visible_sites
+from stock.scope import reach_of
 from stock.services import corrections as stock_corrections
 
 from . import selectors
@@ -66,9 +67,14 @@ def documented_permissions() -> list[Permission]:
     return list(Permission.objects.filter(query).select_related("content_type"))
 
 
-def assignable_roles() -> list[Group]:
-    """Built-in roles and custom roles; support roles are given by grants only."""
-    return list(Group.objects.exclude(name__in=SUPPORT_ROLE_NAMES).order_by("name"))
+def assignable_roles(*, actor=None) -> list[Group]:
+    """Built-in roles and custom roles; support roles are given by grants only.
+    With ``actor``: only the roles they may hand out (no permission above theirs)."""
+    roles = Group.objects.exclude(name__in=SUPPORT_ROLE_NAMES).order_by("name")
+    if actor is None:
+        return list(roles)
+    mine = reach_of(actor)
+    return [r for r in roles if mine.covers_permissions(management_scope.role_permissions(r))]
 
 
 def _scope_snapshot(user) -> dict:
@@ -79,19 +85,32 @@ def _scope_snapshot(user) -> dict:
     }
 
 
-def _check_sites(actor, sites) -> list[Site]:
-    # An administrator scoped to some sites cannot hand out the others.
-    sites = list(sites or [])
-    allowed = set(visible_sites(actor).values_list("pk", flat=True))
-    if any(site.pk not in allowed for site in sites):
-        raise ValidationError({"sites": [_("Choose among the sites you can see.")]})
-    return sites
-
-
 def _check_role(role: Group) -> Group:
     if role is None or role.name in SUPPORT_ROLE_NAMES:
         raise ValidationError({"role": [_("Choose a role.")]})
     return role
+
+
+def _check_hand_out(actor, *, role: Group, all_sites: bool, sites) -> list[Site]:
+    # Scope is a ceiling: only the actor's own sites, all sites only if they
+    # have all sites, no permission above theirs (accounts.management_scope).
+    sites = list(sites or [])
+    errors = management_scope.hand_out_errors(
+        reach_of(actor),
+        permissions=management_scope.role_permissions(role),
+        all_sites=all_sites,
+        site_ids=[site.pk for site in sites],
+    )
+    if errors:
+        raise ValidationError(errors)
+    return sites
+
+
+def _require_reach(actor, user) -> None:
+    # Views answer 404 before this (administration.selectors.user_get); other
+    # callers are refused here all the same.
+    if not selectors.may_manage(actor=actor, user=user):
+        raise PermissionDenied(_("This person is outside your scope."))
 
 
 def _set_scope(user, *, role: Group, all_sites: bool, sites) -> None:
@@ -131,11 +150,11 @@ def user_invite(
         errors["username"] = [_("This username is already taken.")]
     if not email:
         errors["email"] = [_("Enter the person's e-mail address: the invitation goes there.")]
-    elif User.objects.filter(email__iexact=email).exists():
+    elif account_services.email_taken(email):
         errors["email"] = [_("Another account already uses this e-mail address.")]
     raise_errors(errors)
     _check_role(role)
-    sites = _check_sites(actor, sites)
+    sites = _check_hand_out(actor, role=role, all_sites=all_sites, sites=sites)
     user = User(username=username, email=email, full_name=full_name.strip(), language=language)
     user.set_unusable_password()
     user.full_clean(exclude=["password"])
@@ -161,12 +180,13 @@ def user_update(
 ) -> bool:
     """Change a user's role and site scope. Returns whether anything changed."""
     require(actor, MANAGE_USERS)
+    _require_reach(actor, user)
     if user.pk == actor.pk:
         raise ValidationError({"role": [_("Ask another administrator to change your own role.")]})
     if user.support_grants.exists():
         raise ValidationError({"role": [_("Support accounts are changed from Support access.")]})
     _check_role(role)
-    sites = _check_sites(actor, sites)
+    sites = _check_hand_out(actor, role=role, all_sites=all_sites, sites=sites)
     before = _scope_snapshot(user)
     before_name = user.full_name
     _set_scope(user, role=role, all_sites=all_sites, sites=sites)
@@ -203,6 +223,7 @@ def _end_sessions(user) -> int:
 def user_sessions_end(*, actor, user, origin: Origin | None = None) -> int:
     """Sign the user out everywhere (in this country). Returns how many sessions ended."""
     require(actor, MANAGE_USERS)
+    _require_reach(actor, user)
     count = _end_sessions(user)
     event_record(
         user=actor, action=A.SESSIONS_ENDED, origin=origin, obj=user, details={"count": count}
@@ -214,6 +235,7 @@ def user_sessions_end(*, actor, user, origin: Origin | None = None) -> int:
 def user_deactivate(*, actor, user, origin: Origin | None = None) -> None:
     """Close the account (never delete it: everything they did keeps their name)."""
     require(actor, MANAGE_USERS)
+    _require_reach(actor, user)
     if user.pk == actor.pk:
         raise ValidationError(_("You cannot deactivate your own account."))
     if not user.is_active:
@@ -234,6 +256,7 @@ def user_deactivate(*, actor, user, origin: Origin | None = None) -> None:
 @transaction.atomic
 def user_reactivate(*, actor, user, origin: Origin | None = None) -> None:
     require(actor, MANAGE_USERS)
+    _require_reach(actor, user)
     if user.is_active:
         return
     user.is_active = True
@@ -247,6 +270,7 @@ def user_two_factor_reset(*, actor, user, origin: Origin | None = None) -> None:
     """Lost phone: remove the app and backup codes; they set it up again at
     their next sign-in (required for administrators)."""
     require(actor, MANAGE_USERS)
+    _require_reach(actor, user)
     account_services.two_factor_reset(user=user)
     event_record(user=actor, action=A.TWO_FACTOR_RESET, origin=origin, obj=user)
 
@@ -278,6 +302,20 @@ def role_save(
         errors["permissions"] = [_("Tick at least one permission.")]
     elif any(p.pk not in allowed for p in chosen):
         errors["permissions"] = [_("Only the listed permissions can be given.")]
+    else:
+        mine = reach_of(actor)
+        if not mine.covers_permissions(f"{p.content_type.app_label}.{p.codename}" for p in chosen):
+            errors["permissions"] = [
+                _("You cannot give a role with permissions you do not have yourself.")
+            ]
+        elif role is not None and any(
+            not management_scope.may_manage(mine, reach_of(holder))
+            for holder in role.user_set.all()
+        ):
+            # Changing the role changes what its holders may do.
+            errors["permissions"] = [
+                _("People outside your scope have this role: ask an administrator of all sites.")
+            ]
     raise_errors(errors)
     before = None
     if role is None:
@@ -321,6 +359,10 @@ def country_settings_update(
     """The settings a country's administrators own. The Country row is in the
     public schema, reachable from the country's search path."""
     require(actor, MANAGE_USERS)
+    if not management_scope.may_change_country(reach_of(actor)):
+        raise PermissionDenied(
+            _("Only an administrator of all sites changes the country's settings.")
+        )
     if not 5 <= idle_session_minutes <= 24 * 60:
         raise ValidationError(
             {"idle_session_minutes": [_("Choose between 5 minutes and 24 hours (1440).")]}
@@ -400,6 +442,14 @@ def support_grant(
         errors["staff"] = [_("No platform staff member has this username or e-mail address.")]
     elif not member.email:
         errors["staff"] = [_("This staff member has no e-mail address for the link.")]
+    elif account_services.email_taken(
+        member.email,
+        by_other_than=User.objects.filter(username=f"support.{member.username}"[:150]).first(),
+    ):
+        # An address is unique in the country: it signs in and resets passwords.
+        errors["staff"] = [
+            _("Another account of this country already uses this staff member's e-mail address.")
+        ]
     now = timezone.now()
     if valid_until <= now:
         errors["valid_until"] = [_("Choose a time in the future.")]
@@ -409,6 +459,16 @@ def support_grant(
         ]
     errors.update(text_errors(SupportGrant, reason=reason))  # core.text
     raise_errors(errors)
+    role = Group.objects.get(name=ROLES[SUPPORT_READ_ONLY if read_only else SUPPORT_FULL].name)
+    # A support account sees every site: the same ceiling as any hand-out.
+    refused = management_scope.hand_out_errors(
+        reach_of(actor),
+        permissions=management_scope.role_permissions(role),
+        all_sites=True,
+        site_ids=(),
+    )
+    if refused:
+        raise ValidationError([m for messages in refused.values() for m in messages])
     username = f"support.{member.username}"[:150]
     user = User.objects.filter(username=username).first()
     if user is None:
@@ -424,7 +484,6 @@ def support_grant(
     # A new grant means a new password: the link below is how it is chosen.
     user.set_unusable_password()
     user.save()
-    role = Group.objects.get(name=ROLES[SUPPORT_READ_ONLY if read_only else SUPPORT_FULL].name)
     user.groups.set([role])
     user.scoped_sites.clear()
     grant = SupportGrant.objects.create(
@@ -457,6 +516,7 @@ def support_grant(
 def support_revoke(*, actor, country, grant: SupportGrant, origin: Origin | None = None) -> None:
     """End a grant now and sign its account out."""
     require(actor, MANAGE_USERS)
+    _require_reach(actor, grant.user)
     grant = SupportGrant.objects.select_for_update().get(pk=grant.pk)
     if grant.revoked_at is not None:
         return

@@ -9,7 +9,7 @@ and change pages; ``administration.approve_correction`` for approvals.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,6 +25,7 @@ from core.forms import add_service_errors
 from core.origin import origin_of
 from core.paging import PAGE_SIZE, Keyset
 from core.spreadsheet import CsvWriter
+from stock.scope import reach_of
 
 from . import selectors, services
 from .forms import (
@@ -35,7 +36,7 @@ from .forms import (
     SupportGrantForm,
     UserEditForm,
 )
-from .models import PendingCorrection, SupportGrant
+from .models import PendingCorrection
 
 CSV_LIMIT = 100_000
 MANAGE = "accounts.manage_users"
@@ -63,9 +64,13 @@ def user_list(request):
             "sites": [site.name for site in user.scoped_sites.all()],
             "support": user.pk in support_ids,
         }
-        for user in selectors.user_list()
+        for user in selectors.user_list(actor=request.user)
     ]
-    return render(request, "administration/user_list.html", {"rows": rows})
+    return render(
+        request,
+        "administration/user_list.html",
+        {"rows": rows, "all_sites": reach_of(request.user).all_sites},
+    )
 
 
 @access_exempt("the invitation form; an invitation is logged by its service")
@@ -107,7 +112,7 @@ def user_invite(request):
 @permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def user_detail(request, user_id):
-    person = selectors.user_get(user_id=user_id)
+    person = selectors.user_get(actor=request.user, user_id=user_id)
     access_shows(request, obj=person)
     is_support = person.pk in selectors.support_account_ids()
     initial = {
@@ -205,13 +210,13 @@ def user_action(request, user_id, action):
     spec = USER_ACTIONS.get(action)
     if spec is None:
         raise Http404
-    person = selectors.user_get(user_id=user_id)
+    person = selectors.user_get(actor=request.user, user_id=user_id)
     names = {"name": person.display_name}
     if request.method == "POST":
         try:
             spec["service"](actor=request.user, user=person, origin=origin_of(request))
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+        except (ValidationError, PermissionDenied) as error:
+            messages.error(request, " ".join(getattr(error, "messages", None) or [str(error)]))
         else:
             messages.success(request, str(spec["done"]) % names)
         return redirect("administration:user_detail", user_id=person.pk)
@@ -321,7 +326,11 @@ def support_list(request):
     return render(
         request,
         "administration/support_list.html",
-        {"form": form, "grants": selectors.support_grant_list(), "now": timezone.now()},
+        {
+            "form": form,
+            "grants": selectors.support_grant_list(actor=request.user),
+            "now": timezone.now(),
+        },
     )
 
 
@@ -330,7 +339,7 @@ def support_list(request):
 @permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def support_revoke(request, grant_id):
-    grant = get_object_or_404(SupportGrant, pk=grant_id)
+    grant = selectors.support_grant_get(actor=request.user, grant_id=grant_id)
     if request.method == "POST":
         services.support_revoke(
             actor=request.user, country=request.tenant, grant=grant, origin=origin_of(request)
@@ -359,6 +368,12 @@ def support_revoke(request, grant_id):
 @permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def country_settings(request):
+    # The settings reach every store: an administrator of some sites sees them, read-only.
+    may_change = selectors.may_change_country(actor=request.user)
+    if request.method == "POST" and not may_change:
+        raise PermissionDenied(
+            _("Only an administrator of all sites changes the country's settings.")
+        )
     country = request.tenant
     form = CountrySettingsForm(
         request.POST or None,
@@ -367,6 +382,9 @@ def country_settings(request):
             "idle_session_minutes": country.idle_session_minutes,
         },
     )
+    if not may_change:
+        for field in form.fields.values():
+            field.disabled = True
     if request.method == "POST" and form.is_valid():
         try:
             services.country_settings_update(
@@ -380,7 +398,7 @@ def country_settings(request):
         else:
             messages.success(request, _("The settings are saved."))
             return redirect("administration:settings")
-    return render(request, "administration/settings.html", {"form": form})
+    return render(request, "administration/settings.html", {"form": form, "may_change": may_change})
 
 
 # --- Access log ---------------------------------------------------------------------------

@@ -14,9 +14,10 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
+from accounts.management_scope import within_reach
 from accounts.permissions import may
 from stock.models import Site
-from stock.scope import restrict_to_scope
+from stock.scope import reach_of, restrict_to_scope
 
 from .models import AppUser, CentralConnection, FormVersion, Submission
 
@@ -38,6 +39,12 @@ def submissions_in_scope(user) -> QuerySet:
     return restrict_to_scope(submissions, user, site_field="review_site_id")
 
 
+def _in_reach(user, app_user: AppUser) -> bool:
+    # An app user's QR code signs in to ODK Collect as that store manager:
+    # only for administrators whose scope covers them (scope is a ceiling).
+    return within_reach(reach_of(user), reach_of(app_user.user))
+
+
 def overview(*, user) -> dict:
     require_odk_admin(user)
     latest = {}
@@ -47,7 +54,7 @@ def overview(*, user) -> dict:
     return {
         "connection": connection(),
         "forms": list(latest.values()),
-        "app_users": list(AppUser.objects.select_related("user")),
+        "app_users": [a for a in AppUser.objects.select_related("user") if _in_reach(user, a)],
         "queue_count": submissions.filter(status=Submission.Status.NEEDS_REVIEW).count(),
         "waiting_photos": submissions.filter(
             attachments_present__lt=F("attachments_expected")
@@ -82,6 +89,6 @@ def submission_get(*, user, pk: int) -> Submission:
 def app_user_get(*, user, pk: int) -> AppUser:
     require_odk_admin(user)
     app_user = AppUser.objects.select_related("user").filter(pk=pk).first()
-    if app_user is None:
+    if app_user is None or not _in_reach(user, app_user):
         raise Http404
     return app_user

@@ -132,6 +132,9 @@ MIDDLEWARE = [
     # After authentication and messages: ends idle sessions and expired
     # support access, with a message saying why.
     "administration.middleware.SessionPolicyMiddleware",
+    # Then: a session that now needs a second factor and has none opens
+    # nothing but the pages to get one (accounts.middleware).
+    "accounts.middleware.SecondFactorMiddleware",
     # Writes the access-log row of views that declare what they show
     # (core.access), after they answer; after the session policy, so a
     # session it ends shows nothing.
@@ -207,14 +210,28 @@ AUTH_PASSWORD_VALIDATORS = [
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+# The address of record (User.email) is the only one that signs in or resets
+# a password: the invitation link proves it; a new one replaces it only once
+# its own link is opened (accounts.services.email_change_*). allauth's
+# per-address verification (EmailAddress rows) is not used.
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_SESSION_REMEMBER = False
+# Step-up before security changes: allauth's reauthentication, by password
+# only, whose form (accounts.forms.StepUpForm) also asks the current code.
+ACCOUNT_REAUTHENTICATION_METHODS = ("password",)
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 5 * 60
+ACCOUNT_FORMS = {
+    "reauthenticate": "accounts.forms.StepUpForm",
+    "change_password": "accounts.forms.PasswordChangeForm",
+    "reset_password": "accounts.forms.PasswordResetForm",
+}
 ACCOUNT_RATE_LIMITS = {
-    # Per user: 5 failures in 5 minutes locks further attempts for that window.
-    "login_failed": "5/5m/key,20/5m/ip",
+    # Per address. The lockout per account (5 failures in 5 minutes, whatever
+    # identifier was typed) is accounts.throttle.passwords, in the adapter.
+    "login_failed": "20/5m/ip",
     "reset_password": "5/h/ip,3/h/key",
 }
 LOGIN_URL = "account_login"

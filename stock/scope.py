@@ -9,6 +9,9 @@ them).
 
 from django.db.models import Q, QuerySet
 
+from accounts import management_scope
+from accounts.management_scope import Reach
+
 from .models import Site
 
 
@@ -78,3 +81,16 @@ def restrict_to_scope(
 
 def can_see_site(user, site) -> bool:
     return visible_sites(user).filter(pk=site.pk).exists()
+
+
+def reach_of(user) -> Reach:
+    """What ``user`` holds — permissions and the sites they were given, whether
+    or not the account is active — for the rule "scope is a ceiling"
+    (accounts.management_scope): what an administrator hands out, and must
+    hold to act on that person. ``visible_sites`` is what a user may see now."""
+    if user.all_sites:
+        site_ids = frozenset()
+    else:
+        # .all(), so a prefetch of scoped_sites (the people page) is used.
+        site_ids = frozenset(site.pk for site in user.scoped_sites.all())
+    return management_scope.reach_of(user, all_sites=user.all_sites, site_ids=site_ids)

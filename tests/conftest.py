@@ -131,6 +131,42 @@ def _empty_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _force_login_is_a_whole_sign_in(monkeypatch):
+    """``Client.force_login`` stands for a finished sign-in. For an account
+    whose sign-in has a second step (administrators, platform staff, a
+    country's policy), that includes the second factor: the session records a
+    confirmed authenticator app, as the login step does — otherwise
+    accounts.middleware.SecondFactorMiddleware sends the session to that step.
+    Tests of the step itself sign in through the real pages."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from django_tenants.utils import get_public_schema_name
+
+    from accounts.selectors import totp_device_of, two_factor_required
+    from tenants.models import Country
+
+    force_login = Client.force_login
+
+    def whole_sign_in(self, user, backend=None):
+        force_login(self, user, backend)
+        schema = connection.schema_name
+        country = None
+        if schema != get_public_schema_name():
+            country = Country.objects.filter(schema_name=schema).first()
+        if not two_factor_required(user=user, country=country):
+            return
+        device = totp_device_of(user) or TOTPDevice.objects.create(
+            user=user, name="authenticator", confirmed=True
+        )
+        session = self.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+
+    monkeypatch.setattr(Client, "force_login", whole_sign_in)
+
+
 @pytest.fixture
 def country_a(db):
     from tenants.models import Country

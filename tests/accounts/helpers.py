@@ -10,6 +10,7 @@ from django_otp.oath import TOTP
 from tests.factories import DEFAULT_PASSWORD
 
 LOGIN_URL = "/accounts/login/"
+STEP_UP_URL = "/accounts/reauthenticate/"
 PROBE_URL = "/accounts/me/"  # any page that needs a signed-in user
 
 
@@ -45,3 +46,15 @@ def backup_codes_on_page(html: str) -> list[str]:
     match = re.search(r'<ol class="codes">(.*?)</ol>', html, re.S)
     assert match, "the page shows no backup codes"
     return re.findall(r"<li>(\w+)</li>", match.group(1))
+
+
+def step_up(client, host, response, password=DEFAULT_PASSWORD, code=None):
+    """``response`` sent the person to confirm it is them (a security change):
+    type the password (and the code, if the account has an app) there.
+    Returns the response after the form, followed to the end."""
+    assert response.status_code == 302, response.status_code
+    assert response["Location"].startswith(STEP_UP_URL), response["Location"]
+    data = {"password": password}
+    if code is not None:
+        data["code"] = code
+    return client.post(response["Location"], data, HTTP_HOST=host, follow=True)

@@ -14,6 +14,7 @@ from tests.accounts.helpers import (
     is_signed_in,
     log_in,
     secret_on_page,
+    step_up,
 )
 from tests.factories import make_user
 
@@ -183,7 +184,9 @@ class TestSecurityPage:
             "Turn two-step sign-in on"
             in client.get("/accounts/security/", HTTP_HOST=host_a).content.decode()
         )
-        page = client.get("/accounts/security/set-up/", HTTP_HOST=host_a).content.decode()
+        # Setting up an app is a security change: the password first (no app yet).
+        response = client.get("/accounts/security/set-up/", HTTP_HOST=host_a)
+        page = step_up(client, host_a, response).content.decode()
         secret = secret_on_page(page)
         response = client.post(
             "/accounts/security/set-up/", {"code": code_for_secret(secret)}, HTTP_HOST=host_a

@@ -66,6 +66,21 @@ def test_a_store_manager_cannot_see_odk_pages_or_the_qr_code(connected, as_user,
     assert client.post("/odk/action/sync/").status_code == 404
 
 
+def test_an_administrator_of_one_store_sees_only_its_managers_qr_codes(connected, as_user):
+    # A QR code signs in to Collect as that store manager: scope is a ceiling.
+    from accounts.roles import SMS_ADMINISTRATOR
+    from tests.factories import make_user
+
+    admin_x = make_user(role=SMS_ADMINISTRATOR, sites=[connected.site_x])
+    client = as_user(admin_x)
+    page = client.get("/odk/")
+    assert connected.app_x.display_name in page.text
+    assert connected.app_y.display_name not in page.text
+    assert client.get(f"/odk/app-users/{connected.app_x.pk}/qr/").status_code == 200
+    assert client.get(f"/odk/app-users/{connected.app_y.pk}/qr/").status_code == 404
+    assert list(QrView.objects.values_list("app_user", flat=True)) == [connected.app_x.pk]
+
+
 def test_an_administrator_of_country_b_cannot_reach_country_a_qr(
     connected, country_b, client, host_a
 ):

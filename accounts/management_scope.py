@@ -1,0 +1,128 @@
+"""Scope is a ceiling: may administrator A manage person B, and may A hand
+out this role, these sites, all sites (both schemas; used in country schemas).
+
+The one rule (README, "Roles"): an administrator acts only on people whose
+every site is within their own scope and who hold nothing the administrator
+could not give; they hand out only their own sites, all sites only if they
+have all sites, and no permission they lack — except the working permissions
+(those of the HQ officer, store manager and auditor roles), which managing
+people means handing out.
+
+Bottom layer: site scope is read by stock.scope, which accounts must not
+import. So the rule works on a ``Reach`` — what an account holds, as plain
+data — and stock.scope.reach_of builds one from a user and the sites they
+were given.
+"""
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+
+from .roles import AUDITOR, HQ_OFFICER, ROLES, STORE_MANAGER
+
+MANAGE_USERS = "accounts.manage_users"
+
+# What any administrator may give within their sites: the work of the stores,
+# HQ and auditors. Everything else (managing people, the access log,
+# approvals, sites, custom fields, ODK, support...) only who holds it.
+WORKING_PERMISSIONS = frozenset(
+    perm for key in (HQ_OFFICER, STORE_MANAGER, AUDITOR) for perm in ROLES[key].permissions
+)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What an account holds: its permissions and the sites it was given."""
+
+    permissions: frozenset[str]
+    all_sites: bool
+    site_ids: frozenset[int]
+    superuser: bool = False
+    active: bool = True
+
+    @property
+    def manages_people(self) -> bool:
+        return self.active and (self.superuser or MANAGE_USERS in self.permissions)
+
+    def ceiling(self) -> frozenset[str]:
+        """The permissions this administrator may hand out."""
+        return self.permissions | WORKING_PERMISSIONS
+
+    def covers_sites(self, *, all_sites: bool, site_ids) -> bool:
+        if self.all_sites or self.superuser:
+            return True
+        return not all_sites and frozenset(site_ids) <= self.site_ids
+
+    def covers_permissions(self, permissions, *, superuser: bool = False) -> bool:
+        if self.superuser:
+            return True
+        return not superuser and frozenset(permissions) <= self.ceiling()
+
+
+def permissions_of(user) -> frozenset[str]:
+    """ "app_label.codename" of every permission ``user`` holds through their
+    roles and their own grants — whether or not the account is active (a
+    deactivated national administrator is still out of a store administrator's
+    reach; Django's has_perm says an inactive account holds nothing).
+    Reads through .all(), so prefetched groups and permissions are used."""
+    held = set()
+    for group in user.groups.all():
+        held.update(f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all())
+    held.update(f"{p.content_type.app_label}.{p.codename}" for p in user.user_permissions.all())
+    return frozenset(held)
+
+
+def reach_of(user, *, all_sites: bool, site_ids) -> Reach:
+    """``user``'s reach, given the sites they were given (stock.scope.reach_of)."""
+    return Reach(
+        permissions=permissions_of(user),
+        all_sites=bool(all_sites),
+        site_ids=frozenset(site_ids),
+        superuser=bool(user.is_superuser),
+        active=bool(user.is_active),
+    )
+
+
+def within_reach(actor: Reach, target: Reach) -> bool:
+    """Every site of ``target`` is one of ``actor``'s, and ``target`` holds
+    nothing above ``actor`` (no permission ``actor`` could not give)."""
+    return actor.covers_sites(
+        all_sites=target.all_sites, site_ids=target.site_ids
+    ) and actor.covers_permissions(target.permissions, superuser=target.superuser)
+
+
+def may_manage(actor: Reach, target: Reach) -> bool:
+    """The one answer to "may this administrator act on this person": see,
+    change, deactivate, reactivate, reset the two-step sign-in of, sign out.
+    Peers (same permissions, sites within) manage each other."""
+    return actor.manages_people and within_reach(actor, target)
+
+
+def hand_out_errors(actor: Reach, *, permissions, all_sites: bool, site_ids) -> dict:
+    """What ``actor`` may not give of this role (its ``permissions``), this
+    all-sites flag and these sites, as form errors ({field: [message]}; empty:
+    all of it may be given)."""
+    errors = {}
+    if not actor.manages_people:
+        errors["role"] = [_("You are not allowed to do this.")]
+        return errors
+    if not actor.covers_permissions(permissions):
+        errors["role"] = [_("You cannot give a role with permissions you do not have yourself.")]
+    if all_sites and not actor.covers_sites(all_sites=True, site_ids=()):
+        errors["all_sites"] = [_("Only an administrator of all sites can give all sites.")]
+    elif not all_sites and not actor.covers_sites(all_sites=False, site_ids=site_ids):
+        errors["sites"] = [_("Choose among the sites you can see.")]
+    return errors
+
+
+def may_change_country(actor: Reach) -> bool:
+    """Country-wide settings reach every store: only an administrator of all sites."""
+    return actor.manages_people and (actor.all_sites or actor.superuser)
+
+
+def role_permissions(role) -> frozenset[str]:
+    """ "app_label.codename" of a role's (a group's) permissions."""
+    return frozenset(
+        f"{p.content_type.app_label}.{p.codename}"
+        for p in role.permissions.select_related("content_type")
+    )
