@@ -274,7 +274,8 @@ MULTITENANT_RELATIVE_MEDIA_ROOT = "countries/%s"
 SMS_PHOTO_MAX_BYTES = int(os.environ.get("SMS_PHOTO_MAX_BYTES", str(15 * 1024 * 1024)))
 SMS_PHOTO_MAX_PIXELS = int(os.environ.get("SMS_PHOTO_MAX_PIXELS", str(60_000_000)))
 STORAGES = {
-    "default": {"BACKEND": "django_tenants.files.storage.TenantFileSystemStorage"},
+    # Per-country prefix, never overwriting a stored file (tenants.storage).
+    "default": {"BACKEND": "tenants.storage.CountryFileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION
@@ -282,11 +283,15 @@ STORAGES = {
     },
 }
 if os.environ.get("SMS_S3_BUCKET"):
+    # The same layout in the bucket (countries/<schema>/…), written with
+    # If-None-Match so no key is ever overwritten (tenants.s3storage).
+    # Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (boto3 reads them).
     STORAGES["default"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "tenants.s3storage.CountryS3Storage",
         "OPTIONS": {
             "bucket_name": os.environ["SMS_S3_BUCKET"],
             "endpoint_url": os.environ.get("SMS_S3_ENDPOINT_URL"),
+            "region_name": os.environ.get("SMS_S3_REGION"),
             "default_acl": "private",
             "querystring_auth": True,
         },
