@@ -79,6 +79,8 @@ SHARED_APPS = [
     "provisioning",
     "sms_platform",
     "audit",
+    # Country archives and restore drills (public schema).
+    "backups",
 ]
 
 TENANT_APPS = [
