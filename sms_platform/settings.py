@@ -373,3 +373,23 @@ SMS_ODK_HTTP_TIMEOUT = float(os.environ.get("SMS_ODK_HTTP_TIMEOUT", "60"))
 SMS_ODK_HTTP_RETRIES = int(os.environ.get("SMS_ODK_HTTP_RETRIES", "3"))
 SMS_ODK_SYNC_SECONDS = int(os.environ.get("SMS_ODK_SYNC_SECONDS", "300"))
 SMS_ODK_PAGE_SIZE = int(os.environ.get("SMS_ODK_PAGE_SIZE", "250"))
+
+# Country archives and the restore drill (backups; README, "Backups, export
+# and restore"). SMS_EXPORT_DIR: where export_country archives are kept (the
+# drill restores the newest of each country, or makes a fresh one); the key
+# the drill decrypts them with (a passphrase file or an X25519 private key).
+SMS_EXPORT_DIR = os.environ.get("SMS_EXPORT_DIR", "")
+SMS_EXPORT_PASSPHRASE_FILE = os.environ.get("SMS_EXPORT_PASSPHRASE_FILE", "")
+SMS_EXPORT_IDENTITY_FILE = os.environ.get("SMS_EXPORT_IDENTITY_FILE", "")
+# PostgreSQL client tools (pg_dump, pg_restore, psql) of the server's major
+# version; by default /usr/lib/postgresql/<major>/bin, then PATH.
+SMS_PG_BIN_DIR = os.environ.get("SMS_PG_BIN_DIR", "")
+# Where the drill's backups come from (a class with a restored() context
+# manager; a pgBackRest source plugs in here), the server it creates its
+# scratch database on (default: production's server and role, which then
+# needs CREATEDB), who gets its e-mail besides platform staff, and the age
+# (days) past which the latest backup counts as a problem (0: no limit).
+SMS_RESTORE_DRILL_SOURCE = os.environ.get("SMS_RESTORE_DRILL_SOURCE", "backups.drill.ExportSource")
+SMS_RESTORE_DRILL_DATABASE_URL = os.environ.get("SMS_RESTORE_DRILL_DATABASE_URL", "")
+SMS_RESTORE_DRILL_EMAILS = env_list("SMS_RESTORE_DRILL_EMAILS")
+SMS_RESTORE_DRILL_MAX_AGE_DAYS = int(os.environ.get("SMS_RESTORE_DRILL_MAX_AGE_DAYS", "8"))
