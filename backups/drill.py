@@ -95,7 +95,7 @@ class Restored:
     came from (``archive``, ``made_at``) or why it could not be restored
     (``error``)."""
 
-    scratch: Scratch
+    scratch: Scratch | None
     countries: dict[str, dict] = field(default_factory=dict)
 
 
@@ -154,9 +154,14 @@ class ExportSource:
 
     @contextlib.contextmanager
     def restored(self, *, countries: list[Country], work: Path) -> Iterator[Restored]:
+        plans = {country.code: self._plan(country, work) for country in countries}
+        infos = {code: info for code, (info, _args) in plans.items()}
+        if all(info.get("error") for info in infos.values()):
+            # Nothing can be restored: no scratch database to make.
+            yield Restored(scratch=None, countries=infos)
+            return
         with scratch_database() as url:
             scratch = Scratch(database_url=url, media_root=work / "media")
-            restored = Restored(scratch=scratch)
             # A new deployment: the public schema from the migrations.
             done = scratch.manage("migrate_schemas", "--shared", "--verbosity", "0")
             if done.returncode != 0:
@@ -164,13 +169,18 @@ class ExportSource:
                     _("The scratch database could not be migrated: %(error)s")
                     % {"error": done.stderr.strip()[-2000:]}
                 )
-            for country in countries:
-                restored.countries[country.code] = self._restore_one(country, scratch, work)
-            yield restored
+            for info, args in plans.values():
+                if not info.get("error"):
+                    done = scratch.manage("import_country", *args, "--no-evidence-check")
+                    if done.returncode != 0:
+                        info["error"] = _("The import failed: %(error)s") % {
+                            "error": (done.stderr or done.stdout).strip()[-2000:]
+                        }
+            yield Restored(scratch=scratch, countries=infos)
 
-    def _restore_one(self, country: Country, scratch: Scratch, work: Path) -> dict:
+    def _plan(self, country: Country, work: Path) -> tuple[dict, list[str]]:
+        """(what the country is restored from, import_country's arguments)."""
         archive = latest_archive(country.code)
-        info: dict = {}
         if archive is None:
             # No archive kept for this country: the drill makes one now, so
             # the export and the import are both exercised.
@@ -182,24 +192,18 @@ class ExportSource:
             result = country_export(
                 code=country.code, output=archive, encryption=Passphrase(passphrase)
             )
-            options = ["--passphrase-file", str(key_file)]
-            info.update(archive=_("a fresh export"), made_at=result.manifest["created_at"])
-        else:
-            options = _key_options()
-            made = datetime.datetime.fromtimestamp(archive.stat().st_mtime, tz=datetime.UTC)
-            info.update(archive=archive.name, made_at=made.isoformat())
-            if options is None:
-                info["error"] = _(
-                    "%(archive)s can't be decrypted: set SMS_EXPORT_PASSPHRASE_FILE or "
-                    "SMS_EXPORT_IDENTITY_FILE."
-                ) % {"archive": archive.name}
-                return info
-        done = scratch.manage("import_country", str(archive), "--no-evidence-check", *options)
-        if done.returncode != 0:
-            info["error"] = _("The import failed: %(error)s") % {
-                "error": (done.stderr or done.stdout).strip()[-2000:]
-            }
-        return info
+            info = {"archive": _("a fresh export"), "made_at": result.manifest["created_at"]}
+            return info, [str(archive), "--passphrase-file", str(key_file)]
+        made = datetime.datetime.fromtimestamp(archive.stat().st_mtime, tz=datetime.UTC)
+        info = {"archive": archive.name, "made_at": made.isoformat()}
+        options = _key_options()
+        if options is None:
+            info["error"] = _(
+                "%(archive)s can't be decrypted: set SMS_EXPORT_PASSPHRASE_FILE or "
+                "SMS_EXPORT_IDENTITY_FILE."
+            ) % {"archive": archive.name}
+            return info, []
+        return info, [str(archive), *options]
 
 
 def drill_source():

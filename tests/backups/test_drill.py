@@ -32,10 +32,10 @@ def _scratch_databases() -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def _drill(*args) -> str:
+def _drill(*args, code=CODE) -> str:
     out = io.StringIO()
     try:
-        call_command("restore_drill", "--country", CODE, *args, stdout=out)
+        call_command("restore_drill", "--country", code, *args, stdout=out)
     finally:
         connection.set_schema_to_public()
     return out.getvalue()
@@ -98,22 +98,24 @@ def test_a_photo_that_no_longer_matches_fails_the_drill_and_is_named(made, setti
     assert _scratch_databases() == []
 
 
-def test_an_archive_that_cannot_be_decrypted_fails_the_drill(made, settings, tmp_path):
+def test_a_kept_archive_without_its_key_fails_the_drill(transactional_db, settings, tmp_path):
     settings.SMS_EXPORT_DIR = str(tmp_path)
     settings.SMS_EXPORT_PASSPHRASE_FILE = ""
     settings.SMS_EXPORT_IDENTITY_FILE = ""
-    (tmp_path / "sms-XQ-20990101T000000Z.smsx").write_bytes(b"not an archive")
+    (tmp_path / "sms-XA-20260101T000000Z.smsx").write_bytes(b"an archive")
+    (tmp_path / "sms-XA-20990101T000000Z.smsx").write_bytes(b"the newest archive")
 
     with pytest.raises(CommandError):
-        _drill("--no-email")
+        _drill("--no-email", code="XA")
 
     drill = RestoreDrill.objects.get()
     assert drill.result == RestoreDrill.Result.FAILED
     assert drill.problems == [
-        "XQ: sms-XQ-20990101T000000Z.smsx can't be decrypted: set SMS_EXPORT_PASSPHRASE_FILE "
+        "XA: sms-XA-20990101T000000Z.smsx can't be decrypted: set SMS_EXPORT_PASSPHRASE_FILE "
         "or SMS_EXPORT_IDENTITY_FILE."
     ]
     assert mail.outbox == []
+    assert _scratch_databases() == []
 
 
 def test_the_drill_is_scheduled_every_week():
