@@ -18,6 +18,7 @@ from administration.evidence import evidence_verify
 from backups import crypto
 from backups.archive import MANIFEST
 from backups.crypto import ArchiveError, Passphrase
+from backups.ledgerhead import ledger_checkpoints, signing_key_fingerprint
 from backups.services import CountryTaken, country_export, country_import
 from ledger.chain import verify_chain
 from stock.models import ItemPhoto, StockItem
@@ -240,3 +241,19 @@ def _write_members(path, members: dict[str, bytes]) -> None:
                 info.size = len(data)
                 tar.addfile(info, io.BytesIO(data))
         writer.close()
+
+
+@pytest.mark.skipif(ledger_checkpoints is None, reason="the ledger does not sign yet")
+def test_the_manifest_carries_the_ledger_head_signed(made, tmp_path):
+    result = country_export(
+        code=CODE, output=tmp_path / "xq.smsx", encryption=Passphrase(PASSPHRASE)
+    )
+    ledger = result.manifest["ledger"]
+    with schema_context(SCHEMA):
+        head = verify_chain()
+        fingerprint = signing_key_fingerprint(SCHEMA)
+    assert ledger["sequence"] == head.last_sequence >= 3
+    assert ledger["key_fingerprint"] == fingerprint
+    assert ledger["signature"] and ledger["public_key"]
+    assert f" {CODE} {head.last_sequence} " in ledger["checkpoint"]
+    assert ledger["hash"] in ledger["checkpoint"]
