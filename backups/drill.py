@@ -79,9 +79,17 @@ class Scratch:
         )
         return env
 
-    def manage(self, *args: str) -> subprocess.CompletedProcess:
+    def manage(self, command: str, *args: str) -> subprocess.CompletedProcess:
+        # --skip-checks: production's configuration is checked where it runs;
+        # here only the restored data is under test.
         return subprocess.run(
-            [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), *args],
+            [
+                sys.executable,
+                str(Path(settings.BASE_DIR) / "manage.py"),
+                command,
+                "--skip-checks",
+                *args,
+            ],
             env=self.env(),
             cwd=settings.BASE_DIR,
             capture_output=True,
