@@ -172,3 +172,18 @@ def test_on_disk_each_country_has_its_folder_and_nothing_is_overwritten(
 
 def test_without_a_bucket_files_go_to_the_country_folders_on_disk():
     assert isinstance(storages["default"], CountryFileSystemStorage)
+
+
+def test_a_countrys_files_are_listed_from_the_bucket_for_its_archive(s3, country_a, country_b):
+    """export_country lists a country's files through the storage: in the
+    bucket, exactly those under its own prefix."""
+    from backups.services import media_names
+
+    with schema_context(country_a.schema_name):
+        for name in ("items/1/a.jpg", "items/1/thumbs/a.jpg", "reports/2026/11/1-s.csv"):
+            default_storage.save(name, ContentFile(name.encode()))
+    with schema_context(country_b.schema_name):
+        default_storage.save("items/9/b.jpg", ContentFile(b"b"))
+        assert media_names() == ["items/9/b.jpg"]
+    with schema_context(country_a.schema_name):
+        assert media_names() == ["items/1/a.jpg", "items/1/thumbs/a.jpg", "reports/2026/11/1-s.csv"]
