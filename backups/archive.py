@@ -51,7 +51,12 @@ class ArchiveWriter:
         if self.path.exists():
             raise ArchiveError(_("%(path)s exists already: give a new file name.") % {"path": path})
         self._partial = self.path.with_name(f".{self.path.name}.partial")
-        self._raw = open(self._partial, "xb")  # noqa: SIM115 - closed in close()/abort()
+        try:
+            self._raw = open(self._partial, "xb")  # noqa: SIM115 - closed in close()/abort()
+        except OSError as exc:
+            raise ArchiveError(
+                _("Can't write %(path)s: %(error)s") % {"path": path, "error": exc.strerror}
+            ) from exc
         os.chmod(self._partial, 0o600)
         self._encrypted = EncryptingWriter(self._raw, encryption)
         self._tar = tarfile.open(fileobj=self._encrypted, mode="w|", format=tarfile.PAX_FORMAT)
@@ -178,6 +183,9 @@ def unpack(path: Path, *, decryption, into: Path) -> dict:
                     "listed": listed[name].get("sha256"),
                 }
             )
+    for name in (SCHEMA_DUMP, COUNTRY_ROWS):
+        if name not in found:
+            problems.append(_("%(name)s is missing") % {"name": name})
     if problems:
         raise ArchiveError(
             _("The archive does not match its manifest: %(problems)s")

@@ -167,15 +167,15 @@ def restore_in_one_transaction(
             restore.stdout.close()
             restore.wait()
         psql_code = psql.wait()
-        if restore.returncode != 0:
-            restore_err.seek(0)
-            raise ArchiveError(
-                _("pg_restore failed: %(error)s")
-                % {"error": restore_err.read().decode(errors="replace").strip()[-2000:]}
-            )
+        restore_err.seek(0)
+        restore_error = restore_err.read().decode(errors="replace").strip()[-2000:]
         if psql_code != 0:
+            # psql's error comes first: when it stops early, pg_restore only
+            # sees its pipe closed.
             psql_err.seek(0)
             raise ArchiveError(
                 _("The restore was rolled back: %(error)s")
                 % {"error": psql_err.read().decode(errors="replace").strip()[-2000:]}
             )
+        if restore.returncode != 0:
+            raise ArchiveError(_("pg_restore failed: %(error)s") % {"error": restore_error})

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.core.management import call_command
@@ -204,6 +205,24 @@ class ImportResult:
     warnings: list[str] = field(default_factory=list)
 
 
+def _validate_country_values(code: str, values: dict) -> None:
+    """The archived Country's settings must be valid here, checked before
+    anything is written."""
+    known = {f.name for f in Country._meta.concrete_fields}
+    candidate = Country(
+        code=code,
+        schema_name=code.lower(),
+        **{k: v for k, v in values.items() if k in known and k not in ("code", "created_at")},
+    )
+    try:
+        candidate.full_clean(exclude=["created_at"], validate_unique=False)
+    except ValidationError as exc:
+        raise ArchiveError(
+            _("The archive's country settings are not valid here: %(errors)s")
+            % {"errors": "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())}
+        ) from exc
+
+
 def _known_migrations() -> set[tuple[str, str]]:
     return set(MigrationLoader(None, ignore_no_migrations=True).disk_migrations)
 
@@ -340,6 +359,8 @@ def country_import(
         result = ImportResult(country=existing, manifest=manifest)
         result.warnings = _ledger_key_warnings(manifest, schema)
         rows = json.loads((unpacked / archive.COUNTRY_ROWS).read_text(encoding="utf-8"))
+        values = {k: v for k, v in rows["country"].items() if k not in ("id", "schema_name")}
+        _validate_country_values(code, values)
         result.media_written, result.media_present = _media_restore(
             schema=schema, manifest=manifest, unpacked=unpacked
         )
@@ -356,7 +377,6 @@ def country_import(
             major=pg.server_major(),
         )
         result.replaced_schema = replaced
-        values = {k: v for k, v in rows["country"].items() if k not in ("id", "schema_name")}
         try:
             if replace:
                 settable = {f.name for f in Country._meta.concrete_fields} - {
