@@ -38,4 +38,15 @@ app.conf.beat_schedule = {
             hour=int(os.environ.get("SMS_LEDGER_CHECKPOINT_MAIL_HOUR", "5")), minute=0
         ),
     },
+    # Every week: each country's latest backup restored into a scratch
+    # database and checked there, counts compared with production; the result
+    # on the platform console and e-mailed to platform staff (backups.drill).
+    "restore-drill": {
+        "task": "backups.restore_drill",
+        "schedule": crontab(
+            day_of_week=os.environ.get("SMS_RESTORE_DRILL_DAY", "sunday"),
+            hour=int(os.environ.get("SMS_RESTORE_DRILL_HOUR_UTC", "4")),
+            minute=0,
+        ),
+    },
 }

@@ -80,6 +80,8 @@ SHARED_APPS = [
     "django_filters",
     "provisioning",
     "audit",
+    # Country archives and restore drills (public schema).
+    "backups",
 ]
 
 TENANT_APPS = [
@@ -293,7 +295,8 @@ MULTITENANT_RELATIVE_MEDIA_ROOT = "countries/%s"
 SMS_PHOTO_MAX_BYTES = int(os.environ.get("SMS_PHOTO_MAX_BYTES", str(15 * 1024 * 1024)))
 SMS_PHOTO_MAX_PIXELS = int(os.environ.get("SMS_PHOTO_MAX_PIXELS", str(60_000_000)))
 STORAGES = {
-    "default": {"BACKEND": "django_tenants.files.storage.TenantFileSystemStorage"},
+    # Per-country prefix, never overwriting a stored file (tenants.storage).
+    "default": {"BACKEND": "tenants.storage.CountryFileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION
@@ -301,11 +304,15 @@ STORAGES = {
     },
 }
 if os.environ.get("SMS_S3_BUCKET"):
+    # The same layout in the bucket (countries/<schema>/…), written with
+    # If-None-Match so no key is ever overwritten (tenants.s3storage).
+    # Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (boto3 reads them).
     STORAGES["default"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "tenants.s3storage.CountryS3Storage",
         "OPTIONS": {
             "bucket_name": os.environ["SMS_S3_BUCKET"],
             "endpoint_url": os.environ.get("SMS_S3_ENDPOINT_URL"),
+            "region_name": os.environ.get("SMS_S3_REGION"),
             "default_acl": "private",
             "querystring_auth": True,
         },
@@ -413,3 +420,23 @@ SMS_ODK_PAGE_SIZE = int(os.environ.get("SMS_ODK_PAGE_SIZE", "250"))
 SMS_ODK_LOCAL_HTTP = not PRODUCTION
 SMS_ODK_REFUSE_INTERNAL = PRODUCTION
 SMS_ODK_INTERNAL_HOSTS = [host.lower() for host in env_list("SMS_ODK_INTERNAL_HOSTS")]
+
+# Country archives and the restore drill (backups; README, "Backups, export
+# and restore"). SMS_EXPORT_DIR: where export_country archives are kept (the
+# drill restores the newest of each country, or makes a fresh one); the key
+# the drill decrypts them with (a passphrase file or an X25519 private key).
+SMS_EXPORT_DIR = os.environ.get("SMS_EXPORT_DIR", "")
+SMS_EXPORT_PASSPHRASE_FILE = os.environ.get("SMS_EXPORT_PASSPHRASE_FILE", "")
+SMS_EXPORT_IDENTITY_FILE = os.environ.get("SMS_EXPORT_IDENTITY_FILE", "")
+# PostgreSQL client tools (pg_dump, pg_restore, psql) of the server's major
+# version; by default /usr/lib/postgresql/<major>/bin, then PATH.
+SMS_PG_BIN_DIR = os.environ.get("SMS_PG_BIN_DIR", "")
+# Where the drill's backups come from (a class with a restored() context
+# manager; a pgBackRest source plugs in here), the server it creates its
+# scratch database on (default: production's server and role, which then
+# needs CREATEDB), who gets its e-mail besides platform staff, and the age
+# (days) past which the latest backup counts as a problem (0: no limit).
+SMS_RESTORE_DRILL_SOURCE = os.environ.get("SMS_RESTORE_DRILL_SOURCE", "backups.drill.ExportSource")
+SMS_RESTORE_DRILL_DATABASE_URL = os.environ.get("SMS_RESTORE_DRILL_DATABASE_URL", "")
+SMS_RESTORE_DRILL_EMAILS = env_list("SMS_RESTORE_DRILL_EMAILS")
+SMS_RESTORE_DRILL_MAX_AGE_DAYS = int(os.environ.get("SMS_RESTORE_DRILL_MAX_AGE_DAYS", "8"))

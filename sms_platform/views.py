@@ -6,6 +6,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django_tenants.utils import get_public_schema_name
 
+from backups.selectors import drill_list
 from core.access import access_exempt
 
 from .selectors import country_overview_list
@@ -18,8 +19,12 @@ def _on_public_host(request) -> bool:
 @access_exempt("the platform console: countries and counts, never a country's data")
 @login_required
 def console(request):
-    """Countries with status, host, creation date and counts of users and sites:
-    no stock data ever appears here."""
+    """Countries with status, host, creation date and counts of users and sites,
+    and the last restore drills: no stock data ever appears here."""
     if not _on_public_host(request) or not request.user.is_staff:
         raise Http404
-    return render(request, "sms_platform/console.html", {"countries": country_overview_list()})
+    return render(
+        request,
+        "sms_platform/console.html",
+        {"countries": country_overview_list(), "drills": drill_list()},
+    )

@@ -78,3 +78,32 @@ def country_update(*, country: Country, **values) -> list[str]:
     if changed:
         country.save(update_fields=changed)
     return changed
+
+
+@transaction.atomic
+def country_register_restored(*, code: str, values: dict) -> Country:
+    """The Country row and primary Domain of a schema restored from an archive
+    (backups.services.country_import): the schema exists already, with its
+    data; only the public rows are made. ``values``: the archived Country's
+    fields (those this version doesn't know are ignored)."""
+    if connection.schema_name != get_public_schema_name():
+        raise RuntimeError("Countries are registered from the public schema.")
+    code = code.upper()
+    if Country.objects.filter(code=code).exists():
+        raise CountryExists(code)
+    known = {f.name for f in Country._meta.concrete_fields} - {
+        "id",
+        "schema_name",
+        "code",
+        "created_at",
+    }
+    country = Country(
+        schema_name=code.lower(),
+        code=code,
+        **{name: value for name, value in values.items() if name in known},
+    )
+    # The schema is there (restored); save() must not create one.
+    country.auto_create_schema = False
+    country.save(verbosity=0)
+    Domain.objects.create(tenant=country, domain=country_host(code), is_primary=True)
+    return country
