@@ -67,6 +67,8 @@ class Table:
     # A long list (the CITES annex of marks): a PDF too large to print
     # refers to the XLSX sheet instead (reporting.exports).
     annex: bool = False
+    # The XLSX sheet's name when the title is too long for 31 characters.
+    sheet: str = ""
 
 
 @dataclass
@@ -603,6 +605,7 @@ def cites_document(*, user, params: dict, reasons: str = "", cutoff=None) -> Doc
         title=_("Government-held stock at %(day)s")
         % {"day": formats.date_format(result.as_of, "SHORT_DATE_FORMAT")},
         columns=[Column(_("Class")), Column(_("Source")), *_measure_columns()],
+        sheet=_("Stock %(year)s") % {"year": year},
     )
     for figures in result.classes:
         for source in sources:
@@ -624,6 +627,7 @@ def cites_document(*, user, params: dict, reasons: str = "", cutoff=None) -> Doc
         title=_("Marked pieces"),
         columns=[Column(_("Class")), Column(_("Marked items"), INT), Column(_("Items held"), INT)],
         rows=[[str(f.label), f.marked, f.total.items] for f in result.classes],
+        sheet=_("Marked pieces"),
     )
     marked.rows.append([_("Total"), result.marked, result.total.items])
     marked.strong_rows.add(len(marked.rows) - 1)
@@ -642,6 +646,7 @@ def cites_document(*, user, params: dict, reasons: str = "", cutoff=None) -> Doc
             # "Change" alone is also a button ("Modifier"): French needs the context.
             *_measure_columns(pgettext("difference between two years", "Change") + " — "),
         ],
+        sheet=_("Change %(previous)s-%(year)s") % {"previous": year - 1, "year": year},
     )
     for f in result.classes:
         change.rows.append(
@@ -691,6 +696,7 @@ def cites_document(*, user, params: dict, reasons: str = "", cutoff=None) -> Doc
                 Column(_("Weight now (kg)"), KG),
                 Column(_("Cause")),
             ],
+            sheet=_("Adjustments to %(year)s") % {"year": year - 1},
         )
         for adjustment in result.adjustments:
             causes = "; ".join(
@@ -718,6 +724,7 @@ def cites_document(*, user, params: dict, reasons: str = "", cutoff=None) -> Doc
             title=_("By species at %(day)s")
             % {"day": formats.date_format(result.as_of, "SHORT_DATE_FORMAT")},
             columns=[Column(_("Species")), *_measure_columns()],
+            sheet=_("By species"),
         )
         animals = any(a is not None for _n, _m, a in result.species)
         if animals:
@@ -740,6 +747,7 @@ def cites_document(*, user, params: dict, reasons: str = "", cutoff=None) -> Doc
             title=_("Movements of the year, largest first"),
             columns=[Column(_("Movement")), *_measure_columns()],
             rows=[[line_label(line), *_measure_cells(m)] for line, m in result.movements],
+            sheet=_("Movements %(year)s") % {"year": year},
         )
     )
     tables.append(
@@ -762,6 +770,7 @@ def cites_document(*, user, params: dict, reasons: str = "", cutoff=None) -> Doc
                 ]
                 for t, side, holding, line, info in result.largest_items
             ],
+            sheet=_("Largest movements"),
         )
     )
     annex = Table(
@@ -777,6 +786,7 @@ def cites_document(*, user, params: dict, reasons: str = "", cutoff=None) -> Doc
             Column(_("Weight (kg)"), KG),
         ],
         annex=True,
+        sheet=_("Annex - marks"),
     )
     # Hundreds of thousands of rows in a large country: each label once.
     type_labels = {t.pk: t.label() for t in labels.types.values()}

@@ -13,6 +13,7 @@ import datetime
 import io
 from decimal import Decimal
 
+from django.utils import formats
 from django.utils.translation import gettext as _
 
 from core.spreadsheet import CsvWriter, xlsx_value
@@ -40,6 +41,16 @@ def _plain(value):
     if isinstance(value, datetime.date):
         return value.isoformat()
     return str(value)
+
+
+def _sheet_name(table, number: int) -> str:
+    """31 characters at most, no []:*?/\\: the table's short name when it has
+    one, else its title cut at a word."""
+    title = str(table.sheet or table.title)
+    name = "".join(c for c in title if c not in "[]:*?/\\").strip()
+    if len(name) > 31:
+        name = name[:31].rsplit(" ", 1)[0]
+    return name or str(number)
 
 
 # --- XLSX -----------------------------------------------------------------------------
@@ -82,19 +93,20 @@ def _xlsx_sheets(workbook, document: Document) -> None:
         return written
 
     for number, table in enumerate(document.tables, start=1):
-        # Sheet names: 31 characters, no []:*?/\ and unique.
-        name = "".join(c for c in table.title if c not in "[]:*?/\\")[:28] or str(number)
+        name = _sheet_name(table, number)
         while name in used:
-            name = f"{name[:26]}{number}"
+            name = f"{name[:26]} {number}"
         used.add(name)
         sheet = workbook.create_sheet(name)
         for column_index, column in enumerate(table.columns, start=1):
             width = 14 if column.kind != "text" else 24
             sheet.column_dimensions[get_column_letter(column_index)].width = width
         # Title, header block, blank, table title, column names.
-        header_row = 1 + len(document.meta) + 3
+        header_row = 1 + len(document.meta) + 3 + (1 if document.provisional else 0)
         sheet.freeze_panes = f"A{header_row + 1}"
         sheet.append([cell(sheet, document.title, font=Font(bold=True, size=14))])
+        if document.provisional:
+            sheet.append([cell(sheet, _("PROVISIONAL"), font=Font(bold=True, size=14))])
         for label, value in document.meta:
             sheet.append(
                 [
@@ -169,13 +181,53 @@ def to_csv(document: Document) -> bytes:
 
 
 def _pdf_cell(value, kind):
+    # The user's locale, as on the page (a decimal comma in French).
     if value in (None, ""):
         return ""
     if kind == INT:
-        return f"{int(value):,}"
+        return formats.number_format(int(value), 0, use_l10n=True, force_grouping=True)
     if kind == KG:
-        return f"{Decimal(value):,.3f}"
+        return formats.number_format(Decimal(value), 3, use_l10n=True, force_grouping=True)
+    if kind == DATE and isinstance(value, datetime.date):
+        return formats.date_format(value, "SHORT_DATE_FORMAT")
     return _plain(value)
+
+
+# An annex longer than this goes to the XLSX only: a PDF of hundreds of
+# thousands of rows can't be printed or built in bounded memory.
+PDF_ANNEX_ROWS = 2_000
+
+
+def _pdf_widths(table, width, font_size, string_width) -> tuple[list, float]:
+    """Column widths and font size so that no header word and no number is
+    split or spills: each column gets at least its longest header word and
+    longest number; text columns share what is left. When even that does
+    not fit, the font shrinks (down to 5.5 pt)."""
+    padding = 7
+    sample = table.rows[:500] + table.rows[-50:]
+    while True:
+        minimum = []
+        for index, column in enumerate(table.columns):
+            words = str(column.label).split() or [""]
+            need = max(string_width(w, "Helvetica-Bold", font_size) for w in words)
+            if column.kind != "text":
+                for row in sample:
+                    if index < len(row):
+                        need = max(
+                            need,
+                            string_width(
+                                _pdf_cell(row[index], column.kind), "Helvetica", font_size
+                            ),
+                        )
+            minimum.append(need + padding)
+        if sum(minimum) <= width or font_size <= 5.5:
+            break
+        font_size -= 0.5
+    spare = max(width - sum(minimum), 0)
+    text_columns = [i for i, c in enumerate(table.columns) if c.kind == "text"]
+    share = text_columns or list(range(len(table.columns)))
+    widths = [m + (spare / len(share) if i in share else 0) for i, m in enumerate(minimum)]
+    return widths, font_size
 
 
 def to_pdf(document: Document) -> bytes:
@@ -221,49 +273,78 @@ def to_pdf(document: Document) -> bytes:
         TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("BOTTOMPADDING", (0, 0), (-1, -1), 1)])
     )
     story += [meta, Spacer(1, 5 * mm)]
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    heading_style = styles["Heading3"].clone("heading_kept", keepWithNext=1)
+    if document.provisional:
+        story.append(Paragraph(_escape(_("PROVISIONAL")), styles["Heading2"]))
     for table in document.tables:
-        story.append(Paragraph(_escape(table.title), styles["Heading3"]))
-        header = [Paragraph(_escape(str(c.label)), small_bold) for c in table.columns]
+        heading = Paragraph(_escape(table.title), heading_style)
+        rows = table.rows
+        if table.annex and len(rows) > PDF_ANNEX_ROWS:
+            story.append(heading)
+            story.append(
+                Paragraph(
+                    _escape(
+                        _(
+                            "%(count)s marks: the annex is too long to print and is given "
+                            "in the XLSX file of this declaration (sheet \u201c%(sheet)s\u201d)."
+                        )
+                        % {
+                            "count": formats.number_format(
+                                len(rows), 0, use_l10n=True, force_grouping=True
+                            ),
+                            "sheet": _sheet_name(table, 0),
+                        }
+                    ),
+                    styles["BodyText"],
+                )
+            )
+            story.append(Spacer(1, 4 * mm))
+            continue
+        widths, size = _pdf_widths(table, width, 7.5, stringWidth)
+        cell_style = small.clone("cell", fontSize=size, leading=size + 1.5)
+        head_style = cell_style.clone("head", fontName="Helvetica-Bold", splitLongWords=0)
+        header = [Paragraph(_escape(str(c.label)), head_style) for c in table.columns]
         body = []
-        for row in table.rows:
+        for row in rows:
             body.append(
                 [
-                    Paragraph(_escape(_pdf_cell(v, c.kind)), small)
+                    Paragraph(_escape(_pdf_cell(v, c.kind)), cell_style)
                     if c.kind == "text"
                     else _pdf_cell(v, c.kind)
                     for c, v in zip(table.columns, row, strict=False)
                 ]
             )
         if not body:
-            story.append(Paragraph(_escape(_("Nothing to show.")), small))
+            story.append(KeepTogether([heading, Paragraph(_escape(_("Nothing to show.")), small)]))
         else:
-            text_columns = sum(1 for c in table.columns if c.kind == "text") or 1
-            numeric = len(table.columns) - text_columns
-            number_width = min(24 * mm, width * 0.55 / max(numeric, 1))
-            text_width = (width - number_width * numeric) / text_columns
-            widths = [text_width if c.kind == "text" else number_width for c in table.columns]
             grid = LongTable([header, *body], colWidths=widths, repeatRows=1)
             style = [
-                ("FONT", (0, 0), (-1, -1), "Helvetica", 7.5),
+                ("FONT", (0, 0), (-1, -1), "Helvetica", size),
                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dde4ee")),
                 ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#9aa5b1")),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 3),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
             ]
             for index, column in enumerate(table.columns):
                 if column.kind != "text":
                     style.append(("ALIGN", (index, 1), (index, -1), "RIGHT"))
             for index in table.strong_rows:
-                style.append(("FONT", (0, index + 1), (-1, index + 1), "Helvetica-Bold", 7.5))
+                style.append(("FONT", (0, index + 1), (-1, index + 1), "Helvetica-Bold", size))
                 style.append(
                     ("BACKGROUND", (0, index + 1), (-1, index + 1), colors.HexColor("#f1f4f8"))
                 )
             grid.setStyle(TableStyle(style))
+            # The heading never ends a page alone: it stays with the table's start.
+            story.append(heading)
             story.append(grid)
         if table.note:
             story.append(Paragraph(_escape(table.note), small))
         story.append(Spacer(1, 4 * mm))
     for heading, text in document.paragraphs:
-        story.append(Paragraph(_escape(str(heading)), styles["Heading3"]))
+        story.append(Paragraph(_escape(str(heading)), heading_style))
         story.append(Paragraph(_escape(str(text)).replace("\n", "<br/>"), styles["BodyText"]))
     if document.signatures:
         roles = [_("Prepared by"), _("Checked by"), _("Approved by")]
@@ -284,6 +365,8 @@ def to_pdf(document: Document) -> bytes:
         story += [Spacer(1, 8 * mm), KeepTogether([block])]
 
     footer_text = f"{document.title}"
+    if document.provisional and _("PROVISIONAL") not in footer_text:
+        footer_text = f"{_('PROVISIONAL')} — {footer_text}"
 
     def footer(canvas, doc_):
         canvas.saveState()

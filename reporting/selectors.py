@@ -78,3 +78,36 @@ def chart_series(*, user, by: str, months: int = CHART_MONTHS, category_kinds=No
     )
     cache.set(key, result, CHART_SECONDS)
     return result
+
+
+def cites_states(*, user) -> dict | None:
+    """For the dashboard of those who file: the last ended year, its filing
+    deadline and the state of each declaration. None for anyone else (and for
+    a user who does not see every site: a declaration is the country's)."""
+    from accounts.permissions import may
+
+    from . import cites
+    from .models import CitesFiling
+
+    if (
+        not may(user, "reporting.file_cites_declaration")
+        or Scope.of_user(user).site_ids is not None
+    ):
+        return None
+    year = timezone.now().astimezone(country_zone()).year - 1
+    filings = {f.kind: f for f in CitesFiling.objects.filter(year=year)}
+    return {
+        "year": year,
+        "deadline": cites.filing_deadline(year),
+        "overdue": timezone.now().astimezone(country_zone()).date() > cites.filing_deadline(year),
+        "declarations": [
+            {"kind": kind, "title": spec["title"], "filing": filings.get(kind)}
+            for kind, spec in cites.KINDS.items()
+        ],
+    }
+
+
+def cites_filed(*, kind: str, year: int) -> bool:
+    from .models import CitesFiling
+
+    return CitesFiling.objects.filter(kind=kind, year=year).exists()
