@@ -670,7 +670,7 @@ def cites_document(*, user, params: dict, reasons: str = "", cutoff=None) -> Doc
         change.note = _(
             "%(year)s: the declaration as filed on %(day)s by %(who)s (custody ledger entries "
             "up to %(sequence)s). What changed %(year)s since is listed under "
-            "\u201cAdjustments to the %(year)s declaration as filed\u201d."
+            "“Adjustments to the %(year)s declaration as filed”."
         ) % {
             "year": year - 1,
             "day": formats.date_format(
@@ -796,7 +796,8 @@ def cites_document(*, user, params: dict, reasons: str = "", cutoff=None) -> Doc
     tables.append(annex)
     title = f"{result.title} {year} — {result.resolution}"
     if result.provisional:
-        title = f"{title} — {_('PROVISIONAL')}"
+        provisional = _("PROVISIONAL")
+        title = f"{title} — {provisional}"
     meta = _meta(
         user=user,
         period=_("Stock at %(day)s (end of the day)")

@@ -288,7 +288,7 @@ def to_pdf(document: Document) -> bytes:
                     _escape(
                         _(
                             "%(count)s marks: the annex is too long to print and is given "
-                            "in the XLSX file of this declaration (sheet \u201c%(sheet)s\u201d)."
+                            "in the XLSX file of this declaration (sheet “%(sheet)s”)."
                         )
                         % {
                             "count": formats.number_format(
@@ -365,8 +365,9 @@ def to_pdf(document: Document) -> bytes:
         story += [Spacer(1, 8 * mm), KeepTogether([block])]
 
     footer_text = f"{document.title}"
-    if document.provisional and _("PROVISIONAL") not in footer_text:
-        footer_text = f"{_('PROVISIONAL')} — {footer_text}"
+    provisional = _("PROVISIONAL")
+    if document.provisional and provisional not in footer_text:
+        footer_text = f"{provisional} — {footer_text}"
 
     def footer(canvas, doc_):
         canvas.saveState()
