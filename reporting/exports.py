@@ -223,10 +223,25 @@ def _pdf_widths(table, width, font_size, string_width) -> tuple[list, float]:
         if sum(minimum) <= width or font_size <= 5.5:
             break
         font_size -= 0.5
-    spare = max(width - sum(minimum), 0)
-    text_columns = [i for i, c in enumerate(table.columns) if c.kind == "text"]
-    share = text_columns or list(range(len(table.columns)))
-    widths = [m + (spare / len(share) if i in share else 0) for i, m in enumerate(minimum)]
+    # Text columns first grow to their longest cell (up to 40 % of the page);
+    # what is left is shared by every column, so headers wrap less.
+    widths = list(minimum)
+    for index, column in enumerate(table.columns):
+        if column.kind == "text":
+            longest = max(
+                (
+                    string_width(
+                        str(row[index] if index < len(row) else ""), "Helvetica", font_size
+                    )
+                    for row in sample
+                ),
+                default=0,
+            )
+            widths[index] = max(minimum[index], min(longest + padding, width * 0.4))
+    if sum(widths) > width:
+        widths = list(minimum)
+    spare = max(width - sum(widths), 0)
+    widths = [w + spare / len(widths) for w in widths]
     return widths, font_size
 
 
