@@ -45,7 +45,7 @@ from .figures import (
     bulk,
     country_zone,
 )
-from .models import CitesFiling
+from .models import CitesFiling, PrivateHolding
 
 Kind = ItemCategory.Kind
 
@@ -161,6 +161,9 @@ class Declaration:
     adjustments: list = field(default_factory=list)  # [Adjustment]
     species: list = field(default_factory=list)  # [(species, Measure, animals or None)]
     destroyed: Measure = field(default_factory=Measure)
+    # Declared private stocks held at 31 December (ivory, whole country):
+    # {class key: Measure} (items = holdings), apart from government stock.
+    private: dict | None = None
     # With ``with_items``: {item id: (class key, Holding)} held at 31 December.
     items: dict = field(default_factory=dict)
 
@@ -315,7 +318,22 @@ def declaration(
         species=_species(source, kind, as_of) if kind != Kind.IVORY else [],
         destroyed=destroyed,
         items=held_items(source, as_of, type_class) if with_items else {},
+        private=private_totals(as_of) if kind == Kind.IVORY and whole_country else None,
     )
+
+
+def private_totals(day: datetime.date) -> dict:
+    """{class key: Measure} of the private ivory stocks declared by ``day``
+    and still held then; items = the number of holdings with that class."""
+    totals = {key: Measure() for key in PrivateHolding.CLASSES}
+    held = PrivateHolding.objects.filter(declared_on__lte=day).exclude(ended_on__lte=day)
+    for holding in held:
+        for key in PrivateHolding.CLASSES:
+            pieces = getattr(holding, f"{key}_pieces")
+            kg = getattr(holding, f"{key}_kg")
+            if pieces or kg:
+                totals[key].add(Measure(1, pieces, kg))
+    return totals
 
 
 def held_items(source, day: datetime.date, type_class: dict) -> dict:

@@ -719,6 +719,33 @@ def cites_document(*, user, params: dict, reasons: str = "", cutoff=None) -> Doc
             "date in %(year)s, corrected, reclassified or archived with an earlier date."
         ) % {"year": year - 1}
         tables.append(adjustments)
+    if result.private is not None:
+        private = Table(
+            title=_("Privately held stocks declared at %(day)s")
+            % {"day": formats.date_format(result.as_of, "SHORT_DATE_FORMAT")},
+            columns=[
+                Column(_("Class")),
+                Column(_("Holdings"), INT),
+                Column(_("Pieces"), INT),
+                Column(_("Weight (kg)"), KG),
+            ],
+            sheet=_("Private stocks"),
+        )
+        private_total = Measure()
+        for f in result.classes:
+            measure = result.private.get(f.key)
+            if measure is not None:
+                private.rows.append(
+                    [str(f.label), measure.items, measure.pieces, measure.weight_kg]
+                )
+                private_total.add(Measure(0, measure.pieces, measure.weight_kg))
+        private.rows.append([_("Total"), None, private_total.pieces, private_total.weight_kg])
+        private.strong_rows.add(len(private.rows) - 1)
+        private.note = _(
+            "Declared to the Management Authority by private holders; not government stock and "
+            "not included in the tables above."
+        )
+        tables.append(private)
     if result.species:
         species = Table(
             title=_("By species at %(day)s")

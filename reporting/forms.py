@@ -14,7 +14,7 @@ from stock.scope import sees_all_sites, visible_sites
 from .cites import KINDS, resolution
 from .documents import GROUPINGS
 from .figures import TRANSIT
-from .models import REASONS_MAX_LENGTH, ReportRun
+from .models import REASONS_MAX_LENGTH, PrivateHolding, ReportRun
 
 
 def _today():
@@ -201,6 +201,29 @@ class CitesFileForm(forms.Form):
         ),
         REASONS_MAX_LENGTH,
     )
+
+
+class PrivateHoldingForm(forms.ModelForm):
+    class Meta:
+        model = PrivateHolding
+        fields = [
+            "holder",
+            "place",
+            "declared_on",
+            "raw_whole_pieces",
+            "raw_whole_kg",
+            "raw_cut_pieces",
+            "raw_cut_kg",
+            "worked_pieces",
+            "worked_kg",
+            "documents",
+            "ended_on",
+        ]
+        widgets = {
+            "declared_on": forms.DateInput(attrs={"type": "date"}),
+            "ended_on": forms.DateInput(attrs={"type": "date"}),
+            "documents": forms.Textarea(attrs={"rows": 3}),
+        }
 
 
 FORMS = {"summary": SummaryForm, "yearly": YearlyForm, "detail": DetailForm, "cites": CitesForm}

@@ -111,3 +111,17 @@ def cites_filed(*, kind: str, year: int) -> bool:
     from .models import CitesFiling
 
     return CitesFiling.objects.filter(kind=kind, year=year).exists()
+
+
+def private_holdings(*, user) -> list:
+    """The declared private ivory stocks: the country's, seen only by users
+    who see every site (anyone else: Http404)."""
+    from .models import PrivateHolding
+
+    if Scope.of_user(user).site_ids is not None:
+        raise Http404
+    return list(PrivateHolding.objects.select_related("recorded_by"))
+
+
+def sees_country(*, user) -> bool:
+    return Scope.of_user(user).site_ids is None

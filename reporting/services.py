@@ -21,7 +21,7 @@ from core.errors import raise_errors
 from core.text import text_errors
 from ledger.models import LedgerHead
 
-from .models import REASONS_MAX_LENGTH, CitesFiling, ReportRun
+from .models import REASONS_MAX_LENGTH, CitesFiling, PrivateHolding, ReportRun
 
 logger = logging.getLogger(__name__)
 
@@ -160,3 +160,42 @@ def cites_file(*, actor, kind: str, year: int, reasons: str = "") -> CitesFiling
         filed_by=actor,
         filed_by_name=(getattr(actor, "display_name", "") or actor.get_username())[:150],
     )
+
+
+HOLDING_FIELDS = (
+    "holder",
+    "place",
+    "declared_on",
+    "raw_whole_pieces",
+    "raw_whole_kg",
+    "raw_cut_pieces",
+    "raw_cut_kg",
+    "worked_pieces",
+    "worked_kg",
+    "documents",
+    "ended_on",
+)
+
+
+@transaction.atomic
+def private_holding_record(*, actor, data: dict) -> PrivateHolding:
+    """Record a declared private ivory stock (the country's: by those who
+    file, seeing every site)."""
+    from .figures import Scope
+
+    require(actor, "reporting.file_cites_declaration")
+    if Scope.of_user(actor).site_ids is not None:
+        raise_errors({"__all__": [_("Only a user who sees every site can record private stocks.")]})
+    values = {name: data.get(name) for name in HOLDING_FIELDS if name in data}
+    errors = text_errors(
+        PrivateHolding,
+        **{k: v for k, v in values.items() if k in ("holder", "place", "documents")},
+    )
+    if (
+        values.get("ended_on")
+        and values.get("declared_on")
+        and (values["ended_on"] < values["declared_on"])
+    ):
+        errors["ended_on"] = [_("This date can't be before the date declared.")]
+    raise_errors(errors)
+    return PrivateHolding.objects.create(recorded_by=actor, **values)

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,7 +26,7 @@ from .charts import line_chart
 from .cites import KINDS, year_ended
 from .documents import Labels
 from .exports import CONTENT_TYPES
-from .forms import FORMS, CitesFileForm, ExportForm
+from .forms import FORMS, CitesFileForm, ExportForm, PrivateHoldingForm
 
 TITLES = {
     "summary": gettext_lazy("Stock summary"),
@@ -69,6 +69,7 @@ def home(request):
         {
             "charts": charts_for(request.user),
             "runs": selectors.run_list(user=request.user, limit=20),
+            "sees_country": selectors.sees_country(user=request.user),
         },
     )
 
@@ -265,3 +266,30 @@ def cites_file(request, cites_kind, year):
         return redirect(back)
     messages.success(request, _("The declaration has been filed."))
     return redirect(back)
+
+
+@logs_access(AccessAction.REPORT_VIEW, details={"report": "private_holdings"})
+@login_required
+@permission_required("reporting.view_reports", raise_exception=True)
+def private_holdings(request):
+    """The register of declared private ivory stocks, and (for those who
+    file) the form to record one."""
+    holdings = selectors.private_holdings(user=request.user)
+    may_record = request.user.has_perm("reporting.file_cites_declaration")
+    form = PrivateHoldingForm(request.POST or None) if may_record else None
+    if request.method == "POST":
+        if not may_record:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.private_holding_record(actor=request.user, data=form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, _("The private stock has been recorded."))
+                return redirect("reporting:private_holdings")
+    return render(
+        request,
+        "reporting/private_holdings.html",
+        {"holdings": holdings, "form": form},
+    )

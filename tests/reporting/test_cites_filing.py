@@ -8,6 +8,8 @@ computed here by plain SQL over the raw rows, never by the project's code.
 2025-02-05  late registration: L whole tusk 7 kg, date received 2024-11-15
 2025-02-10  reclassification: T2 corrected to a cut piece
 2025-06-01  T1 destroyed (authority reference MIN/2025/7)
+2025-03-01  a private holder declares 2 whole tusks (18 kg) and 5 worked pieces
+            (1.2 kg); another, declared in 2024, stopped holding in 2025
 """
 
 import datetime
@@ -113,6 +115,31 @@ def two_years(reg, settings):
             authority_reference="MIN/2025/7",
             destruction_method="Burnt",
             witnesses="Officer A",
+        )
+    with at(2025, 3, 1):
+        services.private_holding_record(
+            actor=reg.hq,
+            data={
+                "holder": "Mr Private",
+                "place": "Nairobi",
+                "declared_on": datetime.date(2025, 3, 1),
+                "raw_whole_pieces": 2,
+                "raw_whole_kg": Decimal("18.000"),
+                "worked_pieces": 5,
+                "worked_kg": Decimal("1.200"),
+                "documents": "Certificate 12/2025",
+            },
+        )
+        services.private_holding_record(
+            actor=reg.hq,
+            data={
+                "holder": "Ms Former",
+                "place": "Mombasa",
+                "declared_on": datetime.date(2024, 5, 1),
+                "raw_cut_pieces": 3,
+                "raw_cut_kg": Decimal("4.000"),
+                "ended_on": datetime.date(2025, 7, 1),
+            },
         )
     reg.answers = answers
     return reg
@@ -265,3 +292,68 @@ def test_file_view_is_post_and_for_the_permission(two_years, client, host_a):
     response = client.post(url, {"reasons": "Destroyed 10 kg in June."})
     assert response.status_code == 302
     assert CitesFiling.objects.filter(kind="ivory", year=2025).exists()
+
+
+def private_sql(day: datetime.date) -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT sum(raw_whole_pieces), sum(raw_whole_kg), sum(raw_cut_pieces),
+                   sum(raw_cut_kg), sum(worked_pieces), sum(worked_kg)
+            FROM reporting_privateholding
+            WHERE declared_on <= %s AND (ended_on IS NULL OR ended_on > %s)
+            """,
+            [day, day],
+        )
+        wp, wk, cp, ck, kp, kk = cursor.fetchone()
+    return {"raw_whole": (wp, wk), "raw_cut": (cp, ck), "worked": (kp, kk)}
+
+
+def test_private_stocks_are_totalled_apart(two_years):
+    for year in (2024, 2025):
+        day = datetime.date(year, 12, 31)
+        result = declaration(kind="ivory", year=year, scope=Scope())
+        got = {k: (m.pieces, m.weight_kg) for k, m in result.private.items()}
+        assert got == private_sql(day)
+    result = declaration(kind="ivory", year=2025, scope=Scope())
+    assert result.private["raw_whole"].as_tuple() == (1, 2, Decimal("18.000"))
+    assert result.private["raw_cut"].as_tuple() == (0, 0, Decimal("0"))
+    # Not government stock.
+    assert result.total.as_tuple() == (3, 3, Decimal("30.000"))
+    document = build("cites", {"cites_kind": "ivory", "year": 2025}, user=two_years.hq)
+    assert any("Privately held stocks" in t.title for t in document.tables)
+    # A store manager's declaration (their sites) has no country section.
+    assert (
+        declaration(kind="ivory", year=2025, scope=Scope.of_user(two_years.manager_x)).private
+        is None
+    )
+
+
+def test_private_stocks_from_the_wrong_side(two_years, client, host_a, host_b, country_b):
+    reg = two_years
+    url = reverse("reporting:private_holdings")
+    client.force_login(reg.manager_x)
+    assert client.get(url, HTTP_HOST=host_a).status_code == 404
+    assert client.post(url, {"holder": "x"}, HTTP_HOST=host_a).status_code == 404
+    with pytest.raises(PermissionDenied):
+        services.private_holding_record(actor=reg.manager_x, data={"holder": "x"})
+    # The auditor sees the register but may not record one.
+    from django_tenants.utils import schema_context
+
+    from accounts.roles import AUDITOR, HQ_OFFICER
+    from tests.factories import make_user
+
+    auditor = make_user(role=AUDITOR, all_sites=True)
+    client.force_login(auditor)
+    page = client.get(url, HTTP_HOST=host_a)
+    assert page.status_code == 200 and "Mr Private" in page.content.decode()
+    assert client.post(url, {"holder": "x"}, HTTP_HOST=host_a).status_code == 403
+    client.force_login(reg.hq)
+    page = client.get(url, HTTP_HOST=host_a)
+    assert "Mr Private" in page.content.decode()
+    with schema_context(country_b.schema_name):
+        b_hq = make_user(role=HQ_OFFICER, all_sites=True)
+        client.force_login(b_hq)
+    page = client.get(url, HTTP_HOST=host_b)
+    assert page.status_code == 200
+    assert "Mr Private" not in page.content.decode()
