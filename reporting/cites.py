@@ -7,16 +7,13 @@ replay in reporting.figures for a ledger cut-off): items held at a site or
 in transit. Items recorded missing at that date are not held; they
 are counted apart, under the table.
 
-Each item type falls in one declaration class:
+Each item type falls in the declaration class its inventory protocol
+declares (ItemType.cites_class): ivory — raw whole tusks / raw cut pieces /
+worked ivory; rhino horn — whole horns / pieces / derivatives; pangolin —
+scales / other parts. Never guessed from the type's code or label (see
+class_of for a type without one).
 
-* ivory — "raw whole tusks": types with the whole flag (or "whole" in the
-  code); "worked ivory": types whose code contains "worked"; every other
-  ivory type: "raw cut pieces";
-* rhino horn — "whole horns": the whole flag; others: "pieces and derivatives";
-* pangolin — "scales": codes containing "scale"; others: "other parts".
-
-The setting SMS_CITES_TYPE_CLASSES ({"type-code": "class key"}) overrides
-the rule for a type.
+Resolution numbers and revisions: RESOLUTIONS, the one place to change.
 """
 
 import datetime
@@ -31,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ledger.models import LedgerEntry
-from stock.models import ItemCategory, ItemType, StockItem
+from stock.models import CitesClass, ItemCategory, ItemType, StockItem
 from tenants.current import current_country
 
 from .aggregates import figures_for
@@ -76,7 +73,8 @@ KINDS = {
         "title": _("Rhinoceros horn stock declaration"),
         "classes": (
             ("whole", _("Whole horns")),
-            ("pieces", _("Horn pieces and derivatives")),
+            ("pieces", _("Horn pieces")),
+            ("derivatives", _("Horn derivatives")),
         ),
     },
     Kind.PANGOLIN: {
@@ -91,10 +89,27 @@ LARGEST = 10
 TRANSFER_NET = ("transfer_net", "")
 
 
+# The declared class of a type (ItemType.cites_class, from the inventory
+# protocol) -> the declaration's class key.
+DECLARED = {
+    CitesClass.IVORY_RAW_WHOLE: "raw_whole",
+    CitesClass.IVORY_RAW_CUT: "raw_cut",
+    CitesClass.IVORY_WORKED: "worked",
+    CitesClass.RHINO_WHOLE: "whole",
+    CitesClass.RHINO_PIECE: "pieces",
+    CitesClass.RHINO_DERIVATIVE: "derivatives",
+    CitesClass.PANGOLIN_SCALES: "scales",
+    CitesClass.PANGOLIN_OTHER: "other",
+}
+
+
 def class_of(item_type: ItemType, kind: str) -> str:
-    override = getattr(settings, "SMS_CITES_TYPE_CLASSES", {}).get(item_type.code)
-    if override:
-        return override
+    """The declaration class of a type: the class its protocol declares.
+    A type of a CITES kind without one (provisioning refuses it; migration
+    stock 0008 gave every existing type one) falls back on the rule used
+    before classes were declared, so no item is ever left out."""
+    if item_type.cites_class:
+        return DECLARED[item_type.cites_class]
     code = item_type.code.lower()
     if kind == Kind.IVORY:
         if item_type.is_whole:

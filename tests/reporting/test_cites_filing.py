@@ -75,13 +75,13 @@ def totals(held: dict) -> dict:
 
 
 @pytest.fixture
-def two_years(reg, settings):
-    # Until item types state their class (ItemType.cites_class), the carving
-    # type is declared worked by the setting.
-    settings.SMS_CITES_TYPE_CLASSES = {"ivory-carving": "worked"}
+def two_years(reg):
     rhino = ItemCategoryFactory(code="rhino", kind="rhino_horn")
-    reg.horn = ItemTypeFactory(code="horn", category=rhino, whole=True)
-    reg.carving = ItemTypeFactory(code="ivory-carving", category=reg.ivory)
+    reg.horn = ItemTypeFactory(code="horn", category=rhino, whole=True, cites_class="rhino_whole")
+    # Worked ivory by its declared class: nothing in the code says "worked".
+    reg.carving = ItemTypeFactory(
+        code="ivory-carving", category=reg.ivory, cites_class="ivory_worked"
+    )
     answers = {}
     with at(2024, 3, 1):
         reg.T1 = register(reg, weight_kg="10.000")
