@@ -57,99 +57,118 @@ def _sheet_name(table, number: int) -> str:
 
 
 def to_xlsx(document: Document) -> bytes:
-    # Write-only mode: rows are streamed to the file instead of kept as cell
-    # objects, several times faster on a declaration whose annex lists
-    # hundreds of thousands of marks.
-    from openpyxl import Workbook
+    # XlsxWriter in constant-memory mode: each row goes to the file as it is
+    # written, so a declaration whose annex lists hundreds of thousands of
+    # marks takes seconds and little memory. Text is always written with
+    # write_string after core.spreadsheet's neutralisation (never a formula);
+    # numbers and dates as typed cells.
+    import xlsxwriter
 
-    workbook = Workbook(write_only=True)
+    out = io.BytesIO()
+    workbook = xlsxwriter.Workbook(
+        out,
+        {
+            "constant_memory": True,
+            "in_memory": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
     with bulk():
         _xlsx_sheets(workbook, document)
-    out = io.BytesIO()
-    workbook.save(out)
+    workbook.close()
     return out.getvalue()
 
 
 def _xlsx_sheets(workbook, document: Document) -> None:
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    bold = Font(bold=True)
-    head_fill = PatternFill("solid", fgColor="DDE4EE")
-    head_alignment = Alignment(wrap_text=True, vertical="top")
+    bold = workbook.add_format({"bold": True})
+    title_format = workbook.add_format({"bold": True, "font_size": 14})
+    table_title_format = workbook.add_format({"bold": True, "font_size": 12})
+    head = workbook.add_format(
+        {"bold": True, "bg_color": "#DDE4EE", "text_wrap": True, "valign": "top"}
+    )
+    wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
+    number_formats = {
+        (kind, strong): workbook.add_format({"num_format": fmt, "bold": strong})
+        for kind, fmt in NUMBER_FORMATS.items()
+        for strong in (False, True)
+    }
     used = set()
 
-    def cell(sheet, value, *, font=None, fill=None, alignment=None, number_format=None):
-        written = WriteOnlyCell(sheet, value=xlsx_value(value))
-        if font is not None:
-            written.font = font
-        if fill is not None:
-            written.fill = fill
-        if alignment is not None:
-            written.alignment = alignment
-        if number_format is not None:
-            written.number_format = number_format
-        return written
+    def text(sheet, row, column, value, cell_format=None):
+        sheet.write_string(row, column, xlsx_value(str(value)), cell_format)
 
     for number, table in enumerate(document.tables, start=1):
         name = _sheet_name(table, number)
         while name in used:
             name = f"{name[:26]} {number}"
         used.add(name)
-        sheet = workbook.create_sheet(name)
-        for column_index, column in enumerate(table.columns, start=1):
-            width = 14 if column.kind != "text" else 24
-            sheet.column_dimensions[get_column_letter(column_index)].width = width
-        # Title, header block, blank, table title, column names.
-        header_row = 1 + len(document.meta) + 3 + (1 if document.provisional else 0)
-        sheet.freeze_panes = f"A{header_row + 1}"
-        sheet.append([cell(sheet, document.title, font=Font(bold=True, size=14))])
+        sheet = workbook.add_worksheet(name)
+        for column_index, column in enumerate(table.columns):
+            sheet.set_column(column_index, column_index, 14 if column.kind != "text" else 24)
+        # Title, [provisional], header block, blank, table title, column names.
+        row = 0
+        text(sheet, row, 0, document.title, title_format)
+        row += 1
         if document.provisional:
-            sheet.append([cell(sheet, _("PROVISIONAL"), font=Font(bold=True, size=14))])
+            text(sheet, row, 0, _("PROVISIONAL"), title_format)
+            row += 1
         for label, value in document.meta:
-            sheet.append(
-                [
-                    cell(sheet, str(label), font=bold),
-                    value if isinstance(value, int) else xlsx_value(str(value)),
-                ]
-            )
-        sheet.append([])
-        sheet.append([cell(sheet, table.title, font=Font(bold=True, size=12))])
-        sheet.append(
-            [
-                cell(sheet, str(c.label), font=bold, fill=head_fill, alignment=head_alignment)
-                for c in table.columns
-            ]
-        )
+            text(sheet, row, 0, label, bold)
+            if isinstance(value, int) and not isinstance(value, bool):
+                sheet.write_number(row, 1, value)
+            else:
+                text(sheet, row, 1, value)
+            row += 1
+        row += 1
+        text(sheet, row, 0, table.title, table_title_format)
+        row += 1
+        for column_index, column in enumerate(table.columns):
+            text(sheet, row, column_index, column.label, head)
+        sheet.freeze_panes(row + 1, 0)
+        row += 1
         kinds = [column.kind for column in table.columns]
-        for index, row in enumerate(table.rows):
-            font = bold if index in table.strong_rows else None
-            values = []
-            for kind, value in zip(kinds, row, strict=False):
-                if kind == INT and value not in (None, ""):
-                    value = int(value)
-                elif kind == KG and value not in (None, ""):
+        strong_rows = table.strong_rows
+        write_number, write_string = sheet.write_number, sheet.write_string
+        for index, values in enumerate(table.rows):
+            strong = index in strong_rows
+            text_format = bold if strong else None
+            for column_index, (kind, value) in enumerate(zip(kinds, values, strict=False)):
+                if value is None or value == "":
+                    if strong:
+                        sheet.write_blank(row, column_index, None, bold)
+                    continue
+                if kind == INT:
+                    write_number(row, column_index, int(value), number_formats[(INT, strong)])
+                elif kind == KG:
                     # A float is exact enough for 3 decimals of a kilogram
                     # and is what a spreadsheet sums; the format shows grams.
-                    value = float(value)
-                elif kind == DATE and value not in (None, ""):
-                    pass
+                    write_number(row, column_index, float(value), number_formats[(KG, strong)])
+                elif kind == DATE and isinstance(value, datetime.date):
+                    sheet.write_datetime(
+                        row,
+                        column_index,
+                        datetime.datetime(value.year, value.month, value.day),
+                        number_formats[(DATE, strong)],
+                    )
                 else:
-                    value = "" if value is None else xlsx_value(str(value))
-                if kind in NUMBER_FORMATS or font is not None:
-                    value = cell(sheet, value, font=font, number_format=NUMBER_FORMATS.get(kind))
-                values.append(value)
-            sheet.append(values)
+                    write_string(row, column_index, xlsx_value(str(value)), text_format)
+            row += 1
         if table.note:
-            sheet.append([])
-            sheet.append([xlsx_value(table.note)])
+            row += 1
+            text(sheet, row, 0, table.note)
     if document.paragraphs:
-        sheet = workbook.create_sheet(_("Notes")[:31])
-        sheet.column_dimensions["A"].width = 100
-        for heading, text in document.paragraphs:
-            sheet.append([cell(sheet, str(heading), font=bold)])
-            sheet.append([cell(sheet, str(text), alignment=Alignment(wrap_text=True))])
+        sheet = workbook.add_worksheet(_("Notes")[:31])
+        sheet.set_column(0, 0, 100)
+        row = 0
+        if document.provisional:
+            text(sheet, row, 0, _("PROVISIONAL"), title_format)
+            row += 1
+        for heading, body in document.paragraphs:
+            text(sheet, row, 0, heading, bold)
+            text(sheet, row + 1, 0, body, wrap)
+            row += 2
 
 
 # --- CSV -----------------------------------------------------------------------------------
