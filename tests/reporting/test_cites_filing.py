@@ -357,3 +357,22 @@ def test_private_stocks_from_the_wrong_side(two_years, client, host_a, host_b, c
     page = client.get(url, HTTP_HOST=host_b)
     assert page.status_code == 200
     assert "Mr Private" not in page.content.decode()
+
+
+def test_pangolin_animals_only_where_the_protocol_gives_a_parameter(two_years, settings):
+    reg = two_years
+    reg.scales.cites_class = "pangolin_scales"
+    reg.scales.save(update_fields=["cites_class"])
+    settings.SMS_PANGOLIN_SCALES_KG_PER_ANIMAL = {"Smutsia gigantea": "2.5"}
+    with at(2025, 4, 1):
+        register(reg, item_type=reg.scales, weight_kg="10.000", species="Smutsia gigantea")
+        register(reg, item_type=reg.scales, weight_kg="3.000", species="Manis tricuspis")
+    result = declaration(kind="pangolin", year=2025, scope=Scope())
+    rows = {name: (m.weight_kg, animals) for name, m, animals in result.species}
+    assert rows == {
+        "Manis tricuspis": (Decimal("3.000"), None),
+        "Smutsia gigantea": (Decimal("10.000"), Decimal("4")),
+    }
+    document = build("cites", {"cites_kind": "pangolin", "year": 2025}, user=reg.hq)
+    species = next(t for t in document.tables if t.sheet == "By species")
+    assert "estimate" in species.note
