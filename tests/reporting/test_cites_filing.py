@@ -376,3 +376,25 @@ def test_pangolin_animals_only_where_the_protocol_gives_a_parameter(two_years, s
     document = build("cites", {"cites_kind": "pangolin", "year": 2025}, user=reg.hq)
     species = next(t for t in document.tables if t.sheet == "By species")
     assert "estimate" in species.note
+
+
+def test_an_archive_dated_back_into_the_filed_year_is_an_adjustment(two_years):
+    reg = two_years
+    with at(2025, 8, 1):
+        stock_services.item_archive(
+            actor=reg.manager_x,
+            item=reg.W,
+            reason="deteriorated",
+            archived_on=datetime.date(2024, 12, 20),
+            authority_reference="MIN/2025/12",
+        )
+    result = declaration(kind="ivory", year=2025, scope=Scope())
+    now = held_sql("ivory", datetime.date(2024, 12, 31))
+    filed = reg.answers["filed_2024"]
+    differing = {k for k in set(now) | set(filed) if now.get(k) != filed.get(k)}
+    assert {a.item_id for a in result.adjustments} == differing
+    gone = next(a for a in result.adjustments if a.item_id == str(reg.W.pk))
+    assert (gone.filed_class, gone.now_class) == ("worked", "")
+    assert [event for event, _at in gone.causes] == ["archived"]
+    # The previous year stays as filed.
+    assert result.previous.as_tuple() == (3, 3, Decimal("33.000"))
