@@ -43,6 +43,19 @@ def _plain(value):
     return str(value)
 
 
+# Django's date format letters -> a spreadsheet's date format codes.
+_DATE_CODES = {"d": "dd", "j": "d", "m": "mm", "n": "m", "Y": "yyyy", "y": "yy"}
+
+
+def _xlsx_date_format() -> str:
+    """The user's language's short date (dd/mm/yyyy in French) as a number
+    format, so dates read as they do on the page and in the PDF."""
+    django_format = formats.get_format("SHORT_DATE_FORMAT")
+    if not set(django_format) <= set(_DATE_CODES) | set("/.- "):
+        return NUMBER_FORMATS[DATE]
+    return "".join(_DATE_CODES.get(c, c) for c in django_format)
+
+
 def _sheet_name(table, number: int) -> str:
     """31 characters at most, no []:*?/\\: the table's short name when it has
     one, else its title cut at a word."""
@@ -90,7 +103,9 @@ def _xlsx_sheets(workbook, document: Document) -> None:
     )
     wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
     number_formats = {
-        (kind, strong): workbook.add_format({"num_format": fmt, "bold": strong})
+        (kind, strong): workbook.add_format(
+            {"num_format": _xlsx_date_format() if kind == DATE else fmt, "bold": strong}
+        )
         for kind, fmt in NUMBER_FORMATS.items()
         for strong in (False, True)
     }
