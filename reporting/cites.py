@@ -177,6 +177,8 @@ class Declaration:
     # Recomputed from today's records, whatever was filed.
     previous_recomputed: Measure = field(default_factory=Measure)
     adjustments: list = field(default_factory=list)  # [Adjustment]
+    # This year's filing vs today's records, when it has been filed.
+    since_filing: list = field(default_factory=list)  # [Adjustment]
     species: list = field(default_factory=list)  # [(species, Measure, animals or None)]
     destroyed: Measure = field(default_factory=Measure)
     # Declared private stocks held at 31 December (ivory, whole country):
@@ -330,6 +332,9 @@ def declaration(
         ledger_sequence=source.cutoff,
         provisional=not year_ended(year),
         filing=filings.get(year),
+        since_filing=(
+            _adjustments(source, filings[year], as_of, type_class) if year in filings else []
+        ),
         previous_filing=previous_filing,
         previous_recomputed=previous_recomputed,
         adjustments=adjustments,

@@ -10,6 +10,7 @@ the user's site scope decides what is shown (reporting.figures.Scope).
 
 import datetime
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import Count, Sum
@@ -594,6 +595,43 @@ def _cause_label(event: str) -> str:
         return event
 
 
+def _adjustments_table(year: int, adjustments: list, class_labels: dict) -> Table:
+    table = Table(
+        title=_("Adjustments to the %(year)s declaration as filed") % {"year": year},
+        columns=[
+            Column(_("SMS number")),
+            Column(_("Class as filed")),
+            Column(_("Weight as filed (kg)"), KG),
+            Column(_("Class now")),
+            Column(_("Weight now (kg)"), KG),
+            Column(_("Cause")),
+        ],
+        sheet=_("Adjustments to %(year)s") % {"year": year},
+    )
+    zone = country_zone()
+    for adjustment in adjustments:
+        causes = "; ".join(
+            f"{_cause_label(event)} "
+            f"{formats.date_format(at.astimezone(zone).date(), 'SHORT_DATE_FORMAT')}"
+            for event, at in adjustment.causes
+        ) or _("Recorded before the filing")
+        table.rows.append(
+            [
+                adjustment.sms_number,
+                class_labels.get(adjustment.filed_class, adjustment.filed_class) or "—",
+                adjustment.filed.weight_kg if adjustment.filed_class else None,
+                class_labels.get(adjustment.now_class, adjustment.now_class) or "—",
+                adjustment.now.weight_kg if adjustment.now_class else None,
+                causes,
+            ]
+        )
+    table.note = _(
+        "Items whose 31 December %(year)s differs from the filing: registered late with a "
+        "date in %(year)s, corrected, reclassified or archived with an earlier date."
+    ) % {"year": year}
+    return table
+
+
 def cites_document(*, user, params: dict, reasons: str = "", cutoff=None) -> Document:
     kind, year = params["cites_kind"], int(params["year"])
     scope = Scope.of_user(user)
@@ -686,39 +724,26 @@ def cites_document(*, user, params: dict, reasons: str = "", cutoff=None) -> Doc
         ) % {"year": year - 1}
     tables = [held, marked, change]
     if previous_filing is not None:
-        adjustments = Table(
-            title=_("Adjustments to the %(year)s declaration as filed") % {"year": year - 1},
-            columns=[
-                Column(_("SMS number")),
-                Column(_("Class as filed")),
-                Column(_("Weight as filed (kg)"), KG),
-                Column(_("Class now")),
-                Column(_("Weight now (kg)"), KG),
-                Column(_("Cause")),
-            ],
-            sheet=_("Adjustments to %(year)s") % {"year": year - 1},
+        tables.append(_adjustments_table(year - 1, result.adjustments, class_labels))
+    if result.filing is not None:
+        filed = result.filing.snapshot.get("classes", {})
+        as_filed = Table(
+            title=_("%(year)s as filed") % {"year": year},
+            columns=[Column(_("Class")), *_measure_columns()],
+            sheet=_("%(year)s as filed") % {"year": year},
         )
-        for adjustment in result.adjustments:
-            causes = "; ".join(
-                f"{_cause_label(event)} "
-                f"{formats.date_format(at.astimezone(country_zone()).date(), 'SHORT_DATE_FORMAT')}"
-                for event, at in adjustment.causes
-            ) or _("Recorded before the filing")
-            adjustments.rows.append(
-                [
-                    adjustment.sms_number,
-                    class_labels.get(adjustment.filed_class, adjustment.filed_class) or "—",
-                    adjustment.filed.weight_kg if adjustment.filed_class else None,
-                    class_labels.get(adjustment.now_class, adjustment.now_class) or "—",
-                    adjustment.now.weight_kg if adjustment.now_class else None,
-                    causes,
-                ]
-            )
-        adjustments.note = _(
-            "Items whose 31 December %(year)s differs from the filing: registered late with a "
-            "date in %(year)s, corrected, reclassified or archived with an earlier date."
-        ) % {"year": year - 1}
-        tables.append(adjustments)
+        for f in result.classes:
+            items, pieces, kg = filed.get(f.key, (0, 0, "0"))
+            as_filed.rows.append([str(f.label), items, pieces, Decimal(kg)])
+        items, pieces, kg = result.filing.snapshot.get("total", (0, 0, "0"))
+        as_filed.rows.append([_("Total"), items, pieces, Decimal(kg)])
+        as_filed.strong_rows.add(len(as_filed.rows) - 1)
+        as_filed.note = _(
+            "The figures filed. The tables above are computed from today's records; what "
+            "changed since the filing is listed below, item by item."
+        )
+        tables.append(as_filed)
+        tables.append(_adjustments_table(year, result.since_filing, class_labels))
     if result.private is not None:
         private = Table(
             title=_("Privately held stocks declared at %(day)s")

@@ -398,3 +398,14 @@ def test_an_archive_dated_back_into_the_filed_year_is_an_adjustment(two_years):
     assert [event for event, _at in gone.causes] == ["archived"]
     # The previous year stays as filed.
     assert result.previous.as_tuple() == (3, 3, Decimal("33.000"))
+
+
+def test_the_filed_year_shows_what_was_filed_and_what_changed_since(two_years):
+    reg = two_years
+    document = build("cites", {"cites_kind": "ivory", "year": 2024}, user=reg.hq)
+    as_filed = next(t for t in document.tables if t.title == "2024 as filed")
+    assert as_filed.rows[-1][1:] == [3, 3, Decimal("33.000")]
+    since = next(
+        t for t in document.tables if t.title == "Adjustments to the 2024 declaration as filed"
+    )
+    assert sorted(row[0] for row in since.rows) == sorted([reg.L.sms_number, reg.T2.sms_number])
