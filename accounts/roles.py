@@ -65,6 +65,8 @@ ROLES: dict[str, Role] = {
             "stock.view_stockitem",
             "reporting.view_reports",
             "reporting.export_reports",
+            # Files the CITES declarations (the Management Authority's officer).
+            "reporting.file_cites_declaration",
         ),
     ),
     STORE_MANAGER: Role(

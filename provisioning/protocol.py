@@ -31,11 +31,16 @@ from pydantic import (
 )
 from pydantic import ValidationError as PydanticValidationError
 
+from stock.models import CITES_CLASSES_BY_KIND, WHOLE_CITES_CLASSES, CitesClass
+
 SLUG = r"^[a-z0-9][a-z0-9_-]*$"
 # Custom field keys become JSON keys and ODK question names: XML-name safe.
 FIELD_KEY = r"^[a-z][a-z0-9_]*$"
 CHOICE_VALUE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 MARK_PLACEHOLDERS = ("country", "yy", "yyyy", "serial", "weight")
+# The CITES class an item type declares, per category kind (the vocabulary
+# is stock's: the declarations file each type under its class).
+CITES_CLASSES = {kind: tuple(map(str, classes)) for kind, classes in CITES_CLASSES_BY_KIND.items()}
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,8 @@ class TypeSpec(_Spec):
     marking: Literal["none", "always", "cites_ivory"] = "none"
     # A whole tusk or horn: Res. Conf. 10.10 marks it whatever its size.
     whole: bool = False
+    # Required for ivory, rhino horn and pangolin types (CITES_CLASSES).
+    cites_class: Literal[tuple(CitesClass.values)] | None = None  # type: ignore[valid-type]
     active: bool = True
 
 
@@ -503,6 +510,7 @@ def _semantic_issues(protocol: Protocol) -> list[ProtocolIssue]:
                 _("this type code is used twice (first at %(first)s)"),
             )
             check_labels(f"{t_path}.labels", item_type.labels)
+            issues.extend(_cites_class_issues(category, item_type, t_path))
             if item_type.marking != "none" and not category.mark_pattern:
                 issues.append(
                     ProtocolIssue(
@@ -570,3 +578,50 @@ def _semantic_issues(protocol: Protocol) -> list[ProtocolIssue]:
             _("this username is used twice (first at %(first)s)"),
         )
     return issues
+
+
+def _cites_class_issues(category, item_type, path: str) -> list[ProtocolIssue]:
+    """A type of a CITES category declares its class, one of its kind's; the
+    declarations never guess it from the code or the label."""
+    allowed = CITES_CLASSES.get(category.kind)
+    declared = item_type.cites_class
+    if allowed is None:
+        if declared:
+            return [
+                ProtocolIssue(
+                    f"{path}.cites_class",
+                    _("type %(type)s: a %(kind)s category has no CITES class; remove it")
+                    % {"type": item_type.code, "kind": category.kind},
+                )
+            ]
+        return []
+    if not declared:
+        return [
+            ProtocolIssue(
+                f"{path}.cites_class",
+                _("type %(type)s needs its CITES class, one of %(classes)s")
+                % {"type": item_type.code, "classes": ", ".join(allowed)},
+            )
+        ]
+    if declared not in allowed:
+        return [
+            ProtocolIssue(
+                f"{path}.cites_class",
+                _("type %(type)s: %(class)s is not a class of %(kind)s; use one of %(classes)s")
+                % {
+                    "type": item_type.code,
+                    "class": declared,
+                    "kind": category.kind,
+                    "classes": ", ".join(allowed),
+                },
+            )
+        ]
+    if item_type.whole and declared not in WHOLE_CITES_CLASSES:
+        return [
+            ProtocolIssue(
+                f"{path}.whole",
+                _("type %(type)s is whole but its CITES class %(class)s is not a whole one")
+                % {"type": item_type.code, "class": declared},
+            )
+        ]
+    return []

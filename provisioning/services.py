@@ -25,6 +25,7 @@ from odk.models import CentralConnection
 from odk.services import connection_save
 from stock import services as stock_services
 from stock.models import (
+    WHOLE_CITES_CLASSES,
     CustomFieldDefinition,
     FieldDefinitionChange,
     ItemCategory,
@@ -284,7 +285,10 @@ class _Sync:
                     "labels": dict(t_spec.labels),
                     "counting": t_spec.counting,
                     "marking": t_spec.marking,
-                    "whole": t_spec.whole,
+                    # The class decides for CITES categories (a whole tusk
+                    # or horn is whole); the flag for the others.
+                    "whole": t_spec.whole or t_spec.cites_class in WHOLE_CITES_CLASSES,
+                    "cites_class": t_spec.cites_class or "",
                     "enabled": t_spec.active,
                     "order": t_order,
                 }

@@ -10,13 +10,16 @@ the user's site scope decides what is shown (reporting.figures.Scope).
 
 import datetime
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db import connection, transaction
-from django.utils import timezone
+from django.db.models import Count, Sum
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from ledger import checkpoints
+from ledger.models import LedgerEntry
 from stock.models import ArchiveRecord, ItemCategory, ItemType, Site, StockItem
 from tenants.current import current_country
 
@@ -63,6 +66,11 @@ class Table:
     note: str = ""
     # Rows whose first cell starts a group (shown in bold).
     strong_rows: set = field(default_factory=set)
+    # A long list (the CITES annex of marks): a PDF too large to print
+    # refers to the XLSX sheet instead (reporting.exports).
+    annex: bool = False
+    # The XLSX sheet's name when the title is too long for 31 characters.
+    sheet: str = ""
 
 
 @dataclass
@@ -80,6 +88,8 @@ class Document:
     checkpoint: object = None
     site_ids: list | None = None
     charts: list = field(default_factory=list)  # [(title, svg)] on the web page only
+    # A CITES declaration of a year not ended: every page and sheet says so.
+    provisional: bool = False
 
 
 # --- Labels ---------------------------------------------------------------------
@@ -499,15 +509,145 @@ def _item_cells(info, labels: Labels) -> list:
 # --- CITES ------------------------------------------------------------------------------
 
 
+def _kg(value) -> str:
+    """A weight in the user's locale (decimal comma in French), for sentences."""
+    return formats.number_format(value, 3, use_l10n=True, force_grouping=True)
+
+
+def _count(value) -> str:
+    return formats.number_format(value, 0, use_l10n=True, force_grouping=True)
+
+
+def _items_phrase(count: int) -> str:
+    return ngettext("%(count)s item", "%(count)s items", count) % {"count": _count(count)}
+
+
+def cites_summary(result: cites.Declaration) -> str:
+    """The factual summary the reasons start from: what the records say
+    changed in the year (the officer edits it before filing)."""
+    year = result.year
+    lines = [
+        _(
+            "Stock at 31 December %(previous)s: %(items)s, %(kg)s kg; at 31 December %(year)s: "
+            "%(items_now)s, %(kg_now)s kg (change %(change)s kg)."
+        )
+        % {
+            "previous": year - 1,
+            "year": year,
+            "items": _items_phrase(result.previous.items),
+            "kg": _kg(result.previous.weight_kg),
+            "items_now": _items_phrase(result.total.items),
+            "kg_now": _kg(result.total.weight_kg),
+            "change": _kg(result.change.weight_kg),
+        }
+    ]
+    kind = result.kind
+    archives = (
+        ArchiveRecord.objects.filter(
+            item__item_type__category__kind=kind,
+            archived_on__year=year,
+            reason__in=(ArchiveRecord.Reason.DESTROYED, ArchiveRecord.Reason.TRANSFERRED_ABROAD),
+        )
+        .values("reason", "archived_on", "authority_reference")
+        .annotate(kg=Sum("item__weight_kg"), count=Count("pk"))
+        .order_by("archived_on", "reason", "authority_reference")
+    )
+    for row in archives:
+        values = {
+            "items": _items_phrase(row["count"]),
+            "kg": _kg(row["kg"] or 0),
+            "day": formats.date_format(row["archived_on"], "SHORT_DATE_FORMAT"),
+            "reference": row["authority_reference"],
+        }
+        if row["reason"] == ArchiveRecord.Reason.DESTROYED:
+            text = _(
+                "Destroyed %(items)s, %(kg)s kg, on %(day)s (authority reference %(reference)s)."
+            )
+        else:
+            text = _(
+                "Transferred to another country %(items)s, %(kg)s kg, on %(day)s "
+                "(authority reference %(reference)s)."
+            )
+        lines.append(text % values)
+    for line, measure in result.movements:
+        if line[0] == MISSING:
+            lines.append(
+                _("Found missing: %(items)s, %(kg)s kg.")
+                % {"items": _items_phrase(abs(measure.items)), "kg": _kg(abs(measure.weight_kg))}
+            )
+        elif line[0] == FOUND:
+            lines.append(
+                _("Found again: %(items)s, %(kg)s kg.")
+                % {"items": _items_phrase(measure.items), "kg": _kg(measure.weight_kg)}
+            )
+        elif line[0] == ADDED:
+            lines.append(
+                _("Added (%(source)s): %(items)s, %(kg)s kg.")
+                % {
+                    "source": source_label(line[1]),
+                    "items": _items_phrase(measure.items),
+                    "kg": _kg(measure.weight_kg),
+                }
+            )
+    return "\n".join(lines)
+
+
+def _cause_label(event: str) -> str:
+    try:
+        return str(LedgerEntry.Event(event).label)
+    except ValueError:
+        return event
+
+
+def _adjustments_table(year: int, adjustments: list, class_labels: dict) -> Table:
+    table = Table(
+        title=_("Adjustments to the %(year)s declaration as filed") % {"year": year},
+        columns=[
+            Column(_("SMS number")),
+            Column(_("Class as filed")),
+            Column(_("Weight as filed (kg)"), KG),
+            Column(_("Class now")),
+            Column(_("Weight now (kg)"), KG),
+            Column(_("Cause")),
+        ],
+        sheet=_("Adjustments to %(year)s") % {"year": year},
+    )
+    zone = country_zone()
+    for adjustment in adjustments:
+        causes = "; ".join(
+            f"{_cause_label(event)} "
+            f"{formats.date_format(at.astimezone(zone).date(), 'SHORT_DATE_FORMAT')}"
+            for event, at in adjustment.causes
+        ) or _("Recorded before the filing")
+        table.rows.append(
+            [
+                adjustment.sms_number,
+                class_labels.get(adjustment.filed_class, adjustment.filed_class) or "—",
+                adjustment.filed.weight_kg if adjustment.filed_class else None,
+                class_labels.get(adjustment.now_class, adjustment.now_class) or "—",
+                adjustment.now.weight_kg if adjustment.now_class else None,
+                causes,
+            ]
+        )
+    table.note = _(
+        "Items whose 31 December %(year)s differs from the filing: registered late with a "
+        "date in %(year)s, corrected, reclassified or archived with an earlier date."
+    ) % {"year": year}
+    return table
+
+
 def cites_document(*, user, params: dict, reasons: str = "", cutoff=None) -> Document:
     kind, year = params["cites_kind"], int(params["year"])
     scope = Scope.of_user(user)
     result = cites.declaration(kind=kind, year=year, scope=scope, cutoff=cutoff)
     labels = Labels()
     sources = [s for s in StockItem.Source.values]
+    class_labels = {f.key: str(f.label) for f in result.classes}
     held = Table(
-        title=_("Government-held stock at %(day)s") % {"day": result.as_of.isoformat()},
+        title=_("Government-held stock at %(day)s")
+        % {"day": formats.date_format(result.as_of, "SHORT_DATE_FORMAT")},
         columns=[Column(_("Class")), Column(_("Source")), *_measure_columns()],
+        sheet=_("Stock %(year)s") % {"year": year},
     )
     for figures in result.classes:
         for source in sources:
@@ -522,26 +662,33 @@ def cites_document(*, user, params: dict, reasons: str = "", cutoff=None) -> Doc
     held.rows.append([_("Total"), "", *_measure_cells(result.total)])
     held.note = _(
         "Items held at a site or in transit at the end of the day, in the country's time "
-        "zone. Not included: %(items)s items (%(weight)s kg) recorded missing at that date."
-    ) % {"items": result.missing.items, "weight": result.missing.weight_kg}
+        "zone. Not included: %(items)s (%(weight)s kg) recorded missing at that date."
+    ) % {"items": _items_phrase(result.missing.items), "weight": _kg(result.missing.weight_kg)}
 
     marked = Table(
         title=_("Marked pieces"),
         columns=[Column(_("Class")), Column(_("Marked items"), INT), Column(_("Items held"), INT)],
         rows=[[str(f.label), f.marked, f.total.items] for f in result.classes],
+        sheet=_("Marked pieces"),
     )
     marked.rows.append([_("Total"), result.marked, result.total.items])
     marked.strong_rows.add(len(marked.rows) - 1)
 
+    previous_filing = result.previous_filing
+    if previous_filing is not None:
+        previous_heading = _("%(year)s as filed") % {"year": year - 1}
+    else:
+        previous_heading = _("%(year)s recomputed") % {"year": year - 1}
     change = Table(
         title=_("Change from %(previous)s to %(year)s") % {"previous": year - 1, "year": year},
         columns=[
             Column(_("Class")),
-            *_measure_columns(f"{year - 1} — "),
+            *_measure_columns(f"{previous_heading} — "),
             *_measure_columns(f"{year} — "),
             # "Change" alone is also a button ("Modifier"): French needs the context.
             *_measure_columns(pgettext("difference between two years", "Change") + " — "),
         ],
+        sheet=_("Change %(previous)s-%(year)s") % {"previous": year - 1, "year": year},
     )
     for f in result.classes:
         change.rows.append(
@@ -561,31 +708,126 @@ def cites_document(*, user, params: dict, reasons: str = "", cutoff=None) -> Doc
         ]
     )
     change.strong_rows.add(len(change.rows) - 1)
+    if previous_filing is not None:
+        change.note = _(
+            "%(year)s: the declaration as filed on %(day)s by %(who)s (custody ledger entries "
+            "up to %(sequence)s). What changed %(year)s since is listed under "
+            "“Adjustments to the %(year)s declaration as filed”."
+        ) % {
+            "year": year - 1,
+            "day": formats.date_format(
+                previous_filing.filed_at.astimezone(country_zone()).date(), "SHORT_DATE_FORMAT"
+            ),
+            "who": previous_filing.filed_by_name,
+            "sequence": previous_filing.ledger_sequence,
+        }
+    else:
+        change.note = _(
+            "No declaration for %(year)s has been filed in SMS: the %(year)s figures are "
+            "recomputed from today's records."
+        ) % {"year": year - 1}
+    tables = [held, marked, change]
+    if previous_filing is not None:
+        tables.append(_adjustments_table(year - 1, result.adjustments, class_labels))
+    if result.filing is not None:
+        filed = result.filing.snapshot.get("classes", {})
+        as_filed = Table(
+            title=_("%(year)s as filed") % {"year": year},
+            columns=[Column(_("Class")), *_measure_columns()],
+            sheet=_("%(year)s as filed") % {"year": year},
+        )
+        for f in result.classes:
+            items, pieces, kg = filed.get(f.key, (0, 0, "0"))
+            as_filed.rows.append([str(f.label), items, pieces, Decimal(kg)])
+        items, pieces, kg = result.filing.snapshot.get("total", (0, 0, "0"))
+        as_filed.rows.append([_("Total"), items, pieces, Decimal(kg)])
+        as_filed.strong_rows.add(len(as_filed.rows) - 1)
+        as_filed.note = _(
+            "The figures filed. The tables above are computed from today's records; what "
+            "changed since the filing is listed below, item by item."
+        )
+        tables.append(as_filed)
+        tables.append(_adjustments_table(year, result.since_filing, class_labels))
+    if result.private is not None:
+        private = Table(
+            title=_("Privately held stocks declared at %(day)s")
+            % {"day": formats.date_format(result.as_of, "SHORT_DATE_FORMAT")},
+            columns=[
+                Column(_("Class")),
+                Column(_("Holdings"), INT),
+                Column(_("Pieces"), INT),
+                Column(_("Weight (kg)"), KG),
+            ],
+            sheet=_("Private stocks"),
+        )
+        private_total = Measure()
+        for f in result.classes:
+            measure = result.private.get(f.key)
+            if measure is not None:
+                private.rows.append(
+                    [str(f.label), measure.items, measure.pieces, measure.weight_kg]
+                )
+                private_total.add(Measure(0, measure.pieces, measure.weight_kg))
+        private.rows.append([_("Total"), None, private_total.pieces, private_total.weight_kg])
+        private.strong_rows.add(len(private.rows) - 1)
+        private.note = _(
+            "Declared to the Management Authority by private holders; not government stock and "
+            "not included in the tables above."
+        )
+        tables.append(private)
+    if result.species:
+        species = Table(
+            title=_("By species at %(day)s")
+            % {"day": formats.date_format(result.as_of, "SHORT_DATE_FORMAT")},
+            columns=[Column(_("Species")), *_measure_columns()],
+            sheet=_("By species"),
+        )
+        animals = any(a is not None for _n, _m, a in result.species)
+        if animals:
+            species.columns.append(Column(_("Animals (estimate)"), INT))
+        for name, measure, count in result.species:
+            row = [name or _("Species not recorded"), *_measure_cells(measure)]
+            if animals:
+                row.append(count)
+            species.rows.append(row)
+        if animals:
+            species.note = _(
+                "Animals: an estimate, the weight of scales divided by the kilograms of scales "
+                "per animal the country's protocol gives for the species (CITES Decisions "
+                "18.239 and 19.200); none where no parameter is given."
+            )
+        tables.append(species)
 
-    movements = Table(
-        title=_("Movements of the year, largest first"),
-        columns=[Column(_("Movement")), *_measure_columns()],
-        rows=[[line_label(line), *_measure_cells(m)] for line, m in result.movements],
+    tables.append(
+        Table(
+            title=_("Movements of the year, largest first"),
+            columns=[Column(_("Movement")), *_measure_columns()],
+            rows=[[line_label(line), *_measure_cells(m)] for line, m in result.movements],
+            sheet=_("Movements %(year)s") % {"year": year},
+        )
     )
-    largest = Table(
-        title=_("Largest single movements of the year"),
-        columns=[
-            Column(_("SMS number")),
-            Column(_("CITES mark")),
-            Column(_("Movement")),
-            Column(_("Date"), DATE),
-            Column(_("Weight (kg)"), KG),
-        ],
-        rows=[
-            [
-                info.sms_number,
-                info.cites_mark or "",
-                line_label(line),
-                t.day,
-                side * holding.weight_kg,
-            ]
-            for t, side, holding, line, info in result.largest_items
-        ],
+    tables.append(
+        Table(
+            title=_("Largest single movements of the year"),
+            columns=[
+                Column(_("SMS number")),
+                Column(_("CITES mark")),
+                Column(_("Movement")),
+                Column(_("Date"), DATE),
+                Column(_("Weight (kg)"), KG),
+            ],
+            rows=[
+                [
+                    info.sms_number,
+                    info.cites_mark or "",
+                    line_label(line),
+                    t.day,
+                    side * holding.weight_kg,
+                ]
+                for t, side, holding, line, info in result.largest_items
+            ],
+            sheet=_("Largest movements"),
+        )
     )
     annex = Table(
         title=_("Annex: marks of the pieces held"),
@@ -599,35 +841,62 @@ def cites_document(*, user, params: dict, reasons: str = "", cutoff=None) -> Doc
             Column(_("Pieces"), INT),
             Column(_("Weight (kg)"), KG),
         ],
+        annex=True,
+        sheet=_("Annex - marks"),
     )
     # Hundreds of thousands of rows in a large country: each label once.
     type_labels = {t.pk: t.label() for t in labels.types.values()}
     append = annex.rows.append
     with bulk():
         _annex_rows(result.annex, append, labels, type_labels)
+    tables.append(annex)
     title = f"{result.title} {year} — {result.resolution}"
+    if result.provisional:
+        provisional = _("PROVISIONAL")
+        title = f"{title} — {provisional}"
     meta = _meta(
         user=user,
-        period=_("Stock at %(day)s (end of the day)") % {"day": result.as_of.isoformat()},
+        period=_("Stock at %(day)s (end of the day)")
+        % {"day": formats.date_format(result.as_of, "SHORT_DATE_FORMAT")},
         scope=scope,
         labels=labels,
         cutoff=result.ledger_sequence,
         params={},
     )
+    filing = result.filing
+    if result.provisional:
+        state = _("PROVISIONAL: the year %(year)s has not ended; the figures will change.") % {
+            "year": year
+        }
+    elif filing is not None:
+        state = _("Filed on %(day)s by %(who)s (custody ledger entries up to %(sequence)s)") % {
+            "day": formats.date_format(
+                filing.filed_at.astimezone(country_zone()).date(), "SHORT_DATE_FORMAT"
+            ),
+            "who": filing.filed_by_name,
+            "sequence": filing.ledger_sequence,
+        }
+    else:
+        state = _("Not filed yet (deadline %(day)s)") % {
+            "day": formats.date_format(cites.filing_deadline(year), "SHORT_DATE_FORMAT")
+        }
+    meta.insert(0, (_("State"), state))
+    if not reasons:
+        reasons = filing.reasons if filing is not None and filing.reasons else ""
+    reasons_heading = _("Reasons for significant changes from the previous year")
+    if not reasons:
+        reasons = cites_summary(result)
+        reasons_heading = _("Summary of the year's changes (written by SMS from the records)")
     return Document(
         kind="cites",
         title=title,
         meta=meta,
-        tables=[held, marked, change, movements, largest, annex],
-        paragraphs=[
-            (
-                _("Reasons for significant changes from the previous year"),
-                reasons or _("(none given)"),
-            )
-        ],
+        tables=tables,
+        paragraphs=[(reasons_heading, reasons)],
         signatures=True,
         ledger_sequence=result.ledger_sequence,
         site_ids=_site_ids(scope),
+        provisional=result.provisional,
     )
 
 

@@ -13,6 +13,7 @@ import datetime
 import io
 from decimal import Decimal
 
+from django.utils import formats
 from django.utils.translation import gettext as _
 
 from core.spreadsheet import CsvWriter, xlsx_value
@@ -43,102 +44,147 @@ def _plain(value):
     return str(value)
 
 
+# Django's date format letters -> a spreadsheet's date format codes.
+_DATE_CODES = {"d": "dd", "j": "d", "m": "mm", "n": "m", "Y": "yyyy", "y": "yy"}
+
+
+def _xlsx_date_format() -> str:
+    """The user's language's short date (dd/mm/yyyy in French) as a number
+    format, so dates read as they do on the page and in the PDF."""
+    django_format = formats.get_format("SHORT_DATE_FORMAT")
+    if not set(django_format) <= set(_DATE_CODES) | set("/.- "):
+        return NUMBER_FORMATS[DATE]
+    return "".join(_DATE_CODES.get(c, c) for c in django_format)
+
+
+def _sheet_name(table, number: int) -> str:
+    """31 characters at most, no []:*?/\\: the table's short name when it has
+    one, else its title cut at a word."""
+    title = str(table.sheet or table.title)
+    name = "".join(c for c in title if c not in "[]:*?/\\").strip()
+    if len(name) > 31:
+        name = name[:31].rsplit(" ", 1)[0]
+    return name or str(number)
+
+
 # --- XLSX -----------------------------------------------------------------------------
 
 
 def to_xlsx(document: Document) -> bytes:
-    # Write-only mode: rows are streamed to the file instead of kept as cell
-    # objects, several times faster on a declaration whose annex lists
-    # hundreds of thousands of marks.
-    from openpyxl import Workbook
+    # XlsxWriter in constant-memory mode: each row goes to the file as it is
+    # written, so a declaration whose annex lists hundreds of thousands of
+    # marks takes seconds and little memory. Text is always written with
+    # write_string after core.spreadsheet's neutralisation (never a formula);
+    # numbers and dates as typed cells.
+    import xlsxwriter
 
-    workbook = Workbook(write_only=True)
+    out = io.BytesIO()
+    workbook = xlsxwriter.Workbook(
+        out,
+        {
+            "constant_memory": True,
+            "in_memory": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
     with bulk():
         _xlsx_sheets(workbook, document)
-    out = io.BytesIO()
-    workbook.save(out)
+    workbook.close()
     return out.getvalue()
 
 
 def _xlsx_sheets(workbook, document: Document) -> None:
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    bold = Font(bold=True)
-    head_fill = PatternFill("solid", fgColor="DDE4EE")
-    head_alignment = Alignment(wrap_text=True, vertical="top")
+    bold = workbook.add_format({"bold": True})
+    title_format = workbook.add_format({"bold": True, "font_size": 14})
+    table_title_format = workbook.add_format({"bold": True, "font_size": 12})
+    head = workbook.add_format(
+        {"bold": True, "bg_color": "#DDE4EE", "text_wrap": True, "valign": "top"}
+    )
+    wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
+    number_formats = {
+        (kind, strong): workbook.add_format(
+            {"num_format": _xlsx_date_format() if kind == DATE else fmt, "bold": strong}
+        )
+        for kind, fmt in NUMBER_FORMATS.items()
+        for strong in (False, True)
+    }
     used = set()
 
-    def cell(sheet, value, *, font=None, fill=None, alignment=None, number_format=None):
-        written = WriteOnlyCell(sheet, value=xlsx_value(value))
-        if font is not None:
-            written.font = font
-        if fill is not None:
-            written.fill = fill
-        if alignment is not None:
-            written.alignment = alignment
-        if number_format is not None:
-            written.number_format = number_format
-        return written
+    def text(sheet, row, column, value, cell_format=None):
+        sheet.write_string(row, column, xlsx_value(str(value)), cell_format)
 
     for number, table in enumerate(document.tables, start=1):
-        # Sheet names: 31 characters, no []:*?/\ and unique.
-        name = "".join(c for c in table.title if c not in "[]:*?/\\")[:28] or str(number)
+        name = _sheet_name(table, number)
         while name in used:
-            name = f"{name[:26]}{number}"
+            name = f"{name[:26]} {number}"
         used.add(name)
-        sheet = workbook.create_sheet(name)
-        for column_index, column in enumerate(table.columns, start=1):
-            width = 14 if column.kind != "text" else 24
-            sheet.column_dimensions[get_column_letter(column_index)].width = width
-        # Title, header block, blank, table title, column names.
-        header_row = 1 + len(document.meta) + 3
-        sheet.freeze_panes = f"A{header_row + 1}"
-        sheet.append([cell(sheet, document.title, font=Font(bold=True, size=14))])
+        sheet = workbook.add_worksheet(name)
+        for column_index, column in enumerate(table.columns):
+            sheet.set_column(column_index, column_index, 14 if column.kind != "text" else 24)
+        # Title, [provisional], header block, blank, table title, column names.
+        row = 0
+        text(sheet, row, 0, document.title, title_format)
+        row += 1
+        if document.provisional:
+            text(sheet, row, 0, _("PROVISIONAL"), title_format)
+            row += 1
         for label, value in document.meta:
-            sheet.append(
-                [
-                    cell(sheet, str(label), font=bold),
-                    value if isinstance(value, int) else xlsx_value(str(value)),
-                ]
-            )
-        sheet.append([])
-        sheet.append([cell(sheet, table.title, font=Font(bold=True, size=12))])
-        sheet.append(
-            [
-                cell(sheet, str(c.label), font=bold, fill=head_fill, alignment=head_alignment)
-                for c in table.columns
-            ]
-        )
+            text(sheet, row, 0, label, bold)
+            if isinstance(value, int) and not isinstance(value, bool):
+                sheet.write_number(row, 1, value)
+            else:
+                text(sheet, row, 1, value)
+            row += 1
+        row += 1
+        text(sheet, row, 0, table.title, table_title_format)
+        row += 1
+        for column_index, column in enumerate(table.columns):
+            text(sheet, row, column_index, column.label, head)
+        sheet.freeze_panes(row + 1, 0)
+        row += 1
         kinds = [column.kind for column in table.columns]
-        for index, row in enumerate(table.rows):
-            font = bold if index in table.strong_rows else None
-            values = []
-            for kind, value in zip(kinds, row, strict=False):
-                if kind == INT and value not in (None, ""):
-                    value = int(value)
-                elif kind == KG and value not in (None, ""):
+        strong_rows = table.strong_rows
+        write_number, write_string = sheet.write_number, sheet.write_string
+        for index, values in enumerate(table.rows):
+            strong = index in strong_rows
+            text_format = bold if strong else None
+            for column_index, (kind, value) in enumerate(zip(kinds, values, strict=False)):
+                if value is None or value == "":
+                    if strong:
+                        sheet.write_blank(row, column_index, None, bold)
+                    continue
+                if kind == INT:
+                    write_number(row, column_index, int(value), number_formats[(INT, strong)])
+                elif kind == KG:
                     # A float is exact enough for 3 decimals of a kilogram
                     # and is what a spreadsheet sums; the format shows grams.
-                    value = float(value)
-                elif kind == DATE and value not in (None, ""):
-                    pass
+                    write_number(row, column_index, float(value), number_formats[(KG, strong)])
+                elif kind == DATE and isinstance(value, datetime.date):
+                    sheet.write_datetime(
+                        row,
+                        column_index,
+                        datetime.datetime(value.year, value.month, value.day),
+                        number_formats[(DATE, strong)],
+                    )
                 else:
-                    value = "" if value is None else xlsx_value(str(value))
-                if kind in NUMBER_FORMATS or font is not None:
-                    value = cell(sheet, value, font=font, number_format=NUMBER_FORMATS.get(kind))
-                values.append(value)
-            sheet.append(values)
+                    write_string(row, column_index, xlsx_value(str(value)), text_format)
+            row += 1
         if table.note:
-            sheet.append([])
-            sheet.append([xlsx_value(table.note)])
+            row += 1
+            text(sheet, row, 0, table.note)
     if document.paragraphs:
-        sheet = workbook.create_sheet(_("Notes")[:31])
-        sheet.column_dimensions["A"].width = 100
-        for heading, text in document.paragraphs:
-            sheet.append([cell(sheet, str(heading), font=bold)])
-            sheet.append([cell(sheet, str(text), alignment=Alignment(wrap_text=True))])
+        sheet = workbook.add_worksheet(_("Notes")[:31])
+        sheet.set_column(0, 0, 100)
+        row = 0
+        if document.provisional:
+            text(sheet, row, 0, _("PROVISIONAL"), title_format)
+            row += 1
+        for heading, body in document.paragraphs:
+            text(sheet, row, 0, heading, bold)
+            text(sheet, row + 1, 0, body, wrap)
+            row += 2
 
 
 # --- CSV -----------------------------------------------------------------------------------
@@ -170,13 +216,68 @@ def to_csv(document: Document) -> bytes:
 
 
 def _pdf_cell(value, kind):
+    # The user's locale, as on the page (a decimal comma in French).
     if value in (None, ""):
         return ""
     if kind == INT:
-        return f"{int(value):,}"
+        return formats.number_format(int(value), 0, use_l10n=True, force_grouping=True)
     if kind == KG:
-        return f"{Decimal(value):,.3f}"
+        return formats.number_format(Decimal(value), 3, use_l10n=True, force_grouping=True)
+    if kind == DATE and isinstance(value, datetime.date):
+        return formats.date_format(value, "SHORT_DATE_FORMAT")
     return _plain(value)
+
+
+# An annex longer than this goes to the XLSX only: a PDF of hundreds of
+# thousands of rows can't be printed or built in bounded memory.
+PDF_ANNEX_ROWS = 2_000
+
+
+def _pdf_widths(table, width, font_size, string_width) -> tuple[list, float]:
+    """Column widths and font size so that no header word and no number is
+    split or spills: each column gets at least its longest header word and
+    longest number; text columns share what is left. When even that does
+    not fit, the font shrinks (down to 5.5 pt)."""
+    padding = 7
+    sample = table.rows[:500] + table.rows[-50:]
+    while True:
+        minimum = []
+        for index, column in enumerate(table.columns):
+            words = str(column.label).split() or [""]
+            need = max(string_width(w, "Helvetica-Bold", font_size) for w in words)
+            if column.kind != "text":
+                for row in sample:
+                    if index < len(row):
+                        need = max(
+                            need,
+                            string_width(
+                                _pdf_cell(row[index], column.kind), "Helvetica", font_size
+                            ),
+                        )
+            minimum.append(need + padding)
+        if sum(minimum) <= width or font_size <= 5.5:
+            break
+        font_size -= 0.5
+    # Text columns first grow to their longest cell (up to 40 % of the page);
+    # what is left is shared by every column, so headers wrap less.
+    widths = list(minimum)
+    for index, column in enumerate(table.columns):
+        if column.kind == "text":
+            longest = max(
+                (
+                    string_width(
+                        str(row[index] if index < len(row) else ""), "Helvetica", font_size
+                    )
+                    for row in sample
+                ),
+                default=0,
+            )
+            widths[index] = max(minimum[index], min(longest + padding, width * 0.4))
+    if sum(widths) > width:
+        widths = list(minimum)
+    spare = max(width - sum(widths), 0)
+    widths = [w + spare / len(widths) for w in widths]
+    return widths, font_size
 
 
 def to_pdf(document: Document) -> bytes:
@@ -223,49 +324,78 @@ def to_pdf(document: Document) -> bytes:
         TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("BOTTOMPADDING", (0, 0), (-1, -1), 1)])
     )
     story += [meta, Spacer(1, 5 * mm)]
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    heading_style = styles["Heading3"].clone("heading_kept", keepWithNext=1)
+    if document.provisional:
+        story.append(Paragraph(_escape(_("PROVISIONAL")), styles["Heading2"]))
     for table in document.tables:
-        story.append(Paragraph(_escape(table.title), styles["Heading3"]))
-        header = [Paragraph(_escape(str(c.label)), small_bold) for c in table.columns]
+        heading = Paragraph(_escape(table.title), heading_style)
+        rows = table.rows
+        if table.annex and len(rows) > PDF_ANNEX_ROWS:
+            story.append(heading)
+            story.append(
+                Paragraph(
+                    _escape(
+                        _(
+                            "%(count)s marks: the annex is too long to print and is given "
+                            "in the XLSX file of this declaration (sheet “%(sheet)s”)."
+                        )
+                        % {
+                            "count": formats.number_format(
+                                len(rows), 0, use_l10n=True, force_grouping=True
+                            ),
+                            "sheet": _sheet_name(table, 0),
+                        }
+                    ),
+                    styles["BodyText"],
+                )
+            )
+            story.append(Spacer(1, 4 * mm))
+            continue
+        widths, size = _pdf_widths(table, width, 7.5, stringWidth)
+        cell_style = small.clone("cell", fontSize=size, leading=size + 1.5)
+        head_style = cell_style.clone("head", fontName="Helvetica-Bold", splitLongWords=0)
+        header = [Paragraph(_escape(str(c.label)), head_style) for c in table.columns]
         body = []
-        for row in table.rows:
+        for row in rows:
             body.append(
                 [
-                    Paragraph(_escape(_pdf_cell(v, c.kind)), small)
+                    Paragraph(_escape(_pdf_cell(v, c.kind)), cell_style)
                     if c.kind == "text"
                     else _pdf_cell(v, c.kind)
                     for c, v in zip(table.columns, row, strict=False)
                 ]
             )
         if not body:
-            story.append(Paragraph(_escape(_("Nothing to show.")), small))
+            story.append(KeepTogether([heading, Paragraph(_escape(_("Nothing to show.")), small)]))
         else:
-            text_columns = sum(1 for c in table.columns if c.kind == "text") or 1
-            numeric = len(table.columns) - text_columns
-            number_width = min(24 * mm, width * 0.55 / max(numeric, 1))
-            text_width = (width - number_width * numeric) / text_columns
-            widths = [text_width if c.kind == "text" else number_width for c in table.columns]
             grid = LongTable([header, *body], colWidths=widths, repeatRows=1)
             style = [
-                ("FONT", (0, 0), (-1, -1), "Helvetica", 7.5),
+                ("FONT", (0, 0), (-1, -1), "Helvetica", size),
                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dde4ee")),
                 ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#9aa5b1")),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 3),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
             ]
             for index, column in enumerate(table.columns):
                 if column.kind != "text":
                     style.append(("ALIGN", (index, 1), (index, -1), "RIGHT"))
             for index in table.strong_rows:
-                style.append(("FONT", (0, index + 1), (-1, index + 1), "Helvetica-Bold", 7.5))
+                style.append(("FONT", (0, index + 1), (-1, index + 1), "Helvetica-Bold", size))
                 style.append(
                     ("BACKGROUND", (0, index + 1), (-1, index + 1), colors.HexColor("#f1f4f8"))
                 )
             grid.setStyle(TableStyle(style))
+            # The heading never ends a page alone: it stays with the table's start.
+            story.append(heading)
             story.append(grid)
         if table.note:
             story.append(Paragraph(_escape(table.note), small))
         story.append(Spacer(1, 4 * mm))
     for heading, text in document.paragraphs:
-        story.append(Paragraph(_escape(str(heading)), styles["Heading3"]))
+        story.append(Paragraph(_escape(str(heading)), heading_style))
         story.append(Paragraph(_escape(str(text)).replace("\n", "<br/>"), styles["BodyText"]))
     if document.signatures:
         roles = [_("Prepared by"), _("Checked by"), _("Approved by")]
@@ -286,6 +416,9 @@ def to_pdf(document: Document) -> bytes:
         story += [Spacer(1, 8 * mm), KeepTogether([block])]
 
     footer_text = f"{document.title}"
+    provisional = _("PROVISIONAL")
+    if document.provisional and provisional not in footer_text:
+        footer_text = f"{provisional} — {footer_text}"
 
     def footer(canvas, doc_):
         canvas.saveState()

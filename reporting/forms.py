@@ -11,10 +11,10 @@ from core.text import limit_length
 from stock.models import ItemCategory, ItemType, StockItem
 from stock.scope import sees_all_sites, visible_sites
 
-from .cites import KINDS
+from .cites import KINDS, resolution
 from .documents import GROUPINGS
 from .figures import TRANSIT
-from .models import REASONS_MAX_LENGTH, ReportRun
+from .models import REASONS_MAX_LENGTH, PrivateHolding, ReportRun
 
 
 def _today():
@@ -148,11 +148,13 @@ class YearlyForm(FiltersForm):
         }
 
 
+def _cites_choices() -> list:
+    # A callable: the labels are translated for each request, not at import.
+    return [(kind, f"{spec['title']} ({resolution(kind)})") for kind, spec in KINDS.items()]
+
+
 class CitesForm(forms.Form):
-    cites_kind = forms.ChoiceField(
-        label=_("Declaration"),
-        choices=[(kind, f"{spec['title']} ({spec['resolution']})") for kind, spec in KINDS.items()],
-    )
+    cites_kind = forms.ChoiceField(label=_("Declaration"), choices=_cites_choices)
     year = forms.IntegerField(label=_("Year"), min_value=1950, max_value=2200)
 
     def __init__(self, *args, user=None, **kwargs):
@@ -186,6 +188,42 @@ class ExportForm(forms.Form):
         ),
         REASONS_MAX_LENGTH,
     )
+
+
+class CitesFileForm(forms.Form):
+    """Filing a declaration: the reasons, started from the system's summary."""
+
+    reasons = limit_length(
+        forms.CharField(
+            label=_("Reasons for significant changes from the previous year"),
+            required=False,
+            widget=forms.Textarea(attrs={"rows": 8}),
+        ),
+        REASONS_MAX_LENGTH,
+    )
+
+
+class PrivateHoldingForm(forms.ModelForm):
+    class Meta:
+        model = PrivateHolding
+        fields = [
+            "holder",
+            "place",
+            "declared_on",
+            "raw_whole_pieces",
+            "raw_whole_kg",
+            "raw_cut_pieces",
+            "raw_cut_kg",
+            "worked_pieces",
+            "worked_kg",
+            "documents",
+            "ended_on",
+        ]
+        widgets = {
+            "declared_on": forms.DateInput(attrs={"type": "date"}),
+            "ended_on": forms.DateInput(attrs={"type": "date"}),
+            "documents": forms.Textarea(attrs={"rows": 3}),
+        }
 
 
 FORMS = {"summary": SummaryForm, "yearly": YearlyForm, "detail": DetailForm, "cites": CitesForm}

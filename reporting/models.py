@@ -240,3 +240,106 @@ class MovementTotal(models.Model):
 
     def __str__(self):
         return f"{self.grain}/{self.period_start}/{self.place_id}/{self.line}: {self.items}"
+
+
+# --- CITES filings ---------------------------------------------------------------------
+
+
+class CitesFiling(models.Model):
+    """A CITES stock declaration as filed with the Secretariat: frozen for good.
+
+    The figures per class, the items held (so next year's declaration can say,
+    item by item, what changed the year after it was filed), the reasons, who
+    filed it and when, and the custody ledger entry it was computed up to.
+    The database refuses any change or deletion (pgtrigger).
+    """
+
+    kind = models.CharField(_("declaration"), max_length=16)
+    year = models.PositiveSmallIntegerField(_("year"))
+    # {"classes": {key: [items, pieces, "kg"]}, "total": [items, pieces, "kg"]}
+    snapshot = models.JSONField(_("figures as filed"), default=dict)
+    # {item id: [class key, pieces, "kg"]} of the items held at 31 December.
+    items = models.JSONField(_("items as filed"), default=dict)
+    reasons = models.TextField(_("reasons for significant changes"), blank=True)
+    ledger_sequence = models.BigIntegerField(_("ledger entries up to"))
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("filed by"),
+    )
+    # The name at the time, so the record reads the same if the account changes.
+    filed_by_name = models.CharField(_("filed by"), max_length=150)
+    filed_at = models.DateTimeField(_("filed on"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("filed CITES declaration")
+        verbose_name_plural = _("filed CITES declarations")
+        ordering = ["-year", "kind"]
+        permissions = [
+            ("file_cites_declaration", _("Can file the country's CITES stock declarations")),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "year"], name="reporting_cites_filed_once"),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="citesfiling_no_delete", operation=pgtrigger.Delete),
+            pgtrigger.Protect(name="citesfiling_no_update", operation=pgtrigger.Update),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.year}"
+
+
+# --- Privately held ivory stocks ---------------------------------------------------------
+
+
+class PrivateHolding(models.Model):
+    """A privately held ivory stock declared to the Management Authority
+    (Res. Conf. 10.10 asks Parties to declare them "where possible"). Not
+    government stock: the declaration totals them apart.
+
+    They belong to the country, not to a site: only users who see every site
+    see them (reporting.selectors)."""
+
+    holder = models.CharField(_("holder"), max_length=200)
+    place = models.CharField(_("place where held"), max_length=200)
+    declared_on = models.DateField(_("date declared"))
+    # Pieces and weight per class of the ivory declaration.
+    raw_whole_pieces = models.PositiveIntegerField(_("whole tusks: pieces"), default=0)
+    raw_whole_kg = models.DecimalField(
+        _("whole tusks: weight (kg)"), max_digits=10, decimal_places=3, default=0
+    )
+    raw_cut_pieces = models.PositiveIntegerField(_("cut pieces: pieces"), default=0)
+    raw_cut_kg = models.DecimalField(
+        _("cut pieces: weight (kg)"), max_digits=10, decimal_places=3, default=0
+    )
+    worked_pieces = models.PositiveIntegerField(_("worked ivory: pieces"), default=0)
+    worked_kg = models.DecimalField(
+        _("worked ivory: weight (kg)"), max_digits=10, decimal_places=3, default=0
+    )
+    documents = models.TextField(
+        _("documents"), blank=True, help_text=_("Permits, certificates, references.")
+    )
+    # The stock is no longer held from this day (sold under permit, surrendered…).
+    ended_on = models.DateField(_("no longer held from"), null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    CLASSES = ("raw_whole", "raw_cut", "worked")
+
+    class Meta:
+        verbose_name = _("privately held ivory stock")
+        verbose_name_plural = _("privately held ivory stocks")
+        ordering = ["-declared_on", "holder"]
+        triggers = [
+            pgtrigger.Protect(name="privateholding_no_delete", operation=pgtrigger.Delete),
+        ]
+
+    def __str__(self):
+        return f"{self.holder} ({self.declared_on})"

@@ -10,12 +10,14 @@ from django.core.cache import cache
 from django.http import Http404
 from django.utils import timezone
 
+from accounts.permissions import may
 from stock.scope import sees_sites
 
+from . import cites
 from .aggregates import Totals
 from .documents import Document, build
 from .figures import ItemFilter, Scope, country_zone
-from .models import ReportRun
+from .models import CitesFiling, ReportRun
 
 
 def report_document(*, user, kind: str, params: dict, reasons: str = "") -> Document:
@@ -78,3 +80,45 @@ def chart_series(*, user, by: str, months: int = CHART_MONTHS, category_kinds=No
     )
     cache.set(key, result, CHART_SECONDS)
     return result
+
+
+def cites_states(*, user) -> dict | None:
+    """For the dashboard of those who file: the last ended year, its filing
+    deadline and the state of each declaration. None for anyone else (and for
+    a user who does not see every site: a declaration is the country's)."""
+    if (
+        not may(user, "reporting.file_cites_declaration")
+        or Scope.of_user(user).site_ids is not None
+    ):
+        return None
+    year = timezone.now().astimezone(country_zone()).year - 1
+    filings = {f.kind: f for f in CitesFiling.objects.filter(year=year)}
+    return {
+        "year": year,
+        "deadline": cites.filing_deadline(year),
+        "overdue": timezone.now().astimezone(country_zone()).date() > cites.filing_deadline(year),
+        "declarations": [
+            {"kind": kind, "title": spec["title"], "filing": filings.get(kind)}
+            for kind, spec in cites.KINDS.items()
+        ],
+    }
+
+
+def cites_filed(*, kind: str, year: int) -> bool:
+    from .models import CitesFiling
+
+    return CitesFiling.objects.filter(kind=kind, year=year).exists()
+
+
+def private_holdings(*, user) -> list:
+    """The declared private ivory stocks: the country's, seen only by users
+    who see every site (anyone else: Http404)."""
+    from .models import PrivateHolding
+
+    if Scope.of_user(user).site_ids is not None:
+        raise Http404
+    return list(PrivateHolding.objects.select_related("recorded_by"))
+
+
+def sees_country(*, user) -> bool:
+    return Scope.of_user(user).site_ids is None

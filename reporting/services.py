@@ -19,8 +19,9 @@ from django.utils.translation import gettext as _
 from accounts.permissions import require
 from core.errors import raise_errors
 from core.text import text_errors
+from ledger.models import LedgerHead
 
-from .models import REASONS_MAX_LENGTH, ReportRun
+from .models import REASONS_MAX_LENGTH, CitesFiling, PrivateHolding, ReportRun
 
 logger = logging.getLogger(__name__)
 
@@ -96,3 +97,105 @@ def report_generate(*, run_id: int) -> ReportRun:
         )
         run.refresh_from_db()
     return run
+
+
+@transaction.atomic
+def cites_file(*, actor, kind: str, year: int, reasons: str = "") -> CitesFiling:
+    """File the country's CITES declaration of ``kind`` for ``year``: freeze
+    its figures, the items held at 31 December, the reasons, who and when,
+    and the ledger entry it was computed up to.
+
+    Refused before the year has ended, twice for the same year, by a user who
+    does not see every site (a declaration is the country's), and without
+    reasons when the change is significant (cites.needs_reasons)."""
+    from . import cites
+    from .figures import Scope
+
+    require(actor, "reporting.file_cites_declaration")
+    reasons = (reasons or "").strip()
+    errors = {}
+    scope = Scope.of_user(actor)
+    if scope.site_ids is not None:
+        errors["__all__"] = [_("Only a user who sees every site can file the declaration.")]
+    if kind not in cites.KINDS:
+        errors["kind"] = [_("Choose a declaration from the list.")]
+    elif not cites.year_ended(year):
+        errors["year"] = [_("A declaration can be filed once its year has ended.")]
+    elif CitesFiling.objects.filter(kind=kind, year=year).exists():
+        errors["year"] = [_("This declaration has already been filed.")]
+    errors.update(text_errors(CitesFiling, limits={"reasons": REASONS_MAX_LENGTH}, reasons=reasons))
+    raise_errors(errors)
+    # One snapshot: the ledger's head is locked while the figures are read
+    # (new custody entries wait), so they are exactly those up to its sequence.
+    LedgerHead.objects.select_for_update().filter(pk=1).first()
+    result = cites.declaration(kind=kind, year=year, scope=scope, with_items=True)
+    if cites.needs_reasons(result) and not reasons:
+        raise_errors(
+            {
+                "reasons": [
+                    _(
+                        "The stock changed significantly or was destroyed in part: "
+                        "give the reasons before filing."
+                    )
+                ]
+            }
+        )
+    items = {
+        item_id: [key, holding.pieces, str(holding.weight_kg)]
+        for item_id, (key, holding) in result.items.items()
+    }
+    return CitesFiling.objects.create(
+        kind=kind,
+        year=year,
+        snapshot={
+            "classes": {
+                f.key: [f.total.items, f.total.pieces, str(f.total.weight_kg)]
+                for f in result.classes
+            },
+            "total": [result.total.items, result.total.pieces, str(result.total.weight_kg)],
+        },
+        items=items,
+        reasons=reasons,
+        ledger_sequence=result.ledger_sequence,
+        filed_by=actor,
+        filed_by_name=(getattr(actor, "display_name", "") or actor.get_username())[:150],
+    )
+
+
+HOLDING_FIELDS = (
+    "holder",
+    "place",
+    "declared_on",
+    "raw_whole_pieces",
+    "raw_whole_kg",
+    "raw_cut_pieces",
+    "raw_cut_kg",
+    "worked_pieces",
+    "worked_kg",
+    "documents",
+    "ended_on",
+)
+
+
+@transaction.atomic
+def private_holding_record(*, actor, data: dict) -> PrivateHolding:
+    """Record a declared private ivory stock (the country's: by those who
+    file, seeing every site)."""
+    from .figures import Scope
+
+    require(actor, "reporting.file_cites_declaration")
+    if Scope.of_user(actor).site_ids is not None:
+        raise_errors({"__all__": [_("Only a user who sees every site can record private stocks.")]})
+    values = {name: data.get(name) for name in HOLDING_FIELDS if name in data}
+    errors = text_errors(
+        PrivateHolding,
+        **{k: v for k, v in values.items() if k in ("holder", "place", "documents")},
+    )
+    if (
+        values.get("ended_on")
+        and values.get("declared_on")
+        and (values["ended_on"] < values["declared_on"])
+    ):
+        errors["ended_on"] = [_("This date can't be before the date declared.")]
+    raise_errors(errors)
+    return PrivateHolding.objects.create(recorded_by=actor, **values)

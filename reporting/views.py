@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,9 +23,10 @@ from core.access import AccessAction, access_exempt, access_shows, logs_access
 
 from . import evidence, selectors, services
 from .charts import line_chart
+from .cites import KINDS, year_ended
 from .documents import Labels
 from .exports import CONTENT_TYPES
-from .forms import FORMS, ExportForm
+from .forms import FORMS, CitesFileForm, ExportForm, PrivateHoldingForm
 
 TITLES = {
     "summary": gettext_lazy("Stock summary"),
@@ -68,6 +69,7 @@ def home(request):
         {
             "charts": charts_for(request.user),
             "runs": selectors.run_list(user=request.user, limit=20),
+            "sees_country": selectors.sees_country(user=request.user),
         },
     )
 
@@ -119,9 +121,29 @@ def report(request, kind):
                 for value in values
             ],
             "export_form": ExportForm(),
+            "file_form": _file_form(request.user, kind, document, form),
             "charts": charts_for(request.user) if kind in ("summary", "yearly") else [],
         },
     )
+
+
+def _file_form(user, kind, document, form):
+    """The filing form under a declaration its viewer may file: a year that
+    has ended, not filed yet, seen whole; the reasons start from the text
+    the declaration shows (the system's summary of the year)."""
+    if kind != "cites" or document is None or not user.has_perm("reporting.file_cites_declaration"):
+        return None
+    params = form.params()
+    if document.site_ids is not None or not year_ended(params["year"]):
+        return None
+    if selectors.cites_filed(kind=params["cites_kind"], year=params["year"]):
+        return None
+    reasons = document.paragraphs[0][1] if document.paragraphs else ""
+    return {
+        "form": CitesFileForm(initial={"reasons": reasons}),
+        "kind": params["cites_kind"],
+        "year": params["year"],
+    }
 
 
 def _as_lists(data: dict):
@@ -212,4 +234,62 @@ def run_list(request):
         request,
         "reporting/run_list.html",
         {"runs": selectors.run_list(user=request.user, limit=100)},
+    )
+
+
+@access_exempt("files a declaration (POST); the filing is its own lasting record")
+@require_POST
+@login_required
+@permission_required("reporting.file_cites_declaration", raise_exception=True)
+def cites_file(request, cites_kind, year):
+    """File the country's declaration as shown (the reasons as edited)."""
+    if cites_kind not in KINDS:
+        raise Http404
+    form = CitesFileForm(request.POST)
+    query = urlencode({"cites_kind": cites_kind, "year": year})
+    back = f"{reverse('reporting:report', args=['cites'])}?{query}"
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(back)
+    try:
+        services.cites_file(
+            actor=request.user,
+            kind=cites_kind,
+            year=year,
+            reasons=form.cleaned_data["reasons"],
+        )
+    except ValidationError as exc:
+        for error in exc.messages:
+            messages.error(request, error)
+        return redirect(back)
+    messages.success(request, _("The declaration has been filed."))
+    return redirect(back)
+
+
+@logs_access(AccessAction.REPORT_VIEW, details={"report": "private_holdings"})
+@login_required
+@permission_required("reporting.view_reports", raise_exception=True)
+def private_holdings(request):
+    """The register of declared private ivory stocks, and (for those who
+    file) the form to record one."""
+    holdings = selectors.private_holdings(user=request.user)
+    may_record = request.user.has_perm("reporting.file_cites_declaration")
+    form = PrivateHoldingForm(request.POST or None) if may_record else None
+    if request.method == "POST":
+        if not may_record:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.private_holding_record(actor=request.user, data=form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, _("The private stock has been recorded."))
+                return redirect("reporting:private_holdings")
+    return render(
+        request,
+        "reporting/private_holdings.html",
+        {"holdings": holdings, "form": form},
     )

@@ -2,9 +2,11 @@
 
 Which pieces need a mark (``mark_required``):
   * type.marking == "always": every piece of the type;
-  * type.marking == "cites_ivory": a whole tusk of any size (``ItemType.whole``
-    is set, or the type code contains "whole"), or a cut piece at least 20 cm
-    long (the longest of length_outer_cm / length_cm) AND at least 1 kg;
+  * type.marking == "cites_ivory": a whole tusk of any size (the type's
+    declared CITES class is a whole one; for a type with no class, the whole
+    flag), or a raw cut piece at least 20 cm long (the longest of
+    length_outer_cm / length_cm) AND at least 1 kg; worked ivory is not
+    marked by this rule (its class says so, whatever its code);
   * type.marking == "none": never generated (a mark may still be typed).
 
 Pattern syntax (``ItemCategory.mark_pattern``, default ``DEFAULT_PATTERN``):
@@ -38,7 +40,7 @@ from django.utils.translation import gettext as _
 
 from tenants.current import current_country_code
 
-from .models import ItemCategory, ItemNumberSerial, ItemType, MarkSerial
+from .models import CitesClass, ItemCategory, ItemNumberSerial, ItemType, MarkSerial
 
 DEFAULT_PATTERN = "{country} {yy}/{serial}/{weight}"
 MIN_LENGTH_CM = Decimal("20")
@@ -66,6 +68,8 @@ def mark_required(*, item_type: ItemType, weight_kg, length_cm=None) -> bool:
         return False
     if item_type.is_whole:
         return True
+    if item_type.cites_class == CitesClass.IVORY_WORKED:
+        return False
     if length_cm is None or weight_kg is None:
         return False
     return Decimal(length_cm) >= MIN_LENGTH_CM and Decimal(weight_kg) >= MIN_WEIGHT_KG

@@ -2,8 +2,9 @@
 
 Stock contract (shared with the web views): StockItem, ItemPhoto, ItemChange,
 ArchiveRecord, FieldDefinitionChange, MarkSerial, StockTotal as in the contract;
-one addition, ItemNumberSerial (the per-year counter behind SMS numbers), and
-ItemType.whole (a whole tusk/horn: marked at any size, see stock.marks).
+one addition, ItemNumberSerial (the per-year counter behind SMS numbers),
+ItemType.whole (a whole tusk/horn: marked at any size, see stock.marks) and
+ItemType.cites_class (the declared CITES class, see CitesClass).
 """
 
 import uuid
@@ -74,6 +75,33 @@ class ItemCategory(models.Model):
         return localized_label(self.labels, language, fallback=self.get_kind_display())
 
 
+class CitesClass(models.TextChoices):
+    """The CITES declaration class of an item type, declared in the inventory
+    protocol (never guessed from its code or label): ivory under Res. Conf.
+    10.10, rhino horn under 9.14, pangolin under 17.10. Blank for categories
+    that have no CITES declaration (skins, weapons, other)."""
+
+    IVORY_RAW_WHOLE = "ivory_raw_whole", _("Raw ivory: whole tusk")
+    IVORY_RAW_CUT = "ivory_raw_cut", _("Raw ivory: cut piece")
+    IVORY_WORKED = "ivory_worked", _("Worked ivory")
+    RHINO_WHOLE = "rhino_whole", _("Rhino horn: whole horn")
+    RHINO_PIECE = "rhino_piece", _("Rhino horn: piece")
+    RHINO_DERIVATIVE = "rhino_derivative", _("Rhino horn: derivative")
+    PANGOLIN_SCALES = "pangolin_scales", _("Pangolin: scales")
+    PANGOLIN_OTHER = "pangolin_other", _("Pangolin: other parts")
+
+
+# The classes a category kind may use; a type of one of these kinds must
+# declare one (provisioning refuses it otherwise).
+CITES_CLASSES_BY_KIND = {
+    "ivory": (CitesClass.IVORY_RAW_WHOLE, CitesClass.IVORY_RAW_CUT, CitesClass.IVORY_WORKED),
+    "rhino_horn": (CitesClass.RHINO_WHOLE, CitesClass.RHINO_PIECE, CitesClass.RHINO_DERIVATIVE),
+    "pangolin": (CitesClass.PANGOLIN_SCALES, CitesClass.PANGOLIN_OTHER),
+}
+# Whole tusks and horns: Res. Conf. 10.10 marks them whatever their size.
+WHOLE_CITES_CLASSES = frozenset({CitesClass.IVORY_RAW_WHOLE, CitesClass.RHINO_WHOLE})
+
+
 class ItemType(models.Model):
     class Counting(models.TextChoices):
         PIECE = "piece", _("Individual piece")
@@ -99,8 +127,12 @@ class ItemType(models.Model):
         default="none",
     )
     # A whole tusk (or horn): Res. Conf. 10.10 marks it whatever its size.
-    # Types whose code contains "whole" count as whole too (protocol files).
+    # For ivory, rhino horn and pangolin the CITES class decides (below); the
+    # flag (or "whole" in the code) still serves the other categories.
     whole = models.BooleanField(_("whole piece"), default=False)
+    cites_class = models.CharField(
+        _("CITES class"), max_length=32, choices=CitesClass.choices, blank=True
+    )
     enabled = models.BooleanField(_("enabled"), default=True)
     order = models.PositiveIntegerField(_("order"), default=0)
 
@@ -121,6 +153,8 @@ class ItemType(models.Model):
 
     @property
     def is_whole(self) -> bool:
+        if self.cites_class:
+            return self.cites_class in WHOLE_CITES_CLASSES
         return self.whole or "whole" in self.code
 
 

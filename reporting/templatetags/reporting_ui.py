@@ -41,3 +41,12 @@ def stock_charts(context):
     if not may(user, "reporting.view_reports"):
         return {"charts": []}
     return {"charts": charts_for(user)}
+
+
+@register.inclusion_tag("reporting/_cites_filing.html", takes_context=True)
+def cites_filing_panel(context):
+    """For those who file: last year's CITES declarations, filed or not, and
+    the deadline (28 February)."""
+    from reporting.selectors import cites_states
+
+    return {"states": cites_states(user=context["request"].user)}

@@ -35,8 +35,13 @@ BASE = {
                     "labels": {"en": "Whole tusk", "fr": "Défense entière"},
                     "marking": "cites_ivory",
                     "whole": True,
+                    "cites_class": "ivory_raw_whole",
                 },
-                {"code": "cut-piece", "labels": {"en": "Cut piece", "fr": "Morceau coupé"}},
+                {
+                    "code": "cut-piece",
+                    "labels": {"en": "Cut piece", "fr": "Morceau coupé"},
+                    "cites_class": "ivory_raw_cut",
+                },
             ],
         },
         {
@@ -44,7 +49,12 @@ BASE = {
             "kind": "pangolin",
             "labels": {"en": "Pangolin", "fr": "Pangolin"},
             "types": [
-                {"code": "scales", "labels": {"en": "Scales", "fr": "Écailles"}, "counting": "lot"}
+                {
+                    "code": "scales",
+                    "labels": {"en": "Scales", "fr": "Écailles"},
+                    "counting": "lot",
+                    "cites_class": "pangolin_scales",
+                }
             ],
         },
     ],

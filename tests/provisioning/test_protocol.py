@@ -136,3 +136,61 @@ def test_missing_file(tmp_path):
 def test_shipped_protocols_are_valid(name, settings):
     protocol = protocol_load(settings.BASE_DIR / "provisioning" / "protocols" / name)
     assert protocol.country.code in {"XD", "XF"}
+
+
+def test_a_cites_type_without_its_class_is_refused_by_name():
+    data = protocol_data()
+    del data["categories"][0]["types"][1]["cites_class"]
+    assert issues_of(data) == [
+        "categories[0].types[1].cites_class: type cut-piece needs its CITES class, one of "
+        "ivory_raw_whole, ivory_raw_cut, ivory_worked"
+    ]
+
+
+def test_a_cites_class_must_belong_to_the_kind():
+    data = protocol_data()
+    data["categories"][1]["types"][0]["cites_class"] = "ivory_worked"
+    assert issues_of(data) == [
+        "categories[1].types[0].cites_class: type scales: ivory_worked is not a class of "
+        "pangolin; use one of pangolin_scales, pangolin_other"
+    ]
+
+
+def test_an_unknown_cites_class_is_refused():
+    data = protocol_data()
+    data["categories"][0]["types"][1]["cites_class"] = "worked"
+    [issue] = issues_of(data)
+    assert issue.startswith("categories[0].types[1].cites_class: ")
+
+
+def test_a_non_cites_category_takes_no_class():
+    data = protocol_data()
+    data["categories"].append(
+        {
+            "code": "skin",
+            "kind": "skin",
+            "labels": {"en": "Skins", "fr": "Peaux"},
+            "types": [
+                {
+                    "code": "skin-cat",
+                    "labels": {"en": "Cat skin", "fr": "Peau de félin"},
+                    "cites_class": "pangolin_other",
+                }
+            ],
+        }
+    )
+    assert issues_of(data) == [
+        "categories[2].types[0].cites_class: type skin-cat: a skin category has no CITES "
+        "class; remove it"
+    ]
+    del data["categories"][2]["types"][0]["cites_class"]
+    assert protocol_parse(protocol_yaml(data)).categories[2].types[0].cites_class is None
+
+
+def test_a_whole_type_declares_a_whole_class():
+    data = protocol_data()
+    data["categories"][0]["types"][0]["cites_class"] = "ivory_worked"
+    assert issues_of(data) == [
+        "categories[0].types[0].whole: type tusk is whole but its CITES class ivory_worked "
+        "is not a whole one"
+    ]

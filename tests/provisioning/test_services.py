@@ -138,6 +138,11 @@ def test_new_country_gets_everything(django_capture_on_commit_callbacks, mailout
         assert tusk.category.mark_pattern == "{country} {yy}/{serial}/{weight}"
         assert ItemType.objects.get(code="scales").is_lot
         assert tusk.whole and not ItemType.objects.get(code="cut-piece").whole
+        assert sorted(ItemType.objects.values_list("code", "cites_class")) == [
+            ("cut-piece", "ivory_raw_cut"),
+            ("scales", "pangolin_scales"),
+            ("tusk", "ivory_raw_whole"),
+        ]
         condition = CustomFieldDefinition.objects.get(key="condition")
         assert sorted(condition.applies_to.values_list("code", flat=True)) == ["cut-piece", "tusk"]
         assert condition.choices[1] == {

@@ -92,8 +92,10 @@ def test_declaration_equals_items_held_per_type_and_source(history):
     assert result.total.as_tuple() == (3, 3, Decimal("32.000"))
 
 
-def test_type_class_can_be_configured(history, settings):
-    settings.SMS_CITES_TYPE_CLASSES = {"cut-piece": "worked"}
+def test_the_declared_class_decides_not_the_code(history):
+    # A type whose code says "cut piece" but whose protocol declares it worked.
+    history.reg.cut_piece.cites_class = "ivory_worked"
+    history.reg.cut_piece.save(update_fields=["cites_class"])
     result = declaration(kind="ivory", year=2025, scope=Scope())
     assert by_class(result)["worked"].total.as_tuple() == (1, 1, Decimal("2.000"))
     assert by_class(result)["raw_cut"].total.items == 0
