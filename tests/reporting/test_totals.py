@@ -139,12 +139,13 @@ def long_history(history):
             actor=reg.manager_x, item=G, changes={"weight_kg": "1.400"}, reason="Record"
         )
     with at(2026, 7, 1):
-        # Archive dated before the item's last movement: counted when it moved.
+        # Archive dated before the day it is recorded (an archive can't
+        # precede the item's last custody event, 5 June: issue 12).
         stock_services.item_archive(
             actor=reg.manager_y,
             item=F,
             reason="lost_stolen",
-            archived_on=D(2026, 5, 20),
+            archived_on=D(2026, 6, 20),
             authority_reference="POL/7",
             incident_reference="OB 12/2026",
         )
