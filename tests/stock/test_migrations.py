@@ -21,7 +21,8 @@ from tests.stock.conftest import register
 pytestmark = pytest.mark.django_db
 
 BEFORE = [("administration", "0001_initial"), ("stock", "0006_form_submission")]
-AFTER = [("administration", "0002_pendingcorrection_to_stock"), ("stock", "0007_pendingcorrection")]
+# Back to stock's latest migration: the test goes on with today's models.
+AFTER = [("administration", "0002_pendingcorrection_to_stock"), ("stock", "0009_item_mark_parts")]
 
 
 def _migrate(targets):
