@@ -158,6 +158,16 @@ class ParsedMark:
     weight: Decimal | None  # None when the pattern has no {weight}
 
 
+# Two-digit years: 76-99 are the 1900s (CITES entered into force in 1975),
+# the rest the 2000s, so "27" typed in 2026 is 2027, a year in the future.
+EARLIEST_TWO_DIGIT_YEAR = 1976
+
+
+def _century(yy: int) -> int:
+    year = 1900 + yy
+    return year if year >= EARLIEST_TWO_DIGIT_YEAR else 2000 + yy
+
+
 def parse_mark(mark: str, *, pattern: str, country: str) -> ParsedMark | None:
     """The mark in its canonical form and its parts, or None when it does not
     fit ``pattern``."""
@@ -168,7 +178,7 @@ def parse_mark(mark: str, *, pattern: str, country: str) -> ParsedMark | None:
     if groups.get("yyyy"):
         year = int(groups["yyyy"])
     elif groups.get("yy"):
-        year = 2000 + int(groups["yy"])
+        year = _century(int(groups["yy"]))
     else:
         year = 0
     serial = int(groups["serial"])

@@ -78,6 +78,13 @@ def test_a_mark_of_this_year_must_carry_the_items_weight(reg):
     assert item.cites_mark == f"XA {YY}/9/14" and item.mark_flag == ""
 
 
+def test_two_digit_years_from_76_are_the_last_century():
+    parse = marks.parse_mark
+    assert parse("XA 99/1/5", pattern=marks.DEFAULT_PATTERN, country="XA").year == 1999
+    assert parse("XA 76/1/5", pattern=marks.DEFAULT_PATTERN, country="XA").year == 1976
+    assert parse("XA 75/1/5", pattern=marks.DEFAULT_PATTERN, country="XA").year == 2075
+
+
 def test_an_older_mark_with_another_weight_is_kept_and_flagged(reg):
     item = register(reg, cites_mark=f"XA {LAST_YY}/3/12", weight_kg="10.2")
     assert item.cites_mark == f"XA {LAST_YY}/3/12"
