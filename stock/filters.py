@@ -73,11 +73,14 @@ def search(queryset, q: str, *, item: str = ""):
     q = marks.normalise_mark(q)
     if not q:
         return queryset
-    return queryset.filter(
-        Q(**{f"{item}sms_number__istartswith": q})
-        | Q(**{f"{item}cites_mark__istartswith": q})
-        | Q(**{f"{item}case_reference__istartswith": q})
+    # A whole mark typed another way ("xc26/01/5") is also looked up in its
+    # canonical form, the form stored (same index: upper, text_pattern_ops).
+    found = Q(**{f"{item}sms_number__istartswith": q}) | Q(
+        **{f"{item}case_reference__istartswith": q}
     )
+    for form in marks.canonical_query(q):
+        found |= Q(**{f"{item}cites_mark__istartswith": form})
+    return queryset.filter(found)
 
 
 class _ItemFilterSet(ScopedFilterSet):

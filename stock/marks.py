@@ -19,10 +19,18 @@ literal text with the placeholders
   {weight}   the weight in whole kilograms, rounded to the nearest kg
              (half up: 13.5 kg -> 14, 0.4 kg -> 0)
 e.g. "{country} {yy}/{serial}/{weight}" -> "XD 26/127/14" and
-"ZA/{serial}/{yyyy}/{weight}" -> "ZA/311/2026/5". Marks are stored normalised
-(upper case, runs of blanks as one space); validation of a typed or scanned
-mark accepts any amount of blank where the pattern has a space and a decimal
-weight ("14.5") as older marks have them.
+"ZA/{serial}/{yyyy}/{weight}" -> "ZA/311/2026/5".
+
+One canonical form is stored and compared (``parse_mark``): a typed or
+scanned mark is accepted with any amount of blank where the pattern has a
+space (or none), any case, leading zeros in the serial and the weight, and a
+decimal weight ("14.5", "14,5") as older marks have them; it is stored
+rebuilt from its parts: "xc26/0111/05" -> "XC 26/111/5" (a serial padded by
+the pattern, {serial:4}, keeps its padding). The parts (year, serial, the
+pattern as the series) are stored too: a serial is unique per (series, year)
+whatever the weight part says, archived items included (the mark is written
+on the ivory). ``mark_regex`` is the one definition of what a mark of a
+pattern looks like (the ODK form's constraint reuses it).
 
 Serials (and SMS numbers, "XA-2026-000123") come from a counter row locked with
 SELECT ... FOR UPDATE inside the registering transaction: concurrent
@@ -75,6 +83,16 @@ def mark_required(*, item_type: ItemType, weight_kg, length_cm=None) -> bool:
     return Decimal(length_cm) >= MIN_LENGTH_CM and Decimal(weight_kg) >= MIN_WEIGHT_KG
 
 
+def length_needed(*, item_type: ItemType, weight_kg, length_cm) -> bool:
+    """A cut piece of at least 1 kg with no length: whether it must be marked
+    can't be decided (Res. Conf. 10.10 marks it from 20 cm)."""
+    if item_type.marking != "cites_ivory" or item_type.is_whole:
+        return False
+    if item_type.cites_class == CitesClass.IVORY_WORKED:
+        return False
+    return length_cm is None and weight_kg is not None and Decimal(weight_kg) >= MIN_WEIGHT_KG
+
+
 def whole_kg(weight_kg) -> int:
     return int(Decimal(weight_kg).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
 
@@ -98,37 +116,123 @@ def format_mark(pattern: str, *, country: str, year: int, serial: int, weight_kg
 
 
 def pattern_regex(pattern: str, *, country: str) -> re.Pattern:
-    """A regex that matches normalised marks written with ``pattern``."""
+    """A regex that matches marks written with ``pattern`` (named groups)."""
+    return re.compile("^" + mark_regex(pattern, country=country) + "$", re.IGNORECASE)
+
+
+def mark_regex(pattern: str, *, country: str, named: bool = True) -> str:
+    """The regular expression (unanchored text) of a mark written with
+    ``pattern``: any blank where the pattern has a space, leading zeros, a
+    decimal weight. ``named=False`` leaves out the group names (XLSForm
+    constraints, issue 14); match case-insensitively or upper-case first."""
     parts = []
     position = 0
     for match in _PLACEHOLDER.finditer(pattern):
         parts.append(_literal_regex(pattern[position : match.start()]))
-        name, width = match.group(1), match.group(2)
         parts.append(
             {
                 "country": re.escape(country.upper()),
                 "yy": r"(?P<yy>\d{2})",
                 "yyyy": r"(?P<yyyy>\d{4})",
-                "serial": rf"(?P<serial>\d{{{width}}})" if width else r"(?P<serial>\d{1,9})",
+                "serial": r"(?P<serial>\d{1,9})",
                 "weight": r"(?P<weight>\d{1,5}(?:[.,]\d{1,3})?)",
-            }[name]
+            }[match.group(1)]
         )
         position = match.end()
     parts.append(_literal_regex(pattern[position:]))
-    return re.compile("^" + "".join(parts) + "$")
+    text = "".join(parts)
+    return text if named else re.sub(r"\(\?P<\w+>", "(", text)
 
 
 def _literal_regex(text: str) -> str:
-    # A blank in the pattern may be typed as no blank or several; marks are
-    # normalised (single spaces) before matching anyway.
+    # A blank in the pattern may be typed as no blank or several.
     return r"\s*".join(re.escape(chunk) for chunk in text.upper().split(" "))
+
+
+@dataclass(frozen=True)
+class ParsedMark:
+    text: str  # the canonical form
+    series: str  # the pattern the mark is written with
+    year: int  # 0 when the pattern has no year
+    serial: int
+    weight: Decimal | None  # None when the pattern has no {weight}
+
+
+# Two-digit years: 76-99 are the 1900s (CITES entered into force in 1975),
+# the rest the 2000s, so "27" typed in 2026 is 2027, a year in the future.
+EARLIEST_TWO_DIGIT_YEAR = 1976
+
+
+def _century(yy: int) -> int:
+    year = 1900 + yy
+    return year if year >= EARLIEST_TWO_DIGIT_YEAR else 2000 + yy
+
+
+def parse_mark(mark: str, *, pattern: str, country: str) -> ParsedMark | None:
+    """The mark in its canonical form and its parts, or None when it does not
+    fit ``pattern``."""
+    match = pattern_regex(pattern, country=country).match(normalise_mark(mark))
+    if not match:
+        return None
+    groups = match.groupdict()
+    if groups.get("yyyy"):
+        year = int(groups["yyyy"])
+    elif groups.get("yy"):
+        year = _century(int(groups["yy"]))
+    else:
+        year = 0
+    serial = int(groups["serial"])
+    weight = None
+    if groups.get("weight"):
+        weight = Decimal(groups["weight"].replace(",", "."))
+
+    def fill(placeholder):
+        name, width = placeholder.group(1), placeholder.group(2)
+        if name == "country":
+            return country.upper()
+        if name == "yy":
+            return f"{year % 100:02d}"
+        if name == "yyyy":
+            return f"{year:04d}"
+        if name == "serial":
+            return f"{serial:0{int(width)}d}" if width else str(serial)
+        return weight_text(weight)
+
+    text = normalise_mark(_PLACEHOLDER.sub(fill, pattern))
+    return ParsedMark(text=text, series=pattern, year=year, serial=serial, weight=weight)
+
+
+def weight_text(weight: Decimal) -> str:
+    """A mark's weight part: 14.250 and 014.25 are the same weight, "14.25"."""
+    return format(weight.normalize(), "f") if weight % 1 else str(int(weight))
+
+
+def parse_for_category(mark: str, *, category: ItemCategory) -> ParsedMark | None:
+    return parse_mark(mark, pattern=pattern_of(category), country=current_country_code())
+
+
+def canonical_query(text: str) -> list[str]:
+    """The forms a searched mark may be stored under: the text as typed
+    (normalised) and, when it is a whole mark of a pattern in use, its
+    canonical form ("xc26/01/05" finds "XC 26/1/5")."""
+    normalised = normalise_mark(text)
+    forms = [normalised] if normalised else []
+    if not normalised or not any(ch.isdigit() for ch in normalised):
+        return forms
+    country = current_country_code()
+    patterns = {pattern_of(c) for c in ItemCategory.objects.only("mark_pattern")}
+    for pattern in sorted(patterns):
+        parsed = parse_mark(normalised, pattern=pattern, country=country)
+        if parsed and parsed.text not in forms:
+            forms.append(parsed.text)
+    return forms
 
 
 def validate_mark(mark: str, *, category: ItemCategory) -> str | None:
     """None when ``mark`` fits the country's pattern for ``category``, else a message."""
     pattern = pattern_of(category)
     country = current_country_code()
-    if pattern_regex(pattern, country=country).match(normalise_mark(mark)):
+    if parse_mark(mark, pattern=pattern, country=country):
         return None
     example = format_mark(
         pattern, country=country, year=timezone.localdate().year, serial=127, weight_kg=14

@@ -237,6 +237,14 @@ def _recorded_by(verbose_name) -> models.ForeignKey:
     )
 
 
+class MarkFlag(models.TextChoices):
+    """Why an item's mark needs attention (the "Marks to do" page)."""
+
+    LEGACY_WEIGHT = "legacy_weight", _("Older mark: its weight differs from the item's")
+    REMARK = "remark", _("Weight corrected beyond the mark's rounding: re-mark")
+    COLLISION = "collision", _("Mark collides with another item's serial")
+
+
 class StockItem(models.Model):
     class Status(models.TextChoices):
         IN_STOCK = "in_stock", _("In stock")
@@ -343,6 +351,17 @@ class StockItem(models.Model):
     cites_mark = models.CharField(
         _("CITES mark"), max_length=64, null=True, blank=True, unique=True
     )
+    # The mark's parts (stock.marks.parse_mark): the serial is unique per
+    # (series, year) whatever the weight part says, archived items included
+    # (the mark is written on the ivory). NULL when the item has no mark, or
+    # for a mark the migration could not place (flagged "collision").
+    mark_series = models.CharField(_("mark series"), max_length=100, blank=True)
+    mark_year = models.PositiveSmallIntegerField(_("mark year"), null=True, blank=True)
+    mark_serial = models.PositiveIntegerField(_("mark serial"), null=True, blank=True)
+    # Why the mark needs someone's attention ("Marks to do"); blank when it doesn't.
+    mark_flag = models.CharField(
+        _("mark to check"), max_length=16, choices=MarkFlag.choices, blank=True
+    )
     notes = models.TextField(_("notes"), blank=True)
 
     created_at = models.DateTimeField(_("registered"), auto_now_add=True)
@@ -373,6 +392,12 @@ class StockItem(models.Model):
                 OpClass(Upper("cites_mark"), name="text_pattern_ops"),
                 name="stock_item_mark_upper",
             ),
+            # Marks to do: the few flagged items.
+            models.Index(
+                fields=["mark_flag"],
+                name="stock_item_mark_flag",
+                condition=~models.Q(mark_flag=""),
+            ),
             models.Index(
                 OpClass(Upper("sms_number"), name="text_pattern_ops"),
                 name="stock_item_number_upper",
@@ -381,6 +406,13 @@ class StockItem(models.Model):
                 OpClass(Upper("case_reference"), name="text_pattern_ops"),
                 name="stock_item_case_upper",
             ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mark_series", "mark_year", "mark_serial"],
+                condition=models.Q(mark_serial__isnull=False),
+                name="stock_item_mark_serial_unique",
+            )
         ]
         triggers = [_protect_delete("stockitem_no_delete")]
 

@@ -8,15 +8,19 @@ The item list and the archive: the scope first, then their FilterSet
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Case, CharField, F, Prefetch, Q, QuerySet, Value, When
+from django.db.models.functions import Greatest
 from django.http import Http404
 
 from accounts.permissions import may
 
 from .custom_fields import definitions_for_type
 from .filters import ArchiveFilterSet, ItemFilterSet
+from .marks import MIN_LENGTH_CM, MIN_WEIGHT_KG
 from .models import (
+    WHOLE_CITES_CLASSES,
     ArchiveRecord,
+    CitesClass,
     CustomFieldDefinition,
     ItemCategory,
     ItemPhoto,
@@ -258,3 +262,45 @@ def categories_with_types() -> list[ItemCategory]:
             Prefetch("types", queryset=ItemType.objects.filter(enabled=True))
         )
     )
+
+
+# --- Marks to do ---------------------------------------------------------------------
+
+MARKS_TO_DO_LIMIT = 1000
+
+
+def marks_to_do(*, user) -> QuerySet:
+    """Items in stock (not archived) in the user's scope that need a CITES
+    mark, their length to decide it, or their mark checked, each annotated
+    with ``todo``: a MarkFlag, "needs_mark" or "needs_length": the rule of stock.marks
+    written as one query."""
+    ivory_rule = Q(item_type__marking="cites_ivory")
+    whole = Q(item_type__cites_class__in=list(WHOLE_CITES_CLASSES)) | Q(
+        item_type__cites_class=""
+    ) & (Q(item_type__whole=True) | Q(item_type__code__contains="whole"))
+    cut = ivory_rule & ~whole & ~Q(item_type__cites_class=CitesClass.IVORY_WORKED)
+    heavy = Q(weight_kg__gte=MIN_WEIGHT_KG)
+    no_length = Q(length_outer_cm__isnull=True, length_cm__isnull=True)
+    unmarked = Q(cites_mark__isnull=True)
+    needs_mark = unmarked & (
+        Q(item_type__marking="always")
+        | (ivory_rule & whole)
+        | (cut & heavy & Q(longest__gte=MIN_LENGTH_CM))
+    )
+    needs_length = unmarked & cut & heavy & no_length
+    items = (
+        StockItem.objects.exclude(status=StockItem.Status.ARCHIVED)
+        .annotate(longest=Greatest(F("length_outer_cm"), F("length_cm")))
+        .filter(needs_mark | needs_length | ~Q(mark_flag=""))
+        .annotate(
+            todo=Case(
+                When(~Q(mark_flag=""), then=F("mark_flag")),
+                When(needs_length, then=Value("needs_length")),
+                default=Value("needs_mark"),
+                output_field=CharField(),
+            )
+        )
+        .select_related("site", "item_type")
+        .order_by("site__name", "sms_number")
+    )
+    return restrict_to_scope(items, user)

@@ -16,6 +16,7 @@ urlpatterns = [
     path("photos/<uuid:photo_id>/", views.photo_original, name="photo_original"),
     path("photos/<uuid:photo_id>/thumbnail/", views.photo_thumbnail, name="photo_thumbnail"),
     path("archive/", views.archive_list, name="archive_list"),
+    path("marks-to-do/", views.marks_to_do, name="marks_to_do"),
     path("custom-fields/", views.custom_field_list, name="custom_field_list"),
     path("custom-fields/new/", views.custom_field_edit, name="custom_field_add"),
     path(

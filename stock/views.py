@@ -32,7 +32,7 @@ from .forms import (
     RegisterStartForm,
     add_service_errors,
 )
-from .models import ArchiveRecord, StockItem
+from .models import ArchiveRecord, MarkFlag, StockItem
 
 
 def _country_languages(request) -> list[tuple[str, str]]:
@@ -264,6 +264,7 @@ def item_register(request):
                 else:
                     text = _("Item %(number)s is registered.") % {"number": item.sms_number}
                 messages.success(request, text)
+                _warn_mark_flag(request, item)
                 return redirect("stock:item_detail", item_id=item.pk)
         photos_to_choose_again = bool(request.FILES.getlist("photos"))
     else:
@@ -317,8 +318,21 @@ def item_correct(request, item_id):
                         "It applies once approved."
                     )
                 messages.success(request, text % {"number": item.sms_number})
+                if isinstance(result, list):
+                    item.refresh_from_db()
+                    _warn_mark_flag(request, item)
                 return redirect("stock:item_detail", item_id=item.pk)
     return render(request, "stock/item_correct.html", {"item": item, "form": form})
+
+
+def _warn_mark_flag(request, item) -> None:
+    """Say after saving what the mark needs (an older mark's weight, a re-mark)."""
+    if item.mark_flag:
+        messages.warning(
+            request,
+            _("The mark %(mark)s needs checking: %(why)s. It is listed in Marks to do.")
+            % {"mark": item.cites_mark, "why": MarkFlag(item.mark_flag).label},
+        )
 
 
 @logs_access(AccessAction.ITEM_VIEW)
@@ -426,6 +440,34 @@ def archive_list(request):
             "page": page,
             "filtered": filterset.filtered,
         },
+    )
+
+
+# --- Marks to do -----------------------------------------------------------------
+
+
+def _mark_todo_reasons() -> dict:
+    return {
+        "needs_mark": _("Needs a CITES mark"),
+        "needs_length": _("Cut piece of 1 kg or more: measure its length to decide its mark"),
+        **{flag.value: flag.label for flag in MarkFlag},
+    }
+
+
+@logs_access(AccessAction.ITEM_LIST)
+@login_required
+@permission_required("stock.view_stockitem", raise_exception=True)
+def marks_to_do(request):
+    """Every item of the user's sites that needs a mark or a re-mark, and why."""
+    items = selectors.marks_to_do(user=request.user)
+    total = items.count()
+    reasons = _mark_todo_reasons()
+    rows = [(item, reasons[item.todo]) for item in items[: selectors.MARKS_TO_DO_LIMIT]]
+    access_shows(request, details={"marks_to_do": total})
+    return render(
+        request,
+        "stock/marks_to_do.html",
+        {"rows": rows, "total": total, "shown": len(rows)},
     )
 
 

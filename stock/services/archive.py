@@ -1,5 +1,11 @@
 """Taking an item out of the stock for good (country schema): needs
-``stock.archive_item`` and the item's site in scope."""
+``stock.archive_item`` and the item's site in scope.
+
+The archive date agrees with the custody record: an item in transit can't be
+archived (it is received, or found missing, first), and the date can't
+precede the item's last custody event in the ledger (a dispatch, a receipt,
+a discrepancy, a stock-take), so no declaration shows an item leaving the
+stock before it last moved."""
 
 import datetime
 from collections.abc import Iterable
@@ -13,6 +19,7 @@ from accounts.permissions import require
 from core.errors import raise_errors
 from core.text import text_errors
 from ledger import chain as ledger
+from ledger.models import LedgerEntry
 
 from ..models import ArchiveRecord, StockItem
 from ..scope import can_see_site
@@ -34,12 +41,25 @@ def _archive_errors(
     Reason = ArchiveRecord.Reason
     if reason not in Reason.values:
         errors["reason"] = [_("Choose a reason from the list.")]
+    last_event = _last_custody_event(item)
+    if item.status == StockItem.Status.IN_TRANSIT:
+        errors[NON_FIELD_ERRORS] = [
+            _("This item is in transit: archive it once it is received (or recorded missing).")
+        ]
     if not isinstance(archived_on, datetime.date):
         errors["archived_on"] = [_("Enter the date.")]
     elif archived_on > timezone.localdate():
         errors["archived_on"] = [_("This date is in the future.")]
     elif archived_on < item.received_on:
         errors["archived_on"] = [_("The item cannot leave the store before it was received.")]
+    elif last_event is not None and archived_on < last_event[1]:
+        errors["archived_on"] = [
+            _(
+                "The item's last custody event (%(event)s) is dated %(date)s: the archive "
+                "date can't be earlier."
+            )
+            % {"event": last_event[0], "date": last_event[1].isoformat()}
+        ]
     if not authority_reference:
         errors["authority_reference"] = [_("Give the reference of the authorising decision.")]
     if reason == Reason.DESTROYED:
@@ -50,6 +70,34 @@ def _archive_errors(
     if reason == Reason.LOST_STOLEN and not incident_reference:
         errors["incident_reference"] = [_("Give the incident or police report reference.")]
     return errors
+
+
+# The custody events: what happened to the piece, not to its record
+# (registration and corrections are data entry, dated when typed).
+CUSTODY_EVENTS = (
+    LedgerEntry.Event.DISPATCHED,
+    LedgerEntry.Event.RECEIVED,
+    LedgerEntry.Event.DISCREPANCY,
+    LedgerEntry.Event.DISCREPANCY_RESOLVED,
+    LedgerEntry.Event.STOCKTAKE_CHECKED,
+    LedgerEntry.Event.STOCKTAKE_MISSING,
+    LedgerEntry.Event.STOCKTAKE_FOUND,
+)
+
+
+def _last_custody_event(item: StockItem):
+    """(what, the day in the country's time zone) of the item's last custody
+    event in the ledger, or None."""
+    entry = (
+        LedgerEntry.objects.filter(item_id=item.pk, event__in=CUSTODY_EVENTS)
+        .order_by("-sequence")
+        .only("event", "occurred_at")
+        .first()
+    )
+    if entry is None:
+        return None
+    what = str(LedgerEntry.Event(entry.event).label)
+    return what, timezone.localdate(entry.occurred_at)
 
 
 # Not durable: the demo setup archives items inside its own transaction.

@@ -44,12 +44,23 @@ from core.text import text_errors
 from ledger import chain as ledger
 from tenants.current import current_country
 
+from .. import marks
 from ..custom_fields import validate_custom_values
-from ..models import ItemChange, ItemType, PendingCorrection, StockItem
+from ..models import ItemChange, ItemType, MarkFlag, PendingCorrection, StockItem
 from ..scope import can_see_site
 from ..signals import correction_approved, correction_rejected, correction_requested
 from .common import locked_item_in_scope
-from .fields import CORRECTABLE_EXTRA, ITEM_FIELDS, NOT_CORRECTABLE, check_mark, clean_item_fields
+from .fields import (
+    CORRECTABLE_EXTRA,
+    ITEM_FIELDS,
+    NOT_CORRECTABLE,
+    check_mark,
+    clean_item_fields,
+    generate_mark,
+    length_errors,
+    longest,
+    mark_parts,
+)
 from .totals import TotalsKey, totals_adjust
 
 # Declared by the administration app (its approval pages); named here, not
@@ -79,8 +90,15 @@ class Plan:
     item_type: ItemType
     clean: dict
     custom_values: dict
-    mark: str | None
+    # The item's mark columns after the correction (stock.services.fields.mark_parts + flag).
+    mark_columns: dict
+    # The correction makes the piece markable: a mark is allocated when it applies.
+    generate_mark: bool
     reason: str
+
+    @property
+    def mark(self) -> str | None:
+        return self.mark_columns.get("cites_mark")
 
     def differences(self) -> list[tuple[str, object, object]]:
         """(field, old, new) for every value that would really change;
@@ -124,16 +142,56 @@ def _new_item_type(item: StockItem, changes: dict, errors: dict) -> ItemType:
     return new_type
 
 
-def _new_mark(item: StockItem, item_type: ItemType, changes: dict, errors: dict) -> str | None:
-    if "cites_mark" not in changes:
-        return item.cites_mark
-    new_mark = changes["cites_mark"]
-    if not (new_mark and str(new_mark).strip()):
-        return None
-    mark, mark_errors = check_mark(new_mark, item_type=item_type, exclude_pk=item.pk)
-    if mark_errors:
-        errors["cites_mark"] = mark_errors
-    return mark
+def _new_mark(item: StockItem, item_type: ItemType, changes: dict, clean: dict, errors: dict):
+    """(the mark's columns after the correction, whether to allocate one).
+
+    A required mark can't be removed; a piece the correction makes markable
+    (its type or size) gets one; a weight corrected beyond the mark's rounding
+    keeps the mark (it is written on the ivory) and flags it for a re-mark."""
+    required = marks.mark_required(
+        item_type=item_type, weight_kg=clean.get("weight_kg"), length_cm=longest(clean)
+    )
+    if "cites_mark" in changes:
+        new_mark = changes["cites_mark"]
+        if not (new_mark and str(new_mark).strip()):
+            if required:
+                errors.setdefault("cites_mark", []).append(
+                    _("This piece must carry a CITES mark; it can't be removed.")
+                )
+            return mark_parts(None) | {"mark_flag": ""}, False
+        if item.cites_mark and marks.normalise_mark(new_mark) == item.cites_mark:
+            changes = {k: v for k, v in changes.items() if k != "cites_mark"}
+        else:
+            checked = check_mark(
+                new_mark, item_type=item_type, weight_kg=clean.get("weight_kg"), exclude_pk=item.pk
+            )
+            if checked.errors:
+                errors["cites_mark"] = checked.errors
+                return _current_mark(item), False
+            flag = MarkFlag.LEGACY_WEIGHT if checked.warnings else ""
+            return mark_parts(checked.parsed) | {"mark_flag": flag}, False
+    if not item.cites_mark:
+        return _current_mark(item), required
+    columns = _current_mark(item)
+    weight = clean.get("weight_kg")
+    if "weight_kg" in changes and weight is not None and weight != item.weight_kg:
+        parsed = marks.parse_for_category(item.cites_mark, category=item.item_type.category)
+        if parsed is not None and parsed.weight is not None:
+            if parsed.weight != marks.whole_kg(weight):
+                columns["mark_flag"] = MarkFlag.REMARK
+            elif item.mark_flag in (MarkFlag.REMARK, MarkFlag.LEGACY_WEIGHT):
+                columns["mark_flag"] = ""  # the mark's weight is right again
+    return columns, False
+
+
+def _current_mark(item: StockItem) -> dict:
+    return {
+        "cites_mark": item.cites_mark,
+        "mark_series": item.mark_series,
+        "mark_year": item.mark_year,
+        "mark_serial": item.mark_serial,
+        "mark_flag": item.mark_flag,
+    }
 
 
 def plan_correction(*, item: StockItem, changes: dict, reason: str) -> Plan:
@@ -157,20 +215,26 @@ def plan_correction(*, item: StockItem, changes: dict, reason: str) -> Plan:
     merged = {**current, **{k: v for k, v in changes.items() if k in ITEM_FIELDS}}
     clean, field_errors = clean_item_fields(merged, item_type=item_type)
     errors.update({k: v for k, v in field_errors.items() if k not in errors})
+    # Only when the correction touches what decides the mark: an older item
+    # with no length stays correctable otherwise (it is in Marks to do).
+    if {"item_type", "weight_kg", "length_outer_cm", "length_cm"} & set(changes):
+        for name, messages in length_errors(clean, item_type=item_type).items():
+            errors.setdefault(name, messages)
     values, custom_errors = validate_custom_values(
         item_type=item_type,
         values=changes.get("custom_values") or {},
         existing=item.custom_values,
     )
     errors.update(custom_errors)
-    mark = _new_mark(item, item_type, changes, errors)
+    mark_columns, generate = _new_mark(item, item_type, changes, clean, errors)
     raise_errors(errors)
     return Plan(
         item=item,
         item_type=item_type,
         clean=clean,
         custom_values=values,
-        mark=mark,
+        mark_columns=mark_columns,
+        generate_mark=generate,
         reason=reason,
     )
 
@@ -197,6 +261,12 @@ def _apply(*, actor, plan: Plan, ledger_entry: bool) -> list[ItemChange]:
             recorded.append((name, _history_value(old), _history_value(new)))
             setattr(item, name, new)
     item.custom_values = plan.custom_values
+    columns = dict(plan.mark_columns)
+    if plan.generate_mark:
+        columns.update(generate_mark(item_type=plan.item_type, weight_kg=item.weight_kg))
+        recorded.append(("cites_mark", None, columns["cites_mark"]))
+    for name, value in columns.items():
+        setattr(item, name, value)
     try:
         with transaction.atomic():
             item.save()

@@ -12,9 +12,11 @@ that compare two fields are in ``ITEM_CHECKS``.
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -204,22 +206,125 @@ def clean_item_fields(values: dict, *, item_type: ItemType) -> tuple[dict, dict]
     return clean, errors
 
 
-def check_mark(mark: str, *, item_type: ItemType, exclude_pk=None) -> tuple[str, list[str]]:
-    """(the mark in its canonical form, messages): its pattern, and that no
-    other item has it."""
+@dataclass
+class MarkCheck:
+    """A typed mark checked: its canonical form and parts, what refuses it,
+    what only warns (an older mark whose weight differs)."""
+
+    mark: str
+    parsed: marks.ParsedMark | None = None
+    errors: list = dc_field(default_factory=list)
+    warnings: list = dc_field(default_factory=list)
+
+
+def check_mark(mark: str, *, item_type: ItemType, weight_kg=None, exclude_pk=None) -> MarkCheck:
+    """A typed (or scanned, imported) mark against the pattern, the calendar,
+    the item's weight and the other items' serials (stock.marks)."""
     normalised = marks.normalise_mark(mark)
     message = marks.validate_mark(normalised, category=item_type.category)
     if message:
-        return normalised, [message]
-    taken = StockItem.objects.filter(cites_mark=normalised)
+        return MarkCheck(mark=normalised, errors=[message])
+    parsed = marks.parse_for_category(normalised, category=item_type.category)
+    result = MarkCheck(mark=parsed.text, parsed=parsed)
+    this_year = timezone.localdate().year
+    if parsed.year > this_year:
+        result.errors.append(
+            _("The mark's year %(year)s is in the future.") % {"year": parsed.year}
+        )
+        return result
+    if parsed.weight is not None and weight_kg is not None:
+        expected = marks.whole_kg(weight_kg)
+        if parsed.weight != expected:
+            values = {
+                "mark": marks.weight_text(parsed.weight),
+                "weight": weight_kg,
+                "expected": expected,
+            }
+            if parsed.year == this_year:
+                result.errors.append(
+                    _(
+                        "A mark of this year carries the item's weight in whole kilograms: "
+                        "%(weight)s kg is %(expected)s, not %(mark)s."
+                    )
+                    % values
+                )
+                return result
+            # An older inventory's mark: the piece may have dried since.
+            result.warnings.append(
+                _(
+                    "The mark says %(mark)s kg; the item weighs %(weight)s kg (%(expected)s "
+                    "when rounded). Kept, as the mark of an earlier year; listed in Marks to do."
+                )
+                % values
+            )
+    taken = StockItem.objects.filter(
+        Q(cites_mark=parsed.text)
+        | Q(mark_series=parsed.series, mark_year=parsed.year, mark_serial=parsed.serial)
+    )
     if exclude_pk is not None:
         taken = taken.exclude(pk=exclude_pk)
-    if taken.exists():
-        return normalised, [
-            _("The mark %(mark)s is already on item %(number)s.")
-            % {"mark": normalised, "number": taken.values_list("sms_number", flat=True).first()}
-        ]
-    return normalised, []
+    holder = taken.values_list("sms_number", "cites_mark").first()
+    if holder:
+        result.errors.append(
+            _("Serial %(serial)s of %(year)s is already on item %(number)s (mark %(mark)s).")
+            % {
+                "serial": parsed.serial,
+                "year": parsed.year,
+                "number": holder[0],
+                "mark": holder[1],
+            }
+        )
+    return result
+
+
+def mark_parts(parsed: marks.ParsedMark | None) -> dict:
+    """The item's mark columns for a parsed mark (all empty for none)."""
+    if parsed is None:
+        return {"cites_mark": None, "mark_series": "", "mark_year": None, "mark_serial": None}
+    return {
+        "cites_mark": parsed.text,
+        "mark_series": parsed.series,
+        "mark_year": parsed.year,
+        "mark_serial": parsed.serial,
+    }
+
+
+def generate_mark(*, item_type: ItemType, weight_kg) -> dict:
+    """A new mark's columns, from the counter (stock.marks.allocate_mark).
+
+    A typed or imported mark may already hold the next serial of its year and
+    series, whatever its weight part: skip to a free one (the skipped serial is
+    not a gap, it is on the item that was typed in)."""
+    while True:
+        allocated = marks.allocate_mark(category=item_type.category, weight_kg=weight_kg)
+        series = marks.pattern_of(item_type.category)
+        held = StockItem.objects.filter(
+            Q(mark_series=series, mark_year=allocated.year, mark_serial=allocated.serial)
+            | Q(cites_mark=allocated.mark)
+        ).exists()
+        if not held:
+            return {
+                "cites_mark": allocated.mark,
+                "mark_series": series,
+                "mark_year": allocated.year,
+                "mark_serial": allocated.serial,
+            }
+
+
+def length_errors(clean: dict, *, item_type: ItemType) -> dict:
+    """A cut piece of 1 kg or more needs its length to decide its mark."""
+    if marks.length_needed(
+        item_type=item_type, weight_kg=clean.get("weight_kg"), length_cm=longest(clean)
+    ):
+        return {
+            "length_outer_cm": [
+                _(
+                    "A cut piece of 1 kg or more needs its length: from 20 cm it must carry "
+                    "a CITES mark."
+                )
+            ]
+        }
+    return {}
 
 
 def longest(clean: dict):

@@ -20,10 +20,18 @@ from ledger import chain as ledger
 
 from .. import marks
 from ..custom_fields import validate_custom_values
-from ..models import ItemPhoto, ItemType, Site, StockItem
+from ..models import ItemPhoto, ItemType, MarkFlag, Site, StockItem
 from ..scope import can_see_site
 from .common import check_photos, locked_item_in_scope, store_photo
-from .fields import ITEM_FIELDS, check_mark, clean_item_fields, longest
+from .fields import (
+    ITEM_FIELDS,
+    check_mark,
+    clean_item_fields,
+    generate_mark,
+    length_errors,
+    longest,
+    mark_parts,
+)
 from .totals import TotalsKey, totals_adjust
 
 
@@ -52,31 +60,39 @@ def item_register(
         errors[name] = [_("This field cannot be set here.")]
     clean, field_errors = clean_item_fields(data, item_type=item_type)
     errors.update(field_errors)
+    for name, messages in length_errors(clean, item_type=item_type).items():
+        errors.setdefault(name, messages)
     values, custom_errors = validate_custom_values(item_type=item_type, values=custom_values)
     errors.update(custom_errors)
     errors.update(text_errors(StockItem, notes=clean.get("notes")))  # core.text
     mark = None
     if cites_mark and str(cites_mark).strip():
-        mark, mark_errors = check_mark(cites_mark, item_type=item_type)
-        if mark_errors:
-            errors["cites_mark"] = mark_errors
+        mark = check_mark(cites_mark, item_type=item_type, weight_kg=clean.get("weight_kg"))
+        if mark.errors:
+            errors["cites_mark"] = mark.errors
     checked, photo_errors = check_photos(photos)
     if photo_errors:
         errors["photos"] = photo_errors
     raise_errors(errors)
 
-    if mark is None and marks.mark_required(
+    if mark is not None:
+        mark_columns = mark_parts(mark.parsed)
+        # An older inventory's mark whose weight differs: kept, and listed.
+        mark_columns["mark_flag"] = MarkFlag.LEGACY_WEIGHT if mark.warnings else ""
+    elif marks.mark_required(
         item_type=item_type, weight_kg=clean["weight_kg"], length_cm=longest(clean)
     ):
-        mark = _generate_mark(item_type=item_type, weight_kg=clean["weight_kg"])
+        mark_columns = generate_mark(item_type=item_type, weight_kg=clean["weight_kg"])
+    else:
+        mark_columns = {}
     item = StockItem(
         sms_number=marks.allocate_sms_number(),
         site=site,
         item_type=item_type,
         status=StockItem.Status.IN_STOCK,
         custom_values=values,
-        cites_mark=mark,
         created_by=actor,
+        **mark_columns,
         **clean,
     )
     try:
@@ -86,7 +102,7 @@ def item_register(
         # A concurrent registration took the same typed mark between our
         # check and our insert.
         raise ValidationError(
-            {"cites_mark": [_("The mark %(mark)s is already in use.") % {"mark": mark}]}
+            {"cites_mark": [_("The mark %(mark)s is already in use.") % {"mark": item.cites_mark}]}
         ) from None
     for photo in checked:
         store_photo(actor=actor, item=item, checked=photo)
@@ -106,15 +122,6 @@ def item_register(
         },
     )
     return item
-
-
-def _generate_mark(*, item_type: ItemType, weight_kg) -> str:
-    # A typed mark may already use the next serial: skip to a free one (the
-    # skipped serial is not a gap, it is on the item that was typed in).
-    while True:
-        allocated = marks.allocate_mark(category=item_type.category, weight_kg=weight_kg)
-        if not StockItem.objects.filter(cites_mark=allocated.mark).exists():
-            return allocated.mark
 
 
 @transaction.atomic

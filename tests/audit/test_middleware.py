@@ -109,6 +109,7 @@ def pages(w):
         "stock:item_archive": (w.manager_x, f"/items/{item.pk}/archive/", A.ITEM_VIEW, item),
         "stock:photo_original": (w.admin, f"/photos/{w.photo.pk}/", A.PHOTO_VIEW, w.photo),
         "stock:archive_list": (w.admin, "/archive/", A.ARCHIVE_LIST, None),
+        "stock:marks_to_do": (w.admin, "/marks-to-do/", A.ITEM_LIST, None),
         "custody:transfer_list": (w.admin, "/transfers/", A.TRANSFER_LIST, None),
         "custody:transfer_new": (w.manager_x, "/transfers/new/", A.ITEM_LIST, None),
         "custody:transfer_detail": (

@@ -89,13 +89,21 @@ def long_history(history):
             actor=reg.manager_y, item=E, changes={"source": "natural_mortality"}, reason="Typo"
         )
         stock_services.item_correct(
-            actor=reg.manager_x, item=F, changes={"item_type": reg.cut_piece.pk}, reason="Cut"
+            # A cut piece of 1 kg or more needs its length (issue 12).
+            actor=reg.manager_x,
+            item=F,
+            changes={"item_type": reg.cut_piece.pk, "length_cm": "15"},
+            reason="Cut",
         )
         stock_services.item_correct(
             actor=reg.manager_y, item=E, changes={"pieces": 280}, reason="Re"
         )
         stock_services.item_correct(
-            actor=reg.manager_x, item=B, changes={"cites_mark": ""}, reason="Mark was wrong"
+            # A whole tusk's mark can't be removed (issue 12): it is replaced.
+            actor=reg.manager_x,
+            item=B,
+            changes={"cites_mark": "XA 25/900/20"},
+            reason="Mark was wrong",
         )
         stock_services.item_correct(
             actor=reg.manager_y, item=A, changes={"notes": "Chipped"}, reason="Remark"
@@ -131,12 +139,13 @@ def long_history(history):
             actor=reg.manager_x, item=G, changes={"weight_kg": "1.400"}, reason="Record"
         )
     with at(2026, 7, 1):
-        # Archive dated before the item's last movement: counted when it moved.
+        # Archive dated before the day it is recorded (an archive can't
+        # precede the item's last custody event, 5 June: issue 12).
         stock_services.item_archive(
             actor=reg.manager_y,
             item=F,
             reason="lost_stolen",
-            archived_on=D(2026, 5, 20),
+            archived_on=D(2026, 6, 20),
             authority_reference="POL/7",
             incident_reference="OB 12/2026",
         )

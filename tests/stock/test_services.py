@@ -350,7 +350,7 @@ def test_other_site_manager_cannot_archive(reg):
 
 def test_stock_totals_match_the_items_after_a_series_of_operations(reg):
     a = register(reg, weight_kg="10")
-    b = register(reg, weight_kg="3.333", item_type=reg.cut_piece)
+    b = register(reg, weight_kg="3.333", item_type=reg.cut_piece, length_outer_cm="15")
     register(reg, item_type=reg.scales, pieces=300, bags=2, weight_kg="20.5")
     d = register(reg, site=reg.site_y, actor=reg.manager_y, weight_kg="8")
     services.item_correct(actor=reg.manager_x, item=a, changes={"weight_kg": "9.1"}, reason="r")
