@@ -195,8 +195,22 @@ def environment(database_url: str, redis_db: int) -> dict[str, str]:
 # --- Bring it up ------------------------------------------------------------------------------
 
 
+def local_server() -> str:
+    """The server ./sms uses without DATABASE_URL: 127.0.0.1:5432, or else the
+    project-local cluster (var/pgdata, its port and var/pgpassword)."""
+    with socket.socket() as s:
+        s.settimeout(2)
+        if s.connect_ex(("127.0.0.1", 5432)) == 0:
+            return "postgres://postgres@127.0.0.1:5432/postgres"
+    conf = ROOT / "var" / "pgdata" / "postgresql.conf"
+    ports = re.findall(r"^port = (\d+)", conf.read_text(), re.M) if conf.exists() else []
+    check(ports, "no PostgreSQL on 127.0.0.1:5432 nor in var/pgdata: set DATABASE_URL")
+    password = (ROOT / "var" / "pgpassword").read_text().strip()
+    return f"postgres://postgres:{password}@127.0.0.1:{ports[-1]}/postgres"
+
+
 def database(env_url: str | None) -> str:
-    server = env_url or "postgres://postgres@127.0.0.1:5432/postgres"
+    server = env_url or local_server()
     parts = urllib.parse.urlsplit(server)
     admin = urllib.parse.urlunsplit(parts._replace(path="/postgres"))
     target = urllib.parse.urlunsplit(parts._replace(path=f"/{DB_NAME}"))
