@@ -368,6 +368,14 @@ if PRODUCTION and not (
         "see deploy/README.md)."
     )
 SMS_LEDGER_CHECKPOINT_MAIL_HOUR = int(os.environ.get("SMS_LEDGER_CHECKPOINT_MAIL_HOUR", "5"))
+# /health/ (sms_platform.health): how long a Celery worker may stay silent,
+# how old the last pgBackRest backup may be (a differential runs daily), and
+# where its `pgbackrest info --output=json` is read (a file the backup job
+# writes, or the stanza through the pgbackrest command); neither set: "unknown".
+SMS_HEALTH_CELERY_SILENCE_SECONDS = int(os.environ.get("SMS_HEALTH_CELERY_SILENCE_SECONDS", "120"))
+SMS_BACKUP_MAX_AGE_HOURS = float(os.environ.get("SMS_BACKUP_MAX_AGE_HOURS", "36"))
+SMS_BACKUP_INFO_FILE = os.environ.get("SMS_BACKUP_INFO_FILE", "")
+SMS_PGBACKREST_STANZA = os.environ.get("SMS_PGBACKREST_STANZA", "")
 
 # Secret used to encrypt stored third-party credentials (ODK Central).
 SMS_FIELD_ENCRYPTION_KEY = os.environ.get("SMS_FIELD_ENCRYPTION_KEY", "" if PRODUCTION else "dev")
@@ -383,6 +391,8 @@ LOGGING = {
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SMS_SSL_REDIRECT", True)
+    # Probes (Kubernetes, compose, nginx) ask gunicorn directly over HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^health/(ready/)?$"]
     SECURE_HSTS_SECONDS = 31536000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

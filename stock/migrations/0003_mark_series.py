@@ -1,5 +1,8 @@
 """Mark serials are counted per (year, mark pattern) instead of per (year,
-category), so categories sharing a pattern can never produce the same mark."""
+category), so categories sharing a pattern can never produce the same mark.
+
+contract: drops MarkSerial.category, before the first release (no running
+release reads it)."""
 
 from django.db import migrations, models
 
