@@ -60,6 +60,9 @@ class FakeSubmission:
     deleted: datetime.datetime | None = None
     comments: list = field(default_factory=list)
     seq: int = 0
+    # Central's submission versions, newest first: {instanceId, submitterId,
+    # createdAt, current, submitter (with X-Extended-Metadata)}.
+    versions: list = field(default_factory=list)
 
     def row(self) -> dict:
         present = sum(1 for v in self.attachments.values() if v is not None)
@@ -177,6 +180,11 @@ class FakeCentral:
                 attachments=files,
                 seq=self._seq,
             )
+            actor = {"id": submitter_id, "type": "field_key"}
+            actor["displayName"] = (self.app_users.get(submitter_id) or {}).get(
+                "displayName", f"app user {submitter_id}"
+            )
+            sub.versions = [self._version(instance, sub.created, actor)]
             self.submissions[sub.id] = sub
             return sub
 
@@ -185,7 +193,18 @@ class FakeCentral:
         with self.lock:
             sub.attachments[name] = content
 
-    def edit(self, sub: FakeSubmission, values: dict, attachments: dict | None = None) -> None:
+    def edit(
+        self,
+        sub: FakeSubmission,
+        values: dict,
+        attachments: dict | None = None,
+        *,
+        editor_id: int = 7,
+        editor_name: str = "Awa Diallo",
+    ) -> None:
+        """An edit in Central's web interface by the web user ``editor_id``
+        (Collect can't edit a sent form): a new version of the submission,
+        made by that user, as Central records it."""
         with self.lock:
             sub.values = {**sub.values, **values}
             sub.instance_id = f"uuid:{uuid.uuid4()}"
@@ -194,6 +213,23 @@ class FakeCentral:
             sub.review_state = "edited"
             if attachments:
                 sub.attachments.update(attachments)
+            for version in sub.versions:
+                version["current"] = False
+            editor = {"id": editor_id, "type": "user", "displayName": editor_name}
+            sub.versions.insert(0, self._version(sub.instance_id, sub.updated, editor))
+
+    @staticmethod
+    def _version(instance_id: str, when: datetime.datetime, actor: dict) -> dict:
+        return {
+            "instanceId": instance_id,
+            "submitterId": actor["id"],
+            "deviceId": None,
+            "createdAt": _iso(when),
+            "instanceName": None,
+            "current": True,
+            "userAgent": "fake",
+            "submitter": {**actor, "createdAt": _iso(when), "updatedAt": None, "deletedAt": None},
+        }
 
     # --- WSGI ----------------------------------------------------------------------
 
@@ -229,6 +265,8 @@ class FakeCentral:
         if not auth.startswith("Bearer ") or auth[7:] not in self.tokens:
             return self._json(start_response, {"code": 401.2, "message": "auth"}, status=401)
         with self.lock:
+            # Read by the route under the same lock (one request at a time).
+            self.extended = environ.get("HTTP_X_EXTENDED_METADATA") == "true"
             return self._route(method, path, query, body, start_response)
 
     def _json(self, start_response, data, status=200, headers=()):
@@ -368,6 +406,13 @@ class FakeCentral:
             if tail == ["comments"] and method == "POST":
                 sub.comments.append(json.loads(body)["body"])
                 return j({"body": sub.comments[-1], "actorId": 1, "createdAt": now})
+            if tail == ["versions"] and method == "GET":
+                # The submitter object only with X-Extended-Metadata, as on Central.
+                if getattr(self, "extended", False):
+                    return j(sub.versions)
+                return j(
+                    [{k: v for k, v in ver.items() if k != "submitter"} for ver in sub.versions]
+                )
             if tail == ["attachments"]:
                 return j([{"name": n, "exists": c is not None} for n, c in sub.attachments.items()])
             if len(tail) == 2 and tail[0] == "attachments":
