@@ -110,6 +110,7 @@ class FakeCentral:
         self.submissions: dict[str, FakeSubmission] = {}
         self.requests: list[tuple[str, str]] = []
         self.faults: list[Fault] = []
+        self.bulk_creates = 0
         self._seq = 0
         self.server = None
         self.thread = None
@@ -317,6 +318,20 @@ class FakeCentral:
             return j({"success": True})
         if rest[0] == "datasets" and rest[2] == "entities":
             store = self.entities[(pid, rest[1])]
+            if method == "POST" and "entities" in json.loads(body):
+                # The bulk create: all or none, every UUID v4 and new.
+                data = json.loads(body)
+                if not isinstance(data.get("source"), dict) or not data["source"].get("name"):
+                    return j({"message": "source.name required"}, 400)
+                self.bulk_creates += 1
+                new = data["entities"]
+                if any(uuid.UUID(e["uuid"]).version != 4 for e in new):
+                    return j({"message": "uuid must be v4"}, 400)
+                if any(e["uuid"] in store for e in new):
+                    return j({"message": "exists"}, 409)
+                for e in new:
+                    store[e["uuid"]] = {"label": e["label"], "data": e["data"], "version": 1}
+                return j({"success": True})
             if method == "POST":
                 data = json.loads(body)
                 if uuid.UUID(data["uuid"]).version != 4:
@@ -522,6 +537,9 @@ def _serve(pipe) -> None:
             for values in rows:
                 central.submit(form_id, values, submitter_id=submitter_id)
             pipe.send(len(rows))
+        elif command == "entity_count":
+            with central.lock:
+                pipe.send(sum(len(store) for store in central.entities.values()))
         elif command == "review_states":
             with central.lock:
                 states: dict = {}
@@ -554,6 +572,9 @@ class FakeCentralProcess:
 
     def submit_many(self, form_id: str, rows: list[dict], *, submitter_id: int) -> int:
         return self._call("submit_many", form_id, rows, submitter_id)
+
+    def entity_count(self) -> int:
+        return self._call("entity_count")
 
     def review_states(self) -> dict:
         return self._call("review_states")
