@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -364,12 +365,17 @@ def _in_parallel(call, batch: list) -> None:
 
 
 def _record_pushed(batch: list[tuple[ItemEntity, dict]]) -> None:
-    now = timezone.now()  # bulk_update does not set auto_now fields
+    """What Central now holds, in one UPDATE for the batch (bulk_update's
+    CASE per row costs 8 s for 1,000 rows; this costs milliseconds)."""
     for link, wanted in batch:
-        link.in_central, link.pushed, link.updated_at = True, wanted, now
-    with transaction.atomic():
-        ItemEntity.objects.bulk_update(
-            [link for link, _wanted in batch], fields=["in_central", "pushed", "updated_at"]
+        link.in_central, link.pushed = True, wanted
+    with transaction.atomic(), db_connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {ItemEntity._meta.db_table} AS e "  # noqa: S608 - our table's name
+            "SET in_central = true, pushed = v.pushed, updated_at = now() "
+            "FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::text[])::jsonb AS pushed) AS v "
+            "WHERE e.id = v.id",
+            [[link.pk for link, _w in batch], [json.dumps(wanted) for _l, wanted in batch]],
         )
 
 
