@@ -29,6 +29,8 @@ class CentralConnection(models.Model):
     )
     last_sync_at = models.DateTimeField(_("last sync"), null=True, blank=True)
     last_sync_error = models.TextField(_("last sync error"), blank=True)
+    # The last run's report (odk.sync.SyncReport as a dict), for the ODK page.
+    last_sync_report = models.JSONField(_("last sync report"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("ODK Central connection")

@@ -81,6 +81,8 @@ def _sync_message(request, report: dict | None) -> None:
     """Say what "Sync now" did (it ran in the request), or that it is queued."""
     if report is None:
         messages.success(request, _("The sync has started."))
+    elif report.get("central_down"):
+        messages.error(request, selectors.central_down_message())
     elif report["error"]:
         messages.error(request, _("The sync stopped: %(error)s") % {"error": report["error"]})
     elif report["skipped"]:
@@ -111,13 +113,23 @@ def action(request, action):
         raise Http404
     run, done = ACTIONS[action]
     try:
-        result = run(request.user)
+        # A person waits: one short try, not the background's retries.
+        with central.interactive():
+            result = run(request.user)
     except ValidationError as exc:
         messages.error(request, _messages_of(exc))
     except central.CENTRAL_ERRORS as exc:
-        messages.error(
-            request, _("ODK Central did not answer as expected: %(error)s") % {"error": exc}
-        )
+        if not central.did_not_answer(exc):
+            messages.error(
+                request, _("ODK Central did not answer as expected: %(error)s") % {"error": exc}
+            )
+        elif action == "sync":
+            messages.error(request, selectors.central_down_message())
+        else:
+            messages.error(
+                request,
+                _("ODK Central did not answer; nothing was changed, try again in a few minutes."),
+            )
     else:
         if action == "sync":
             _sync_message(request, result)

@@ -20,6 +20,7 @@ run, since a late upload does not change updatedAt. Review states are written
 back to Central after each page, a few requests at a time.
 """
 
+import dataclasses
 import datetime
 import hashlib
 import logging
@@ -116,9 +117,12 @@ def sync_country(*, page_size: int | None = None, push_entities: bool = True) ->
                     entities_push(client=run.client, connection=conn)
             except central.CENTRAL_ERRORS as exc:
                 report.error = str(exc)[:2000]
+                report.central_down = central.did_not_answer(exc)
                 log.warning("ODK sync of %s stopped: %s", db_connection.schema_name, exc)
         CentralConnection.objects.filter(pk=conn.pk).update(
-            last_sync_at=timezone.now(), last_sync_error=report.error
+            last_sync_at=timezone.now(),
+            last_sync_error=report.error,
+            last_sync_report=dataclasses.asdict(report),
         )
     finally:
         _unlock()
