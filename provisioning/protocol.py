@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
+from django.utils import translation
 from django.utils.translation import gettext as _
 from pydantic import (
     AfterValidator,
@@ -30,6 +31,9 @@ from pydantic import (
     model_validator,
 )
 from pydantic import ValidationError as PydanticValidationError
+
+from stock.models import StockItem
+from stock.services import ITEM_FIELDS
 
 SLUG = r"^[a-z0-9][a-z0-9_-]*$"
 # Custom field keys become JSON keys and ODK question names: XML-name safe.
@@ -431,11 +435,6 @@ def _normalized(text: str) -> str:
 def _built_in_fields(languages: list[str]) -> dict[str, str]:
     """{normalized name or label: the built-in field's label} for every field
     an item has without custom fields, in each of the country's languages."""
-    from django.utils import translation
-
-    from stock.models import StockItem
-    from stock.services import ITEM_FIELDS
-
     names = (*ITEM_FIELDS, "cites_mark")
     found: dict[str, str] = {}
     for name in names:
