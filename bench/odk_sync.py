@@ -68,6 +68,7 @@ def main(count: int, page_size: int, keep: bool) -> None:
     from odk.sync import sync_country
     from odk.xlsforms import REGISTER_FORM_ID
     from stock.models import StockItem
+    from tests.factories import DEFAULT_PASSWORD
     from tests.odk.conftest import register_values
     from tests.odk.fake_central import PASSWORD, USERNAME, FakeCentralProcess
     from tests.stock.conftest import make_register
@@ -83,7 +84,11 @@ def main(count: int, page_size: int, keep: bool) -> None:
             roles_sync()
             reg = make_register()
             services.connection_save(
-                actor=reg.admin, base_url=fake.url, username=USERNAME, password=PASSWORD
+                actor=reg.admin,
+                base_url=fake.url,
+                username=USERNAME,
+                password=PASSWORD,
+                current_password=DEFAULT_PASSWORD,
             )
             services.project_create(actor=reg.admin)
             services.forms_publish(actor=reg.admin)

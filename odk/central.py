@@ -15,6 +15,8 @@ may be redirected there (Central sends attachments to a presigned storage
 URL), and it goes without the token.
 """
 
+import contextlib
+import contextvars
 import ipaddress
 import socket
 from urllib.parse import urljoin, urlsplit
@@ -38,11 +40,47 @@ LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 class CentralUnavailable(Exception):
-    """Central could not be reached or answered with an error; str() says what."""
+    """Central could not be reached or answered with an error; str() says what,
+    ``status`` the HTTP status when Central answered one."""
+
+    def __init__(self, message: str = "", *, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 # What a failed call to Central raises: callers catch these together.
 CENTRAL_ERRORS = (PyODKError, RequestException, CentralUnavailable)
+
+# Set while a person waits for the answer (a button on the ODK page): one
+# short try instead of the background's retries with back-off.
+_interactive = contextvars.ContextVar("sms_odk_interactive", default=False)
+
+
+@contextlib.contextmanager
+def interactive():
+    """Clients built inside use SMS_ODK_PAGE_TIMEOUT and no retry."""
+    token = _interactive.set(True)
+    try:
+        yield
+    finally:
+        _interactive.reset(token)
+
+
+def did_not_answer(exc: BaseException) -> bool:
+    """Central was unreachable, too slow or failing (network, timeout, 5xx,
+    429), as opposed to answering that something is wrong (401, 404…)."""
+    if isinstance(exc, RequestException) and getattr(exc, "response", None) is None:
+        return True
+    status = getattr(exc, "status", None)
+    if status is None and isinstance(exc, PyODKError) and len(exc.args) >= 2:
+        status = getattr(exc.args[1], "status_code", None)
+    if status is None and isinstance(exc, RequestException):
+        status = getattr(exc.response, "status_code", None)
+    if status is None:
+        # pyodk wraps a failed connection in its own error, with the cause chained.
+        cause = exc.__cause__ or exc.__context__
+        return isinstance(cause, RequestException) and did_not_answer(cause)
+    return status >= 500 or status == 429
 
 
 # --- The address ------------------------------------------------------------------------
@@ -169,14 +207,19 @@ def client_for(connection: CentralConnection) -> Client:
     )
     # pyodk mounts its own timeout/retry adapter for https:// only; a Central
     # on plain http (development) would otherwise have no timeout at all.
+    waiting = _interactive.get()
     retries = Retry(
-        total=settings.SMS_ODK_HTTP_RETRIES,
+        total=0 if waiting else settings.SMS_ODK_HTTP_RETRIES,
         backoff_factor=2,
         status_forcelist=(429, 500, 502, 503, 504),
     )
     for scheme in ("https://", "http://"):
         session.mount(
-            scheme, _TimeoutAdapter(timeout=settings.SMS_ODK_HTTP_TIMEOUT, max_retries=retries)
+            scheme,
+            _TimeoutAdapter(
+                timeout=settings.SMS_ODK_PAGE_TIMEOUT if waiting else settings.SMS_ODK_HTTP_TIMEOUT,
+                max_retries=retries,
+            ),
         )
     config = compat.pyodk_config(
         base_url=base_url,
@@ -207,6 +250,7 @@ def checked(response):
     if response.status_code >= 400:
         raise CentralUnavailable(
             f"ODK Central answered {response.status_code} to {response.request.method} "
-            f"{response.request.url}: {response.text[:300]}"
+            f"{response.request.url}: {response.text[:300]}",
+            status=response.status_code,
         )
     return response

@@ -29,6 +29,8 @@ class CentralConnection(models.Model):
     )
     last_sync_at = models.DateTimeField(_("last sync"), null=True, blank=True)
     last_sync_error = models.TextField(_("last sync error"), blank=True)
+    # The last run's report (odk.sync.SyncReport as a dict), for the ODK page.
+    last_sync_report = models.JSONField(_("last sync report"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("ODK Central connection")
@@ -179,6 +181,10 @@ class Submission(models.Model):
         "stock.StockItem", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     rejection_reason = models.TextField(_("reason for rejection"), blank=True)
+    # Who made the latest edit in Central ({"id": Central actor id, "name":
+    # display name}): edits are made by Central web users (Collect can't edit
+    # a sent form), read from the submission's versions.
+    edited_by = models.JSONField(_("edited in Central by"), default=dict, blank=True)
     # The review state we want Central to show, and the one it last accepted.
     review_wanted = models.CharField(max_length=16, blank=True)
     review_pushed = models.CharField(max_length=16, blank=True)

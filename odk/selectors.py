@@ -9,10 +9,15 @@ typo in the code, a store since renamed) belongs to no store: only users who
 see every site see it, since nobody can say whose it is.
 """
 
+import datetime
+
+from django.conf import settings
 from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 
 from accounts.management_scope import within_reach
 from accounts.permissions import may
@@ -60,6 +65,55 @@ def overview(*, user) -> dict:
             attachments_present__lt=F("attachments_expected")
         ).count(),
         "processed_count": submissions.filter(status=Submission.Status.PROCESSED).count(),
+        "sync": sync_state(),
+    }
+
+
+def next_sync_at() -> datetime.datetime:
+    """When the schedule runs the sync next: SMS_ODK_SYNC_SECONDS after the
+    last run (the beat's period), or one period from now if that has passed."""
+    conn = connection()
+    period = datetime.timedelta(seconds=settings.SMS_ODK_SYNC_SECONDS)
+    now = timezone.now()
+    if conn is not None and conn.last_sync_at and conn.last_sync_at + period > now:
+        return conn.last_sync_at + period
+    return now + period
+
+
+def sync_state() -> dict | None:
+    """Where the country's sync stands, for the ODK page: the last run, what
+    it did (or why it stopped, in one sentence), the next run."""
+    conn = connection()
+    if conn is None:
+        return None
+    report = conn.last_sync_report or {}
+    if conn.last_sync_at is None:
+        result = ""
+    elif report.get("central_down"):
+        result = _("ODK Central did not answer; nothing was lost.")
+    elif conn.last_sync_error:
+        result = _("Stopped: %(error)s") % {"error": conn.last_sync_error}
+    else:
+        result = _(
+            "Completed: %(processed)s submissions processed, %(review)s waiting for review."
+        ) % {
+            "processed": report.get("processed", 0),
+            "review": report.get("needs_review", 0),
+        }
+    return {
+        "last_at": conn.last_sync_at,
+        "ok": conn.last_sync_at is not None and not conn.last_sync_error,
+        "result": result,
+        "detail": conn.last_sync_error if report.get("central_down") else "",
+        "next_at": next_sync_at(),
+    }
+
+
+def central_down_message() -> str:
+    """The one sentence a person reads when Central did not answer."""
+    at = formats.time_format(timezone.localtime(next_sync_at()))
+    return _("ODK Central did not answer; nothing was lost, SMS will try again at %(time)s.") % {
+        "time": at
     }
 
 

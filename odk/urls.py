@@ -13,4 +13,5 @@ urlpatterns = [
     path("review/", views.review_list, name="review_list"),
     path("review/<int:pk>/", views.review_detail, name="review_detail"),
     path("app-users/<int:pk>/qr/", views.app_user_qr, name="app_user_qr"),
+    path("forms/<slug:kind>.<slug:fmt>", views.form_download, name="form_download"),
 ]

@@ -5,10 +5,11 @@ gets a 404 from odk.selectors."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from pyxform.errors import PyXFormError
 
 from accounts.qr import qr_svg
 from core.access import AccessAction, access_exempt, access_shows, logs_access
@@ -16,7 +17,7 @@ from core.forms import add_service_errors
 from core.origin import client_ip
 from core.paging import PAGE_SIZE, Keyset
 
-from . import central, selectors, services
+from . import central, formfiles, selectors, services
 from .forms import ConnectionForm, RejectForm
 
 # Oldest first, in the order SMS received them (the time Central gives may be
@@ -80,6 +81,8 @@ def _sync_message(request, report: dict | None) -> None:
     """Say what "Sync now" did (it ran in the request), or that it is queued."""
     if report is None:
         messages.success(request, _("The sync has started."))
+    elif report.get("central_down"):
+        messages.error(request, selectors.central_down_message())
     elif report["error"]:
         messages.error(request, _("The sync stopped: %(error)s") % {"error": report["error"]})
     elif report["skipped"]:
@@ -110,13 +113,23 @@ def action(request, action):
         raise Http404
     run, done = ACTIONS[action]
     try:
-        result = run(request.user)
+        # A person waits: one short try, not the background's retries.
+        with central.interactive():
+            result = run(request.user)
     except ValidationError as exc:
         messages.error(request, _messages_of(exc))
     except central.CENTRAL_ERRORS as exc:
-        messages.error(
-            request, _("ODK Central did not answer as expected: %(error)s") % {"error": exc}
-        )
+        if not central.did_not_answer(exc):
+            messages.error(
+                request, _("ODK Central did not answer as expected: %(error)s") % {"error": exc}
+            )
+        elif action == "sync":
+            messages.error(request, selectors.central_down_message())
+        else:
+            messages.error(
+                request,
+                _("ODK Central did not answer; nothing was changed, try again in a few minutes."),
+            )
     else:
         if action == "sync":
             _sync_message(request, result)
@@ -195,4 +208,23 @@ def app_user_qr(request, pk):
     response = render(request, "odk/qr.html", {"app_user": app_user, "qr": qr_svg(payload)})
     # A credential: never kept by a browser or proxy cache.
     response["Cache-Control"] = "no-store"
+    return response
+
+
+@access_exempt("the blank forms: questions and the country's store and type lists, no stock")
+@login_required
+def form_download(request, kind, fmt):
+    """A form as XLSForm or XForm, built now (no Central needed)."""
+    selectors.require_odk_admin(request.user)
+    if kind not in formfiles.KINDS or fmt not in formfiles.FORMATS:
+        raise Http404
+    try:
+        files = formfiles.form_files(kind=kind)
+    except PyXFormError as exc:
+        # A country with no store or item type yet: the form has no choices.
+        messages.error(request, _("The form can't be built yet: %(error)s") % {"error": exc})
+        return redirect("odk:overview")
+    form_file = next(f for f in files if f.name.endswith(f".{fmt}"))
+    response = HttpResponse(form_file.content, content_type=form_file.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{form_file.name}"'
     return response

@@ -295,7 +295,8 @@ def _custom_field_question(form: _Form, definition: CustomFieldDefinition) -> di
     name = custom_question_name(definition.key)
     kind = definition.field_type
     if kind in (kinds.CHOICE, kinds.MULTI_CHOICE):
-        list_name = f"cf_{name}"
+        # The question's name is already prefixed (cf_…): its list is named the same.
+        list_name = name
         for choice in definition.choices:
             form.choice(list_name, str(choice["value"]), _choice_label(choice))
         select = "select_one" if kind == kinds.CHOICE else "select_multiple"

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
+from django.utils import translation
 from django.utils.translation import gettext as _
 from pydantic import (
     AfterValidator,
@@ -31,7 +32,8 @@ from pydantic import (
 )
 from pydantic import ValidationError as PydanticValidationError
 
-from stock.models import CITES_CLASSES_BY_KIND, WHOLE_CITES_CLASSES, CitesClass
+from stock.models import CITES_CLASSES_BY_KIND, WHOLE_CITES_CLASSES, CitesClass, StockItem
+from stock.services import ITEM_FIELDS
 
 SLUG = r"^[a-z0-9][a-z0-9_-]*$"
 # Custom field keys become JSON keys and ODK question names: XML-name safe.
@@ -417,6 +419,48 @@ def _pydantic_issue(error: dict) -> ProtocolIssue:
     return ProtocolIssue(_path(loc), message)
 
 
+# Words that make a label a count of something: "Number of bags" asks for
+# the built-in "Bags".
+_COUNT_WORDS = re.compile(
+    r"^(number of|no\.? of|count of|nombre de|nombre d'|nb\.? de|n° de)\s*", re.IGNORECASE
+)
+
+
+def _normalized(text: str) -> str:
+    """A label or key reduced to what it names: lower case, spaces for _ and
+    -, without "number of" and a plural s ("Number of bags" -> "bag")."""
+    text = re.sub(r"[\s_\-]+", " ", str(text)).strip().lower()
+    text = _COUNT_WORDS.sub("", text).strip()
+    text = re.sub(r"\s+(count|number)$", "", text)
+    return " ".join(
+        word[:-1] if len(word) > 3 and word.endswith("s") else word for word in text.split()
+    )
+
+
+def _built_in_fields(languages: list[str]) -> dict[str, str]:
+    """{normalized name or label: the built-in field's label} for every field
+    an item has without custom fields, in each of the country's languages."""
+    names = (*ITEM_FIELDS, "cites_mark")
+    found: dict[str, str] = {}
+    for name in names:
+        field = StockItem._meta.get_field(name)
+        found.setdefault(_normalized(name), str(field.verbose_name))
+        for language in languages:
+            with translation.override(language):
+                label = str(field.verbose_name)
+            found.setdefault(_normalized(label), label)
+    return found
+
+
+def _repeats_built_in(field, built_in: dict[str, str]) -> str:
+    """The built-in field a custom field repeats (by key or by a label), or ""."""
+    for text in (field.key, *field.labels.values()):
+        match = built_in.get(_normalized(text))
+        if match:
+            return match
+    return ""
+
+
 def _semantic_issues(protocol: Protocol) -> list[ProtocolIssue]:
     """Checks across keys: uniqueness, references, languages."""
     issues: list[ProtocolIssue] = []
@@ -519,12 +563,25 @@ def _semantic_issues(protocol: Protocol) -> list[ProtocolIssue]:
                     )
                 )
 
+    built_in = _built_in_fields(country.languages)
     field_keys: dict = {}
     for f_index, field in enumerate(protocol.custom_fields):
         f_path = f"custom_fields[{f_index}]"
         check_unique(
             field_keys, field.key, f"{f_path}.key", _("this key is used twice (first at %(first)s)")
         )
+        repeated = _repeats_built_in(field, built_in)
+        if repeated:
+            issues.append(
+                ProtocolIssue(
+                    f"{f_path}.key",
+                    _(
+                        'repeats the built-in field "%(field)s": every item already has it, '
+                        "remove this custom field"
+                    )
+                    % {"field": repeated},
+                )
+            )
         check_labels(f"{f_path}.labels", field.labels)
         is_choice = field.type in {"choice", "multi_choice"}
         if is_choice and not field.choices:

@@ -420,6 +420,8 @@ if SENTRY_DSN:
 # beat interval (seconds); submissions per OData page.
 SMS_ODK_HTTP_TIMEOUT = float(os.environ.get("SMS_ODK_HTTP_TIMEOUT", "60"))
 SMS_ODK_HTTP_RETRIES = int(os.environ.get("SMS_ODK_HTTP_RETRIES", "3"))
+# A person waiting on the ODK page: one try, this many seconds at most.
+SMS_ODK_PAGE_TIMEOUT = float(os.environ.get("SMS_ODK_PAGE_TIMEOUT", "5"))
 SMS_ODK_SYNC_SECONDS = int(os.environ.get("SMS_ODK_SYNC_SECONDS", "300"))
 SMS_ODK_PAGE_SIZE = int(os.environ.get("SMS_ODK_PAGE_SIZE", "250"))
 # ODK Central address (odk.central.checked_address): https:// only; plain

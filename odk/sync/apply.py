@@ -1,10 +1,14 @@
 """Applying a stored ODK submission to the register (country schema).
 
 A new Register item submission registers its item through
-stock.services.item_register (the web form's validation). An edit in Collect
-asks for a correction of that item through stock's correction path, like the
-web correction form: where the country wants corrections approved, it waits
-for an administrator. A stock-take check goes to the site's open custody
+stock.services.item_register (the web form's validation). An edit (made by a
+Central web user: Collect can't edit a sent form) asks for a correction of
+that item through stock's correction path, like the web correction form:
+where the country wants corrections approved, it waits for an administrator.
+The correction is recorded under the store manager whose app user sent the
+submission (SMS's permission and store scope are theirs; a Central web user
+is no SMS user) with a reason naming the Central user and account who edited
+it, kept in the item's history and the waiting correction. A stock-take check goes to the site's open custody
 stock-take (custody.services.stocktake_check). Whatever the register or the
 stock-take refuses goes to the review queue with the reason.
 """
@@ -15,6 +19,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, Validatio
 from django.db import transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.errors import raise_errors
 from custody import services as custody_services
@@ -27,7 +32,20 @@ from .. import xlsforms
 from ..models import ItemEntity, StockCheck, Submission, SubmissionAttachment
 from .run import Run
 
-EDIT_REASON = "Edited in ODK Collect"
+# The reason of a correction made by an edit in Central, in the country's
+# language (the run translates); with the editor unknown, the short one.
+EDIT_REASON = gettext_noop("Edited in ODK Central")
+EDIT_REASON_BY = gettext_noop("Edited in ODK Central by %(name)s (Central account %(account)s)")
+
+
+def edit_reason(submission: Submission) -> str:
+    editor = submission.edited_by or {}
+    if not editor.get("id") and not editor.get("name"):
+        return _(EDIT_REASON)
+    name = editor.get("name") or "?"
+    return _(EDIT_REASON_BY) % {"name": name, "account": editor.get("id") or "?"}
+
+
 YES = {"yes", "true", "1"}
 
 
@@ -219,11 +237,11 @@ def _apply_register(submission: Submission, run: Run) -> None:
         actor=actor,
         item=item,
         changes=changes,
-        reason=EDIT_REASON,
-        # An edit in Collect is a store manager asking for a correction, as on
-        # the web form: where the country wants corrections approved it waits
-        # for an administrator (the submission is processed: its request is
-        # made; the item changes once approved).
+        reason=edit_reason(submission),
+        # An edit in Central is a correction asked in the store manager's
+        # name, as on the web form: where the country wants corrections
+        # approved it waits for an administrator (the submission is
+        # processed: its request is made; the item changes once approved).
         approval=stock_services.Approval.COUNTRY_RULE,
     )
     attach_late_photos(submission, run=run, actor=actor)

@@ -20,6 +20,7 @@ run, since a late upload does not change updatedAt. Review states are written
 back to Central after each page, a few requests at a time.
 """
 
+import dataclasses
 import datetime
 import hashlib
 import logging
@@ -116,9 +117,12 @@ def sync_country(*, page_size: int | None = None, push_entities: bool = True) ->
                     entities_push(client=run.client, connection=conn)
             except central.CENTRAL_ERRORS as exc:
                 report.error = str(exc)[:2000]
+                report.central_down = central.did_not_answer(exc)
                 log.warning("ODK sync of %s stopped: %s", db_connection.schema_name, exc)
         CentralConnection.objects.filter(pk=conn.pk).update(
-            last_sync_at=timezone.now(), last_sync_error=report.error
+            last_sync_at=timezone.now(),
+            last_sync_error=report.error,
+            last_sync_report=dataclasses.asdict(report),
         )
     finally:
         _unlock()
@@ -244,9 +248,30 @@ def _ingest_new(run: Run, form_id: str, row: dict, instance_id: str) -> None:
     run.report.needs_review += 1
 
 
+def _editor(run: Run, form_id: str, central_id: str, instance_id: str) -> dict:
+    """The Central actor who made the version ``instance_id`` ({"id", "name"};
+    {} when Central doesn't say): Central lists a submission's versions with
+    their submitter (an edit's is the web user who made it) when asked for
+    extended metadata. The OData row's submitterName stays the first sender."""
+    client = run.client
+    url = (
+        f"projects/{run.conn.project_id}/forms/{form_id}"
+        f"/submissions/{client.session.urlquote(central_id)}/versions"
+    )
+    versions = central.checked(client.get(url, headers={"X-Extended-Metadata": "true"})).json()
+    for version in versions:
+        if version.get("instanceId") == instance_id:
+            submitter = version.get("submitter") or {}
+            actor_id = submitter.get("id", version.get("submitterId"))
+            return {"id": actor_id, "name": submitter.get("displayName") or ""}
+    return {}
+
+
 def _ingest_changed(run: Run, form_id: str, row: dict, instance_id: str) -> None:
     """An edited or deleted submission: the stored row is locked and updated."""
     system = row.get("__system") or {}
+    # Asked before the transaction: no row lock held across a request.
+    editor = {} if system.get("deletedAt") else _editor(run, form_id, row["__id"], instance_id)
     with transaction.atomic():
         submission = Submission.objects.select_for_update().get(central_id=row["__id"])
         _metadata(submission, system)
@@ -258,8 +283,12 @@ def _ingest_changed(run: Run, form_id: str, row: dict, instance_id: str) -> None
             return
         submission.instance_id = instance_id
         submission.data = row
+        submission.edited_by = editor
+        # Central shows an edited submission as "edited", whatever was sent
+        # before: the state this version earns must be sent again.
+        submission.review_pushed = ""
         if submission.status != Submission.Status.PENDING:
-            # An edit in Collect: it is applied to what the first version made.
+            # An edit in Central: it is applied to what the first version made.
             submission.status = Submission.Status.PENDING
             submission.corrections = {}
         submission.save()

@@ -12,6 +12,8 @@ from ..models import AppUser
 class SyncReport:
     skipped: bool = False
     error: str = ""
+    # The run stopped because Central was unreachable, too slow or failing.
+    central_down: bool = False
     pages: int = 0
     rows: int = 0
     processed: int = 0

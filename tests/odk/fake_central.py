@@ -60,6 +60,9 @@ class FakeSubmission:
     deleted: datetime.datetime | None = None
     comments: list = field(default_factory=list)
     seq: int = 0
+    # Central's submission versions, newest first: {instanceId, submitterId,
+    # createdAt, current, submitter (with X-Extended-Metadata)}.
+    versions: list = field(default_factory=list)
 
     def row(self) -> dict:
         present = sum(1 for v in self.attachments.values() if v is not None)
@@ -107,6 +110,7 @@ class FakeCentral:
         self.submissions: dict[str, FakeSubmission] = {}
         self.requests: list[tuple[str, str]] = []
         self.faults: list[Fault] = []
+        self.bulk_creates = 0
         self._seq = 0
         self.server = None
         self.thread = None
@@ -177,6 +181,11 @@ class FakeCentral:
                 attachments=files,
                 seq=self._seq,
             )
+            actor = {"id": submitter_id, "type": "field_key"}
+            actor["displayName"] = (self.app_users.get(submitter_id) or {}).get(
+                "displayName", f"app user {submitter_id}"
+            )
+            sub.versions = [self._version(instance, sub.created, actor)]
             self.submissions[sub.id] = sub
             return sub
 
@@ -185,7 +194,18 @@ class FakeCentral:
         with self.lock:
             sub.attachments[name] = content
 
-    def edit(self, sub: FakeSubmission, values: dict, attachments: dict | None = None) -> None:
+    def edit(
+        self,
+        sub: FakeSubmission,
+        values: dict,
+        attachments: dict | None = None,
+        *,
+        editor_id: int = 7,
+        editor_name: str = "Awa Diallo",
+    ) -> None:
+        """An edit in Central's web interface by the web user ``editor_id``
+        (Collect can't edit a sent form): a new version of the submission,
+        made by that user, as Central records it."""
         with self.lock:
             sub.values = {**sub.values, **values}
             sub.instance_id = f"uuid:{uuid.uuid4()}"
@@ -194,6 +214,23 @@ class FakeCentral:
             sub.review_state = "edited"
             if attachments:
                 sub.attachments.update(attachments)
+            for version in sub.versions:
+                version["current"] = False
+            editor = {"id": editor_id, "type": "user", "displayName": editor_name}
+            sub.versions.insert(0, self._version(sub.instance_id, sub.updated, editor))
+
+    @staticmethod
+    def _version(instance_id: str, when: datetime.datetime, actor: dict) -> dict:
+        return {
+            "instanceId": instance_id,
+            "submitterId": actor["id"],
+            "deviceId": None,
+            "createdAt": _iso(when),
+            "instanceName": None,
+            "current": True,
+            "userAgent": "fake",
+            "submitter": {**actor, "createdAt": _iso(when), "updatedAt": None, "deletedAt": None},
+        }
 
     # --- WSGI ----------------------------------------------------------------------
 
@@ -229,6 +266,8 @@ class FakeCentral:
         if not auth.startswith("Bearer ") or auth[7:] not in self.tokens:
             return self._json(start_response, {"code": 401.2, "message": "auth"}, status=401)
         with self.lock:
+            # Read by the route under the same lock (one request at a time).
+            self.extended = environ.get("HTTP_X_EXTENDED_METADATA") == "true"
             return self._route(method, path, query, body, start_response)
 
     def _json(self, start_response, data, status=200, headers=()):
@@ -279,6 +318,20 @@ class FakeCentral:
             return j({"success": True})
         if rest[0] == "datasets" and rest[2] == "entities":
             store = self.entities[(pid, rest[1])]
+            if method == "POST" and "entities" in json.loads(body):
+                # The bulk create: all or none, every UUID v4 and new.
+                data = json.loads(body)
+                if not isinstance(data.get("source"), dict) or not data["source"].get("name"):
+                    return j({"message": "source.name required"}, 400)
+                self.bulk_creates += 1
+                new = data["entities"]
+                if any(uuid.UUID(e["uuid"]).version != 4 for e in new):
+                    return j({"message": "uuid must be v4"}, 400)
+                if any(e["uuid"] in store for e in new):
+                    return j({"message": "exists"}, 409)
+                for e in new:
+                    store[e["uuid"]] = {"label": e["label"], "data": e["data"], "version": 1}
+                return j({"success": True})
             if method == "POST":
                 data = json.loads(body)
                 if uuid.UUID(data["uuid"]).version != 4:
@@ -368,6 +421,13 @@ class FakeCentral:
             if tail == ["comments"] and method == "POST":
                 sub.comments.append(json.loads(body)["body"])
                 return j({"body": sub.comments[-1], "actorId": 1, "createdAt": now})
+            if tail == ["versions"] and method == "GET":
+                # The submitter object only with X-Extended-Metadata, as on Central.
+                if getattr(self, "extended", False):
+                    return j(sub.versions)
+                return j(
+                    [{k: v for k, v in ver.items() if k != "submitter"} for ver in sub.versions]
+                )
             if tail == ["attachments"]:
                 return j([{"name": n, "exists": c is not None} for n, c in sub.attachments.items()])
             if len(tail) == 2 and tail[0] == "attachments":
@@ -477,6 +537,9 @@ def _serve(pipe) -> None:
             for values in rows:
                 central.submit(form_id, values, submitter_id=submitter_id)
             pipe.send(len(rows))
+        elif command == "entity_count":
+            with central.lock:
+                pipe.send(sum(len(store) for store in central.entities.values()))
         elif command == "review_states":
             with central.lock:
                 states: dict = {}
@@ -509,6 +572,9 @@ class FakeCentralProcess:
 
     def submit_many(self, form_id: str, rows: list[dict], *, submitter_id: int) -> int:
         return self._call("submit_many", form_id, rows, submitter_id)
+
+    def entity_count(self) -> int:
+        return self._call("entity_count")
 
     def review_states(self) -> dict:
         return self._call("review_states")

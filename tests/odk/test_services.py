@@ -105,3 +105,35 @@ def test_project_forms_and_entities_are_not_made_twice_when_records_are_lost(reg
     [(uuid, entity)] = fake.entities[(pid, "items")].items()
     assert uuid == str(ItemEntity.objects.get(item=item).entity_uuid)
     assert entity["data"]["sms_number"] == item.sms_number
+
+
+def test_the_items_list_is_created_in_bulk_and_a_broken_off_batch_is_not_doubled(
+    published, fake, monkeypatch
+):
+    pid = CentralConnection.objects.get().project_id
+    items = [register(published) for _ in range(5)]
+    monkeypatch.setattr(services, "ENTITY_BATCH", 2)
+
+    def entity_posts():
+        return sum(1 for m, path in fake.requests if m == "POST" and path.endswith("/entities"))
+
+    assert services.entities_push() == 5
+    # Three bulk requests (2 + 2 + 1), not one per item.
+    assert fake.bulk_creates == 3 and entity_posts() == 3
+    store = fake.entities[(pid, "items")]
+    assert set(store) == {str(link.entity_uuid) for link in ItemEntity.objects.all()}
+    assert {e["data"]["sms_number"] for e in store.values()} == {i.sms_number for i in items}
+    assert services.entities_push() == 0  # nothing changed, nothing sent
+
+    # Central took a batch but our record of it was lost: the bulk call is
+    # refused (409, nothing created), the batch goes one by one, nothing doubles.
+    ItemEntity.objects.filter(item__in=items[:2]).update(in_central=False, pushed={})
+    assert services.entities_push() == 2
+    assert len(store) == 5
+    assert ItemEntity.objects.filter(in_central=True).count() == 5
+
+    # An entity whose values changed is updated in place (a new version).
+    ItemEntity.objects.filter(item=items[4]).update(pushed={})
+    assert services.entities_push() == 1
+    assert store[str(ItemEntity.objects.get(item=items[4]).entity_uuid)]["version"] == 2
+    assert len(store) == 5

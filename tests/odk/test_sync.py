@@ -80,20 +80,42 @@ def test_an_edit_corrects_the_item_it_registered(connected, fake):
     sub = _submit(fake, connected)
     sync_country()
     item = Submission.objects.get(central_id=sub.id).item
-    fake.edit(sub, {"weight_kg": 11.75})
+    assert fake.submissions[sub.id].review_state == "approved"
+    fake.edit(sub, {"weight_kg": 11.75}, editor_id=7, editor_name="Awa Diallo")
+    assert fake.submissions[sub.id].review_state == "edited"
     report = sync_country()
     assert report.processed == 1
     assert StockItem.objects.count() == 1
     item.refresh_from_db()
     assert str(item.weight_kg) == "11.750"
     change = ItemChange.objects.get(item=item, field="weight_kg")
-    assert change.reason == "Edited in ODK Collect" and change.old_value == "12.500"
+    # Credited to the Central web user who edited it, not to "Collect" nor the
+    # app user; recorded under the store manager whose app user sent it.
+    assert change.reason == "Edited in ODK Central by Awa Diallo (Central account 7)"
+    assert change.old_value == "12.500" and change.changed_by == connected.manager_x
     stored = Submission.objects.get(central_id=sub.id)
     assert stored.processed_instance_id == sub.instance_id != sub.id
+    assert stored.edited_by == {"id": 7, "name": "Awa Diallo"}
+    # The edit's review state reached Central (it showed "edited" until then).
+    assert fake.submissions[sub.id].review_state == "approved"
+    assert report.reviews_pushed == 1
+
+
+def test_an_edit_that_the_register_refuses_is_flagged_in_central(connected, fake):
+    sub = _submit(fake, connected)
+    sync_country()
+    fake.edit(sub, {"weight_kg": -3}, editor_name="Awa Diallo")
+    report = sync_country()
+    assert report.needs_review == 1
+    assert fake.submissions[sub.id].review_state == "hasIssues"
+    # Edited again with a valid weight: applied, and Central is told again.
+    fake.edit(sub, {"weight_kg": 11}, editor_name="Awa Diallo")
+    sync_country()
+    assert fake.submissions[sub.id].review_state == "approved"
 
 
 def test_an_edit_waits_for_approval_where_the_country_asks(connected, fake, country_a):
-    """An edit in Collect is a store manager's correction, like the web form's:
+    """An edit in Central is a correction in the store manager's name, like the web form's:
     in a country that wants corrections approved it waits for an administrator."""
     from audit.models import AccessEvent
     from stock import services as stock_services
@@ -104,7 +126,7 @@ def test_an_edit_waits_for_approval_where_the_country_asks(connected, fake, coun
     sub = _submit(fake, connected)
     sync_country()
     item = Submission.objects.get(central_id=sub.id).item
-    fake.edit(sub, {"weight_kg": 11.75})
+    fake.edit(sub, {"weight_kg": 11.75}, editor_id=9, editor_name="Jean Ka")
     report = sync_country()
     assert report.processed == 1 and report.needs_review == 0
     item.refresh_from_db()
@@ -112,7 +134,8 @@ def test_an_edit_waits_for_approval_where_the_country_asks(connected, fake, coun
     assert not ItemChange.objects.filter(item=item).exists()
     pending = PendingCorrection.objects.get(item=item)
     assert pending.changes == {"weight_kg": "11.750"}
-    assert (pending.requested_by, pending.reason) == (connected.manager_x, "Edited in ODK Collect")
+    reason = "Edited in ODK Central by Jean Ka (Central account 9)"
+    assert (pending.requested_by, pending.reason) == (connected.manager_x, reason)
     assert AccessEvent.objects.filter(
         action=AccessEvent.Action.CORRECTION_REQUESTED, user=connected.manager_x
     ).exists()
@@ -121,7 +144,7 @@ def test_an_edit_waits_for_approval_where_the_country_asks(connected, fake, coun
     item.refresh_from_db()
     assert str(item.weight_kg) == "11.750"
     change = ItemChange.objects.get(item=item, field="weight_kg")
-    assert (change.changed_by, change.reason) == (connected.manager_x, "Edited in ODK Collect")
+    assert (change.changed_by, change.reason) == (connected.manager_x, reason)
 
 
 def test_a_late_photo_is_fetched_on_a_later_run_although_updated_at_did_not_change(connected, fake):
@@ -245,6 +268,11 @@ def test_two_syncs_of_one_country_cannot_run_at_once(connected, fake):
         )
         report = sync_country()
         assert report.skipped and Submission.objects.count() == 0
+        # Released now: a closed connection's backend lets go of its locks a
+        # moment later (under load, after the next sync has already asked).
+        other.execute(
+            "SELECT pg_advisory_unlock(hashtext(%s))", [f"sms-odk-sync:{connection.schema_name}"]
+        )
     finally:
         other.close()
     assert sync_country().processed == 1

@@ -6,6 +6,7 @@ from django_tenants.utils import schema_context
 
 from odk import services
 from odk.models import Submission
+from odk.sync import sync_country
 from odk.tasks import odk_sync
 from odk.xlsforms import REGISTER_FORM_ID
 from stock.models import StockItem
@@ -102,5 +103,60 @@ def test_sync_now_says_when_central_cannot_be_reached(connected, client, host_a)
     CentralConnection.objects.update(base_url="http://127.0.0.1:9")  # nothing listens
     client.force_login(connected.admin)
     response = client.post("/odk/action/sync/", HTTP_HOST=host_a, follow=True)
-    assert "The sync stopped:" in response.text
+    # One sentence in plain words, not the connection library's text.
+    assert "ODK Central did not answer; nothing was lost, SMS will try again at" in response.text
+    assert "Connection refused" not in response.text.split("<details>")[0]
+    assert "The sync stopped:" not in response.text
     assert CentralConnection.objects.get().last_sync_error
+
+
+def test_a_central_that_hangs_is_given_up_quickly_and_the_page_says_so(
+    connected, fake, client, host_a, settings
+):
+    """A person pressing "Sync now" waits one short timeout, no retries."""
+    import time
+
+    from odk.models import CentralConnection
+
+    settings.SMS_ODK_HTTP_RETRIES = 3  # the background's retries: not for a person waiting
+    settings.SMS_ODK_PAGE_TIMEOUT = 1
+    fake.fail("GET", r"Submissions$", delay=6, times=5)
+    client.force_login(connected.admin)
+    start = time.monotonic()
+    response = client.post("/odk/action/sync/", HTTP_HOST=host_a, follow=True)
+    assert time.monotonic() - start < 5
+    assert "ODK Central did not answer; nothing was lost, SMS will try again at" in response.text
+    state = CentralConnection.objects.get().last_sync_report
+    assert state["central_down"] is True
+    # The ODK page keeps saying it, with the next run.
+    page = client.get("/odk/", HTTP_HOST=host_a)
+    assert "ODK Central did not answer; nothing was lost." in page.text
+    assert "Next sync:" in page.text
+
+
+def test_the_odk_page_shows_the_last_run_its_result_and_the_next_run(
+    connected, fake, client, host_a
+):
+    _submit(fake, connected)
+    sync_country()
+    client.force_login(connected.admin)
+    page = client.get("/odk/", HTTP_HOST=host_a).text
+    assert "Completed: 1 submissions processed, 0 waiting for review." in page
+    assert "Last sync:" in page and "Next sync:" in page
+
+
+def test_a_store_manager_or_another_country_sees_no_sync_state(
+    connected, fake, country_b, client, host_a
+):
+    from accounts.roles import SMS_ADMINISTRATOR
+    from tests.factories import make_user
+
+    _submit(fake, connected)
+    sync_country()
+    client.force_login(connected.manager_x)
+    assert client.get("/odk/", HTTP_HOST=host_a).status_code == 404
+    with schema_context(country_b.schema_name):
+        admin_b = make_user(role=SMS_ADMINISTRATOR, all_sites=True)
+        client.force_login(admin_b)
+    on_b = client.get("/odk/", HTTP_HOST=country_b.host)
+    assert on_b.status_code == 200 and "Completed:" not in on_b.text

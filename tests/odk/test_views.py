@@ -56,7 +56,15 @@ def test_the_administrator_sees_the_odk_page_and_the_qr_code_and_the_view_is_log
 
 
 @pytest.mark.parametrize(
-    "path", ["/odk/", "/odk/connection/", "/odk/review/", "/odk/app-users/{pk}/qr/"]
+    "path",
+    [
+        "/odk/",
+        "/odk/connection/",
+        "/odk/review/",
+        "/odk/app-users/{pk}/qr/",
+        "/odk/forms/register.xlsx",
+        "/odk/forms/stocktake.xml",
+    ],
 )
 def test_a_store_manager_cannot_see_odk_pages_or_the_qr_code(connected, as_user, path):
     client = as_user(connected.manager_x)

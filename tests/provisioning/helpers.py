@@ -70,8 +70,8 @@ BASE = {
             "applies_to": ["tusk", "cut-piece"],
         },
         {
-            "key": "bag_count",
-            "labels": {"en": "Bags", "fr": "Sacs"},
+            "key": "packages",
+            "labels": {"en": "Packages", "fr": "Colis"},
             "type": "integer",
             "required": True,
             "applies_to": ["scales"],

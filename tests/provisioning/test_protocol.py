@@ -194,3 +194,29 @@ def test_a_whole_type_declares_a_whole_class():
         "categories[0].types[0].whole: type tusk is whole but its CITES class ivory_worked "
         "is not a whole one"
     ]
+
+
+@pytest.mark.parametrize(
+    ("key", "labels", "built_in"),
+    [
+        ("horn_position", {"en": "Horn position", "fr": "Position de la corne"}, "horn position"),
+        ("bag_count", {"en": "Number of bags", "fr": "Nombre de sacs"}, "bags"),
+        ("nombre_sacs", {"fr": "Nombre de sacs", "en": "Sacks"}, "sacs"),
+        ("weighed", {"en": "Species", "fr": "Espèce"}, "species"),
+    ],
+)
+def test_a_custom_field_that_repeats_a_built_in_one_is_refused(key, labels, built_in):
+    """The form would ask twice (and the register keep two answers)."""
+    data = protocol_data()
+    data["custom_fields"].append({"key": key, "labels": labels, "type": "integer"})
+    [issue] = issues_of(data)
+    assert issue.startswith("custom_fields[3].key: repeats the built-in field ")
+    assert f'"{built_in}"' in issue.lower()
+
+
+def test_a_custom_field_with_a_name_of_its_own_is_accepted():
+    data = protocol_data()
+    data["custom_fields"].append(
+        {"key": "microchip_number", "labels": {"en": "Microchip number"}, "type": "text"}
+    )
+    assert protocol_parse(protocol_yaml(data)).custom_fields[3].key == "microchip_number"
