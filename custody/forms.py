@@ -216,6 +216,12 @@ class StockTakeAddForm(SubmitOnceMixin, ServiceForm):
 
 class SignOffForm(ServiceForm):
     note = _text(_("Note"), limit=NOTE_MAX_LENGTH)
+    # The number of items the page showed would become missing: a tick box
+    # whose value is that count (the template draws it), checked again by
+    # the service against the count at sign-off.
+    confirm_missing = forms.IntegerField(
+        label=_("Confirmation"), required=False, min_value=0, widget=forms.HiddenInput
+    )
 
 
 class CheckpointForm(forms.Form):

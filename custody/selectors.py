@@ -6,14 +6,14 @@ stock-take to users of its site; an object outside the scope is Http404.
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404
 
 from accounts.permissions import may
 from ledger import chain as ledger
 from ledger import checkpoints, signing
 from ledger.models import LedgerEntry
-from stock.models import Site, StockItem
+from stock.models import ItemType, Site, StockItem
 from stock.scope import can_see_site, restrict_to_scope, visible_sites
 
 from .filters import TransferFilterSet
@@ -194,6 +194,57 @@ def stocktake_report(*, stocktake: StockTake, lines: list[StockTakeLine] | None 
     }
     report["found_count"] = report["found"] + len(report["damaged"])
     return report
+
+
+def stocktake_sign_off_preview(*, user, stocktake: StockTake) -> dict:
+    """What signing off would record as missing, now: the expected items not
+    checked or checked missing that are still in stock at the site (the same
+    rule as services.stocktake_sign_off, which refuses a confirmation naming
+    another count). Http404 outside the user's scope.
+
+    {"count": int, "weight_kg": Decimal, "unchecked": int,
+     "by_type": [{"item_type": ItemType, "count": int, "weight_kg": Decimal}]}
+    """
+    if not can_see_site(user, stocktake.site):
+        raise Http404
+    R = StockTakeLine.Result
+    lines = StockTakeLine.objects.filter(
+        stocktake=stocktake,
+        expected=True,
+        result__in=[R.UNCHECKED, R.MISSING],
+        item__site_id=stocktake.site_id,
+        item__status=StockItem.Status.IN_STOCK,
+    )
+    rows = list(
+        lines.values("item__item_type_id", "result")
+        .annotate(count=Count("id"), weight_kg=Sum("item__weight_kg"))
+        .order_by()
+    )
+    types = ItemType.objects.select_related("category").in_bulk(
+        {row["item__item_type_id"] for row in rows}
+    )
+    by_type: dict[int, dict] = {}
+    for row in rows:
+        bucket = by_type.setdefault(
+            row["item__item_type_id"],
+            {
+                "item_type": types[row["item__item_type_id"]],
+                "count": 0,
+                "weight_kg": Decimal("0.000"),
+            },
+        )
+        bucket["count"] += row["count"]
+        bucket["weight_kg"] += row["weight_kg"] or Decimal("0.000")
+    ordered = sorted(
+        by_type.values(),
+        key=lambda b: (b["item_type"].category.order, b["item_type"].order, b["item_type"].code),
+    )
+    return {
+        "count": sum(b["count"] for b in ordered),
+        "weight_kg": sum((b["weight_kg"] for b in ordered), Decimal("0.000")),
+        "unchecked": sum(row["count"] for row in rows if row["result"] == R.UNCHECKED),
+        "by_type": ordered,
+    }
 
 
 # --- Ledger -------------------------------------------------------------------------

@@ -386,6 +386,7 @@ def _stocktake_page(
             "is_open": stocktake.status == stocktake.Status.OPEN,
             "lines": lines,
             "report": selectors.stocktake_report(stocktake=stocktake, lines=lines),
+            "preview": selectors.stocktake_sign_off_preview(user=request.user, stocktake=stocktake),
             "sign_off_form": sign_off_form or SignOffForm(),
             "add_form": add_form or StockTakeAddForm(),
             "photos_to_choose_again": photos_again,
@@ -478,7 +479,12 @@ def stocktake_sign_off(request, stocktake_id):
     form = SignOffForm(request.POST)
 
     def sign_off(data):
-        services.stocktake_sign_off(actor=request.user, stocktake=stocktake, note=data["note"])
+        services.stocktake_sign_off(
+            actor=request.user,
+            stocktake=stocktake,
+            note=data["note"],
+            confirm_missing=data["confirm_missing"],
+        )
 
     if not _submitted(form, sign_off):
         return _stocktake_page(request, stocktake, sign_off_form=form)

@@ -148,7 +148,10 @@ def dashboard_totals(*, user) -> dict:
      "per_category": [{"category": ItemCategory, ...}],            # in stock
      "per_type": [{"item_type": ItemType, "category": ..., ...}],  # in stock
      "in_transit": {...}, "missing": {...}}
-    Only sites in the user's scope, and only non-zero rows.
+    Only sites in the user's scope. "per_site" lists every active store in
+    the scope, with zeros when it holds nothing (a store whose whole stock
+    was recorded missing must not vanish from the table); the other lists
+    only non-zero rows.
     """
     # Plain tuples, and the few sites and types fetched once: a country with
     # 50 stores has thousands of total rows, and a model instance (with its
@@ -161,10 +164,12 @@ def dashboard_totals(*, user) -> dict:
             user,
         ).values_list("site_id", "item_type_id", "status", "items", "pieces", "weight_kg")
     )
-    sites = Site.objects.in_bulk({row[0] for row in rows})
+    active_sites = list(visible_sites(user).filter(active=True))
+    sites = {site.pk: site for site in active_sites}
+    sites.update(Site.objects.in_bulk({row[0] for row in rows} - set(sites)))
     types = ItemType.objects.select_related("category").in_bulk({row[1] for row in rows})
     result = {"overall": _zero(), "in_transit": _zero(), "missing": _zero()}
-    per_site: dict[int, dict] = {}
+    per_site: dict[int, dict] = {site.pk: {"site": site, **_zero()} for site in active_sites}
     per_category: dict[int, dict] = {}
     per_type: dict[int, dict] = {}
     for row in rows:

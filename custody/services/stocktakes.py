@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.permissions import require
 from core.errors import raise_errors
@@ -208,12 +209,23 @@ def stocktake_register_item(
     return line
 
 
+def _becomes_missing(*, stocktake: StockTake, line: StockTakeLine, item: StockItem) -> bool:
+    """Whether sign-off records this expected item as missing (the rule
+    selectors.stocktake_sign_off_preview counts with)."""
+    R = StockTakeLine.Result
+    return (
+        item.site_id == stocktake.site_id
+        and line.result in (R.UNCHECKED, R.MISSING)
+        and item.status == Status.IN_STOCK
+    )
+
+
 def _sign_off_line(*, actor, stocktake: StockTake, line: StockTakeLine, item: StockItem) -> bool:
     """Settle one expected item at sign-off; whether its outcome changed."""
     R, Outcome = StockTakeLine.Result, StockTakeLine.Outcome
     here = item.site_id == stocktake.site_id
     absent = line.result in (R.UNCHECKED, R.MISSING)
-    if here and absent and item.status == Status.IN_STOCK:
+    if _becomes_missing(stocktake=stocktake, line=line, item=item):
         stock_services.item_move(item=item, status=Status.MISSING)
         line.outcome = Outcome.MARKED_MISSING
         ledger.append(
@@ -247,11 +259,18 @@ def _sign_off_line(*, actor, stocktake: StockTake, line: StockTakeLine, item: St
 
 
 @transaction.atomic(durable=True)
-def stocktake_sign_off(*, actor, stocktake: StockTake, note: str = "") -> StockTake:
+def stocktake_sign_off(
+    *, actor, stocktake: StockTake, note: str = "", confirm_missing: int | None = None
+) -> StockTake:
     """Close the stock-take. Expected items still unchecked or checked missing
     become "missing" (and show so on the dashboard); items recorded missing
     before and found now are back in stock. Items that left the site in the
-    meantime (a transfer) are left alone."""
+    meantime (a transfer) are left alone.
+
+    When any item would become missing, ``confirm_missing`` must name how
+    many: one click once recorded a whole store as missing, and a page
+    shown before other checks (or ODK submissions) must not sign off more
+    than it showed. Nothing becoming missing needs no confirmation."""
     require(actor, RUN_STOCKTAKE)
     stocktake = _locked_stocktake(actor=actor, stocktake=stocktake)
     _require_open(stocktake)
@@ -262,6 +281,37 @@ def stocktake_sign_off(*, actor, stocktake: StockTake, note: str = "") -> StockT
         i.pk: i
         for i in StockItem.objects.select_for_update().filter(pk__in=[ln.item_id for ln in lines])
     }
+    becoming_missing = sum(
+        1
+        for line in lines
+        if _becomes_missing(stocktake=stocktake, line=line, item=items[line.item_id])
+    )
+    if becoming_missing and confirm_missing is None:
+        raise ValidationError(
+            {
+                "confirm_missing": [
+                    ngettext(
+                        "Confirm that %(count)s item will be recorded as missing.",
+                        "Confirm that %(count)s items will be recorded as missing.",
+                        becoming_missing,
+                    )
+                    % {"count": becoming_missing}
+                ]
+            }
+        )
+    if confirm_missing is not None and confirm_missing != becoming_missing:
+        raise ValidationError(
+            {
+                "confirm_missing": [
+                    _(
+                        "The list changed since this page was shown: %(count)s items would "
+                        "now be recorded as missing, not %(confirmed)s. Check the list and "
+                        "confirm again."
+                    )
+                    % {"count": becoming_missing, "confirmed": confirm_missing}
+                ]
+            }
+        )
     for line in lines:
         if _sign_off_line(actor=actor, stocktake=stocktake, line=line, item=items[line.item_id]):
             line.save(update_fields=["outcome"])

@@ -85,3 +85,11 @@ def check(item, *, present=True, seal_intact=True, weight=None, note=""):
         weight_kg=weight if weight is not None else item.weight_kg,
         note=note,
     )
+
+
+def shown(user, stocktake) -> int:
+    """The count a stock-take page shows next to its sign-off button (for
+    histories built through the services that sign off what they leave unchecked)."""
+    from custody import selectors
+
+    return selectors.stocktake_sign_off_preview(user=user, stocktake=stocktake)["count"]

@@ -44,7 +44,7 @@ def test_move_receive_resolve_stocktake_verify_tamper_verify(reg):
     stocktake = services.stocktake_open(actor=reg.auditor, site=reg.site_y)
     for item in (a, c):
         services.stocktake_check(actor=reg.auditor, stocktake=stocktake, item=item, result="found")
-    services.stocktake_sign_off(actor=reg.auditor, stocktake=stocktake)
+    services.stocktake_sign_off(actor=reg.auditor, stocktake=stocktake, confirm_missing=1)
     assert StockItem.objects.get(pk=b.pk).status == "missing"
     assert selectors.stocktake_report(stocktake=stocktake)["unchecked"][0].item_id == b.pk
     assert total(reg.site_y, "missing") == (1, Decimal("10.000"))

@@ -61,7 +61,9 @@ def test_stocktake_with_missing_damaged_and_unexpected_items(reg):
     assert StockTakeLine.objects.get(stocktake=stocktake, item=b).photo is not None
 
     before_in_stock = total(reg.site_x)
-    services.stocktake_sign_off(actor=reg.auditor, stocktake=stocktake, note="Counted twice")
+    services.stocktake_sign_off(
+        actor=reg.auditor, stocktake=stocktake, note="Counted twice", confirm_missing=2
+    )
     stocktake.refresh_from_db()
     assert stocktake.status == "signed_off"
     statuses = {i.pk: i.status for i in StockItem.objects.filter(site=reg.site_x)}
@@ -82,7 +84,8 @@ def test_stocktake_with_missing_damaged_and_unexpected_items(reg):
     # The next stock-take finds c again: it is back in stock.
     second = services.stocktake_open(actor=reg.manager_x, site=reg.site_x)
     services.stocktake_check(actor=reg.manager_x, stocktake=second, item=c, result="found")
-    services.stocktake_sign_off(actor=reg.manager_x, stocktake=second)
+    # a, b, late and the added item were not counted this time.
+    services.stocktake_sign_off(actor=reg.manager_x, stocktake=second, confirm_missing=4)
     assert StockItem.objects.get(pk=c.pk).status == "in_stock"
     assert StockItem.objects.get(pk=d.pk).status == "missing"
     assert LedgerEntry.objects.filter(item_id=c.pk, event="stocktake_found").exists()
@@ -162,3 +165,72 @@ def test_a_reweigh_in_a_stocktake_is_a_finding_not_a_correction(reg, country_a):
     assert [(ln.item_id, ln.weight_difference) for ln in report["weight_differences"]] == [
         (a.pk, D("-0.400"))
     ]
+
+
+# --- Sign-off confirmation (issue 15: one click recorded a whole store missing) ---
+
+
+def test_sign_off_needs_a_confirmation_naming_what_becomes_missing(reg):
+    a, b, c = tusks(reg, 3)
+    (piece,) = tusks(reg, 1, weight="2.500")
+    stocktake = services.stocktake_open(actor=reg.manager_x, site=reg.site_x)
+    services.stocktake_check(actor=reg.manager_x, stocktake=stocktake, item=a, result="found")
+    services.stocktake_check(actor=reg.manager_x, stocktake=stocktake, item=b, result="missing")
+
+    preview = selectors.stocktake_sign_off_preview(user=reg.manager_x, stocktake=stocktake)
+    # b checked missing, c and piece never checked.
+    assert (preview["count"], preview["weight_kg"], preview["unchecked"]) == (3, D("22.500"), 2)
+    assert [(r["item_type"], r["count"], r["weight_kg"]) for r in preview["by_type"]] == [
+        (reg.tusk, 3, D("22.500"))
+    ]
+
+    for wrong in (None, 2, 76):
+        with pytest.raises(ValidationError) as exc:
+            services.stocktake_sign_off(
+                actor=reg.manager_x, stocktake=stocktake, confirm_missing=wrong
+            )
+        assert "confirm_missing" in exc.value.message_dict
+        stocktake.refresh_from_db()
+        assert stocktake.status == "open"
+        assert StockItem.objects.filter(site=reg.site_x, status="missing").count() == 0
+        assert not LedgerEntry.objects.filter(event="stocktake_missing").exists()
+
+    services.stocktake_sign_off(actor=reg.manager_x, stocktake=stocktake, confirm_missing=3)
+    # What the preview showed is exactly what became missing.
+    assert set(
+        StockItem.objects.filter(site=reg.site_x, status="missing").values_list("pk", flat=True)
+    ) == {b.pk, c.pk, piece.pk}
+    assert total(reg.site_x, "missing") == (preview["count"], preview["weight_kg"])
+    assert_totals_exact()
+
+
+def test_a_stale_confirmation_is_refused_when_more_would_become_missing(reg):
+    a, b = tusks(reg, 2)
+    stocktake = services.stocktake_open(actor=reg.manager_x, site=reg.site_x)
+    services.stocktake_check(actor=reg.manager_x, stocktake=stocktake, item=a, result="found")
+    services.stocktake_check(actor=reg.manager_x, stocktake=stocktake, item=b, result="found")
+    assert (
+        selectors.stocktake_sign_off_preview(user=reg.manager_x, stocktake=stocktake)["count"] == 0
+    )
+    # Someone else changes a check after the page was shown with nothing missing.
+    services.stocktake_check(actor=reg.auditor, stocktake=stocktake, item=b, result="missing")
+    with pytest.raises(ValidationError) as exc:
+        services.stocktake_sign_off(actor=reg.manager_x, stocktake=stocktake, confirm_missing=0)
+    assert "confirm_missing" in exc.value.message_dict
+    assert StockItem.objects.get(pk=b.pk).status == "in_stock"
+
+
+def test_nothing_becoming_missing_needs_no_confirmation(reg):
+    (a,) = tusks(reg, 1)
+    stocktake = services.stocktake_open(actor=reg.manager_x, site=reg.site_x)
+    services.stocktake_check(actor=reg.manager_x, stocktake=stocktake, item=a, result="found")
+    services.stocktake_sign_off(actor=reg.manager_x, stocktake=stocktake)
+    stocktake.refresh_from_db()
+    assert stocktake.status == "signed_off"
+
+
+def test_the_preview_of_another_sites_stocktake_is_404(reg):
+    tusks(reg, 1, site=reg.site_y, actor=reg.manager_y)
+    y_take = services.stocktake_open(actor=reg.auditor_y, site=reg.site_y)
+    with pytest.raises(Http404):
+        selectors.stocktake_sign_off_preview(user=reg.manager_x, stocktake=y_take)

@@ -159,7 +159,7 @@ def test_stocktake_screens_and_item_timeline(reg, login):
     c.post(stocktake_url + "check/", {"item": a.pk, "result": "found", "weight_kg": "10.100"})
     page = c.get(stocktake_url).content.decode()
     assert "Weight differences" in page
-    c.post(stocktake_url + "sign-off/", {"note": "done"})
+    c.post(stocktake_url + "sign-off/", {"note": "done", "confirm_missing": "1"})
     assert StockItem.objects.get(pk=b.pk).status == "missing"
     # The item page shows its chain of custody, verified.
     c = login(reg.manager_x)
@@ -299,3 +299,47 @@ def test_a_found_item_with_bad_input_shows_each_error_next_to_its_field(reg, log
     assert line.item.site == reg.site_x and str(line.item.weight_kg) == "3.500"
     # A manager of another site cannot add to this stock-take.
     assert login(reg.manager_y).post(stocktake_url + "add/", {}).status_code == 404
+
+
+def test_sign_off_page_shows_what_becomes_missing_and_needs_the_confirmation(reg, login):
+    a, b, c = tusks(reg, 3)
+    c_ = login(reg.manager_x)
+    stocktake_url = c_.post("/stock-takes/", {"site": reg.site_x.pk}).url
+    c_.post(stocktake_url + "check/", {"item": a.pk, "result": "found"})
+    page = c_.get(stocktake_url).content.decode()
+    assert "Signing off records 2 items (20.000 kg) as missing." in page
+    assert 'name="confirm_missing" id="id_confirm_missing" value="2"' in page
+    assert "Record 2 items as missing" in page
+
+    # Without the tick, or with another count: refused, nothing changed.
+    for data, message in (
+        ({"note": "done"}, "Confirm that 2 items will be recorded as missing."),
+        ({"note": "done", "confirm_missing": "75"}, "recorded as missing, not 75."),
+    ):
+        response = c_.post(stocktake_url + "sign-off/", data)
+        assert response.status_code == 200
+        body = response.content.decode()
+        assert "Nothing was saved." in body and message in body
+        assert StockItem.objects.filter(status="missing").count() == 0
+    response = c_.post(stocktake_url + "sign-off/", {"note": "done", "confirm_missing": "2"})
+    assert response.status_code == 302
+    assert {b.pk, c.pk} == set(
+        StockItem.objects.filter(status="missing").values_list("pk", flat=True)
+    )
+    # A store manager of another site: the page with the preview is 404.
+    assert login(reg.manager_y).get(stocktake_url).status_code == 404
+
+
+def test_a_store_with_nothing_in_stock_stays_on_the_dashboard(reg, login):
+    (a,) = tusks(reg, 1)
+    tusks(reg, 1, site=reg.site_y, actor=reg.manager_y)
+    stocktake = services.stocktake_open(actor=reg.manager_x, site=reg.site_x)
+    services.stocktake_sign_off(actor=reg.manager_x, stocktake=stocktake, confirm_missing=1)
+    assert StockItem.objects.get(pk=a.pk).status == "missing"
+    page = login(reg.admin).get("/").content.decode()
+    table = page[page.index("By store") :]
+    table = table[: table.index("</table>")]
+    assert reg.site_x.name in table and reg.site_y.name in table
+    row = table[table.index(reg.site_x.name) :]
+    row = row[: row.index("</tr>")]
+    assert ">0<" in row and "0.000 kg" in row

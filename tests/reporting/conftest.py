@@ -30,7 +30,7 @@ import time_machine
 
 from custody import services as custody
 from stock import services as stock_services
-from tests.custody.conftest import check, dispatch, draft
+from tests.custody.conftest import check, dispatch, draft, shown
 from tests.custody.conftest import reg as custody_reg  # noqa: F401
 from tests.stock.conftest import _media_in_tmp, register  # noqa: F401
 
@@ -113,12 +113,16 @@ def history(reg):
     with at(2026, 4, 1):
         take = custody.stocktake_open(actor=reg.manager_y, site=reg.site_y)
         custody.stocktake_check(actor=reg.manager_y, stocktake=take, item=A, result="found")
-        custody.stocktake_sign_off(actor=reg.manager_y, stocktake=take)
+        custody.stocktake_sign_off(
+            actor=reg.manager_y, stocktake=take, confirm_missing=shown(reg.manager_y, take)
+        )
     with at(2026, 5, 1):
         take = custody.stocktake_open(actor=reg.manager_y, site=reg.site_y)
         custody.stocktake_check(actor=reg.manager_y, stocktake=take, item=C, result="found")
         custody.stocktake_check(actor=reg.manager_y, stocktake=take, item=A, result="found")
-        custody.stocktake_sign_off(actor=reg.manager_y, stocktake=take)
+        custody.stocktake_sign_off(
+            actor=reg.manager_y, stocktake=take, confirm_missing=shown(reg.manager_y, take)
+        )
     for item in (A, B, C, D, S):
         item.refresh_from_db()
     return History(reg=reg, A=A, B=B, C=C, D=D, S=S)

@@ -20,7 +20,7 @@ from reporting.figures import TRANSIT, History, ItemFilter, Measure, Scope
 from reporting.models import ItemPosition, ItemTransition, MovementTotal
 from reporting.totals import rebuild
 from stock import services as stock_services
-from tests.custody.conftest import check, dispatch, draft
+from tests.custody.conftest import check, dispatch, draft, shown
 from tests.reporting.conftest import at
 from tests.stock.conftest import register
 
@@ -151,12 +151,16 @@ def long_history(history):
         )
         take = custody.stocktake_open(actor=reg.manager_x, site=reg.site_x)
         custody.stocktake_check(actor=reg.manager_x, stocktake=take, item=B, result="missing")
-        custody.stocktake_sign_off(actor=reg.manager_x, stocktake=take)
+        custody.stocktake_sign_off(
+            actor=reg.manager_x, stocktake=take, confirm_missing=shown(reg.manager_x, take)
+        )
     with at(2026, 8, 1):
         take = custody.stocktake_open(actor=reg.manager_x, site=reg.site_x)
         custody.stocktake_check(actor=reg.manager_x, stocktake=take, item=B, result="found")
         custody.stocktake_check(actor=reg.manager_x, stocktake=take, item=K, result="found")
-        custody.stocktake_sign_off(actor=reg.manager_x, stocktake=take)
+        custody.stocktake_sign_off(
+            actor=reg.manager_x, stocktake=take, confirm_missing=shown(reg.manager_x, take)
+        )
         stock_services.item_correct(
             actor=reg.manager_y, item=C, changes={"source": "surrender"}, reason="Court papers"
         )
