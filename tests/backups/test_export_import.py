@@ -2,6 +2,7 @@
 archive, recreated identical — rows, photos, ledger — and refused when the
 archive was altered, the key is wrong or the code is taken."""
 
+import hashlib
 import io
 import json
 import tarfile
@@ -16,7 +17,7 @@ from django_tenants.utils import schema_context, schema_exists
 
 from administration.evidence import evidence_verify
 from backups import crypto
-from backups.archive import MANIFEST
+from backups.archive import COUNTRY_ROWS, MANIFEST
 from backups.crypto import ArchiveError, Passphrase
 from backups.ledgerhead import ledger_checkpoints, signing_key_fingerprint
 from backups.services import CountryTaken, country_export, country_import
@@ -151,6 +152,23 @@ def test_an_altered_archive_is_refused_before_anything_is_written(made, media_ro
     _write_members(recounted, members)
     with pytest.raises(ArchiveError, match="stock_stockitem has 3 rows"):
         country_import(path=recounted, decryption=Passphrase(PASSPHRASE))
+
+    # Country settings this deployment would not accept, manifest made to
+    # match: refused before anything is written.
+    members = _members(archive)
+    rows = json.loads(members[COUNTRY_ROWS])
+    rows["country"]["two_factor_policy"] = "nobody"
+    members[COUNTRY_ROWS] = json.dumps(rows).encode()
+    manifest = json.loads(members[MANIFEST])
+    manifest["files"][COUNTRY_ROWS] = {
+        "sha256": hashlib.sha256(members[COUNTRY_ROWS]).hexdigest(),
+        "size": len(members[COUNTRY_ROWS]),
+    }
+    members[MANIFEST] = json.dumps(manifest).encode()
+    unsettled = tmp_path / "unsettled.smsx"
+    _write_members(unsettled, members)
+    with pytest.raises(ArchiveError, match="two_factor_policy"):
+        country_import(path=unsettled, decryption=Passphrase(PASSPHRASE))
 
     assert not schema_exists(SCHEMA)
     assert not Country.objects.filter(code=CODE).exists()
