@@ -186,6 +186,12 @@ def pages(w):
             w.app_user,
         ),
         "reporting:home": (w.admin, "/reports/", A.REPORT_VIEW, None),
+        "reporting:private_holdings": (
+            w.admin,
+            "/reports/cites/private-stocks/",
+            A.REPORT_VIEW,
+            None,
+        ),
         "reporting:report": (
             w.admin,
             "/reports/summary/?start=2025-01-01&end=2025-12-31",
