@@ -35,7 +35,7 @@ class Reach:
     """What an account holds: its permissions and the sites it was given."""
 
     permissions: frozenset[str]
-    all_sites: bool
+    every_site: bool  # given all sites (User.all_sites, read by stock.scope)
     site_ids: frozenset[int]
     superuser: bool = False
     active: bool = True
@@ -48,10 +48,10 @@ class Reach:
         """The permissions this administrator may hand out."""
         return self.permissions | WORKING_PERMISSIONS
 
-    def covers_sites(self, *, all_sites: bool, site_ids) -> bool:
-        if self.all_sites or self.superuser:
+    def covers_sites(self, *, every_site: bool, site_ids) -> bool:
+        if self.every_site or self.superuser:
             return True
-        return not all_sites and frozenset(site_ids) <= self.site_ids
+        return not every_site and frozenset(site_ids) <= self.site_ids
 
     def covers_permissions(self, permissions, *, superuser: bool = False) -> bool:
         if self.superuser:
@@ -72,11 +72,11 @@ def permissions_of(user) -> frozenset[str]:
     return frozenset(held)
 
 
-def reach_of(user, *, all_sites: bool, site_ids) -> Reach:
+def reach_of(user, *, every_site: bool, site_ids) -> Reach:
     """``user``'s reach, given the sites they were given (stock.scope.reach_of)."""
     return Reach(
         permissions=permissions_of(user),
-        all_sites=bool(all_sites),
+        every_site=bool(every_site),
         site_ids=frozenset(site_ids),
         superuser=bool(user.is_superuser),
         active=bool(user.is_active),
@@ -87,7 +87,7 @@ def within_reach(actor: Reach, target: Reach) -> bool:
     """Every site of ``target`` is one of ``actor``'s, and ``target`` holds
     nothing above ``actor`` (no permission ``actor`` could not give)."""
     return actor.covers_sites(
-        all_sites=target.all_sites, site_ids=target.site_ids
+        every_site=target.every_site, site_ids=target.site_ids
     ) and actor.covers_permissions(target.permissions, superuser=target.superuser)
 
 
@@ -98,26 +98,26 @@ def may_manage(actor: Reach, target: Reach) -> bool:
     return actor.manages_people and within_reach(actor, target)
 
 
-def hand_out_errors(actor: Reach, *, permissions, all_sites: bool, site_ids) -> dict:
-    """What ``actor`` may not give of this role (its ``permissions``), this
-    all-sites flag and these sites, as form errors ({field: [message]}; empty:
-    all of it may be given)."""
+def hand_out_errors(actor: Reach, *, permissions, every_site: bool, site_ids) -> dict:
+    """What ``actor`` may not give of this role (its ``permissions``), all
+    sites (``every_site``) and these sites, as errors keyed "role",
+    "every_site" and "sites" (empty: all of it may be given)."""
     errors = {}
     if not actor.manages_people:
         errors["role"] = [_("You are not allowed to do this.")]
         return errors
     if not actor.covers_permissions(permissions):
         errors["role"] = [_("You cannot give a role with permissions you do not have yourself.")]
-    if all_sites and not actor.covers_sites(all_sites=True, site_ids=()):
-        errors["all_sites"] = [_("Only an administrator of all sites can give all sites.")]
-    elif not all_sites and not actor.covers_sites(all_sites=False, site_ids=site_ids):
+    if every_site and not actor.covers_sites(every_site=True, site_ids=()):
+        errors["every_site"] = [_("Only an administrator of all sites can give all sites.")]
+    elif not every_site and not actor.covers_sites(every_site=False, site_ids=site_ids):
         errors["sites"] = [_("Choose among the sites you can see.")]
     return errors
 
 
 def may_change_country(actor: Reach) -> bool:
     """Country-wide settings reach every store: only an administrator of all sites."""
-    return actor.manages_people and (actor.all_sites or actor.superuser)
+    return actor.manages_people and (actor.every_site or actor.superuser)
 
 
 def role_permissions(role) -> frozenset[str]:

@@ -42,6 +42,7 @@ MANAGE_USERS = "accounts.manage_users"
 SUPPORT_ROLE_NAMES = {ROLES[SUPPORT_READ_ONLY].name, ROLES[SUPPORT_FULL].name}
 BUILT_IN_ROLE_NAMES = {role.name for role in ROLES.values()}
 MAX_SUPPORT_DAYS = 30
+HAND_OUT_FIELDS = {"every_site": "all_sites"}
 
 
 def _in_country() -> None:
@@ -98,11 +99,12 @@ def _check_hand_out(actor, *, role: Group, all_sites: bool, sites) -> list[Site]
     errors = management_scope.hand_out_errors(
         reach_of(actor),
         permissions=management_scope.role_permissions(role),
-        all_sites=all_sites,
+        every_site=all_sites,
         site_ids=[site.pk for site in sites],
     )
     if errors:
-        raise ValidationError(errors)
+        # The form's name for "every site" is all_sites.
+        raise ValidationError({HAND_OUT_FIELDS.get(k, k): v for k, v in errors.items()})
     return sites
 
 
@@ -464,7 +466,7 @@ def support_grant(
     refused = management_scope.hand_out_errors(
         reach_of(actor),
         permissions=management_scope.role_permissions(role),
-        all_sites=True,
+        every_site=True,
         site_ids=(),
     )
     if refused:

@@ -69,7 +69,7 @@ def user_list(request):
     return render(
         request,
         "administration/user_list.html",
-        {"rows": rows, "all_sites": reach_of(request.user).all_sites},
+        {"rows": rows, "all_sites": reach_of(request.user).every_site},
     )
 
 

@@ -93,4 +93,4 @@ def reach_of(user) -> Reach:
     else:
         # .all(), so a prefetch of scoped_sites (the people page) is used.
         site_ids = frozenset(site.pk for site in user.scoped_sites.all())
-    return management_scope.reach_of(user, all_sites=user.all_sites, site_ids=site_ids)
+    return management_scope.reach_of(user, every_site=user.all_sites, site_ids=site_ids)
