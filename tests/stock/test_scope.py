@@ -15,16 +15,8 @@ pytestmark = pytest.mark.django_db
 
 BASE = Path(settings.BASE_DIR)
 # Modules allowed to touch ``all_sites``: the scope itself; administration,
-# which sets a person's scope; the rule of who may manage whom, which compares
-# the Reach values stock.scope.reach_of builds (accounts may not import
-# stock); the demos, which create their users with it.
-ALLOWED = (
-    "stock/scope.py",
-    "administration/",
-    "accounts/management_scope.py",
-    "provisioning/demo.py",
-    "stock/demo.py",
-)
+# which sets a person's scope; the demos, which create their users with it.
+ALLOWED = ("stock/scope.py", "administration/", "provisioning/demo.py", "stock/demo.py")
 APPS = [
     "accounts",
     "administration",
