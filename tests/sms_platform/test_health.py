@@ -154,6 +154,9 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
+from tests.sms_platform.test_settings import _ledger_key_file  # noqa: E402
+
+
 def probe_in_production(path: str, **env) -> tuple[int, dict]:
     """``path`` asked of a production-configured process, over plain HTTP."""
     database = connection.settings_dict
@@ -167,6 +170,8 @@ def probe_in_production(path: str, **env) -> tuple[int, dict]:
         DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
         SMS_BASE_DOMAIN="sms.example.org",
         DJANGO_SETTINGS_MODULE="sms_platform.settings",
+        # Production refuses to start without the ledger's signing key.
+        SMS_LEDGER_SIGNING_KEY_FILE=_ledger_key_file(),
         DATABASE_URL=(
             f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
             f"{database['PORT'] or 5432}/{database['NAME']}"
