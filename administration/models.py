@@ -6,6 +6,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.triggers import no_truncate
+
 
 class SupportGrant(models.Model):
     """Time-limited access for a named platform staff member, through an
@@ -44,7 +46,10 @@ class SupportGrant(models.Model):
         verbose_name = _("support grant")
         verbose_name_plural = _("support grants")
         ordering = ["-granted_at"]
-        triggers = [pgtrigger.Protect(name="supportgrant_no_delete", operation=pgtrigger.Delete)]
+        triggers = [
+            pgtrigger.Protect(name="supportgrant_no_delete", operation=pgtrigger.Delete),
+            no_truncate("supportgrant_no_truncate"),
+        ]
 
     def __str__(self):
         return f"{self.staff_username} → {self.valid_until:%Y-%m-%d %H:%M}"
@@ -103,7 +108,8 @@ class PendingCorrection(models.Model):
         permissions = [("approve_correction", _("Can approve or reject corrections"))]
         indexes = [models.Index(fields=["status", "-requested_at"], name="admin_pending_status")]
         triggers = [
-            pgtrigger.Protect(name="pendingcorrection_no_delete", operation=pgtrigger.Delete)
+            pgtrigger.Protect(name="pendingcorrection_no_delete", operation=pgtrigger.Delete),
+            no_truncate("pendingcorrection_no_truncate"),
         ]
 
     def __str__(self):

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.triggers import no_truncate
+
 # CITES reasons for significant changes: a few paragraphs (forms and report_request).
 REASONS_MAX_LENGTH = 10_000
 
@@ -83,6 +85,7 @@ class ReportRun(models.Model):
         ]
         triggers = [
             pgtrigger.Protect(name="reportrun_no_delete", operation=pgtrigger.Delete),
+            no_truncate("reportrun_no_truncate"),
             # Progress and status may move while it is prepared; once the
             # file's hash is written, what was generated is fixed.
             pgtrigger.Protect(

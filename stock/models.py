@@ -15,6 +15,8 @@ from django.db import models
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
+from core.triggers import no_truncate
+
 
 class Site(models.Model):
     """A store, strongroom or warehouse."""
@@ -173,9 +175,11 @@ def localized_label(labels: dict, language: str | None, *, fallback: str) -> str
 
 # --- The register ---------------------------------------------------------------
 #
-# Everything below is append-mostly: the database refuses DELETE on items,
-# photos, changes, archive records and field-definition changes (pgtrigger
-# Protect triggers, installed in each country schema by migrate_schemas).
+# Everything below is append-mostly: the database refuses DELETE and TRUNCATE
+# on items, photos, changes, archive records and field-definition changes
+# (pgtrigger triggers, installed in each country schema by migrate_schemas;
+# the application's database role has no DELETE or TRUNCATE on them either,
+# see core.dbroles).
 # Writes go through stock.services only.
 
 
@@ -187,9 +191,14 @@ def _protect_update(name: str) -> "pgtrigger.Protect":
     return pgtrigger.Protect(name=name, operation=pgtrigger.Update)
 
 
-def _append_only(prefix: str) -> list["pgtrigger.Protect"]:
-    """A record that is written once: the database refuses updates and deletes."""
-    return [_protect_delete(f"{prefix}_no_delete"), _protect_update(f"{prefix}_no_update")]
+def _never_delete(prefix: str) -> list["pgtrigger.Trigger"]:
+    """A record that stays: the database refuses DELETE and TRUNCATE."""
+    return [_protect_delete(f"{prefix}_no_delete"), no_truncate(f"{prefix}_no_truncate")]
+
+
+def _append_only(prefix: str) -> list["pgtrigger.Trigger"]:
+    """A record that is written once: the database refuses updates, deletes and TRUNCATE."""
+    return [*_never_delete(prefix), _protect_update(f"{prefix}_no_update")]
 
 
 def _recorded_by(verbose_name) -> models.ForeignKey:
@@ -347,7 +356,7 @@ class StockItem(models.Model):
                 name="stock_item_case_upper",
             ),
         ]
-        triggers = [_protect_delete("stockitem_no_delete")]
+        triggers = _never_delete("stockitem")
 
     def __str__(self):
         return self.sms_number
@@ -394,7 +403,7 @@ class ItemPhoto(models.Model):
         permissions = [
             ("view_original_photo", _("Can view original photos (with their GPS position)"))
         ]
-        triggers = [_protect_delete("itemphoto_no_delete")]
+        triggers = _never_delete("itemphoto")
 
     def __str__(self):
         return f"{self.item_id} {self.sha256[:12]}"
