@@ -7,7 +7,7 @@ build (its statement level needs transition tables, which TRUNCATE has not),
 so this is a plain ``pgtrigger.Trigger`` that raises before the statement.
 
 Every model whose triggers protect DELETE or UPDATE carries one
-(tests/sms_platform/test_database_roles.py lists them from the models).
+(tests/core/test_triggers.py lists them from the models).
 """
 
 import pgtrigger
