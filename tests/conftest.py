@@ -8,6 +8,11 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context, schema_exists
 
+from tests.database_roles import (  # noqa: F401 - fixtures: the tests run as the app's role
+    _application_role,
+    _database_roles,
+    django_db_modify_db_settings,
+)
 from tests.factories import make_user
 
 COUNTRY_A = {"code": "XA", "name": "Alphaland", "default_language": "en", "languages": ["en", "fr"]}

@@ -12,6 +12,7 @@ from ledger import chain as ledger
 from ledger.models import LedgerEntry, LedgerHead
 from stock import services as stock_services
 from tests.custody.conftest import register
+from tests.database_roles import database_owner, triggers_off
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +79,8 @@ def test_the_database_refuses_to_update_or_delete_an_entry(reg):
         "UPDATE custody_ledgerentry SET actor_name = 'someone else' WHERE id = %s",
         "DELETE FROM custody_ledgerentry WHERE id = %s",
     ):
-        with pytest.raises(DatabaseError, match="Cannot update|Cannot delete"):
+        # The trigger, even for the owner (the application's role lacks the privilege).
+        with database_owner(), pytest.raises(DatabaseError, match="Cannot update|Cannot delete"):
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(sql, [entry.pk])
     with pytest.raises(DatabaseError):
@@ -89,10 +91,8 @@ def test_the_database_refuses_to_update_or_delete_an_entry(reg):
 def _tamper(sql: str, params):
     """What someone with the database owner's password could do: switch the
     protecting triggers off for this transaction and rewrite history."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = replica")
+    with triggers_off("custody_ledgerentry") as cursor:
         cursor.execute(sql, params)
-        cursor.execute("SET LOCAL session_replication_role = origin")
 
 
 def test_an_altered_weight_is_caught_and_named(reg):
