@@ -288,5 +288,11 @@ def refuse_privileged_role(using: str = DEFAULT_DB_ALIAS) -> list[str]:
 
 
 def refuse_privileged_role_signal(**kwargs) -> None:
-    """Celery's worker_init and beat_init (connected in core.apps)."""
-    refuse_privileged_role()
+    """Celery's worker_init and beat_init (connected in core.apps).
+
+    Celery logs an exception raised by a signal handler and carries on;
+    SystemExit is what stops it."""
+    try:
+        refuse_privileged_role()
+    except ImproperlyConfigured as exc:
+        raise SystemExit(f"ImproperlyConfigured: {exc}") from exc

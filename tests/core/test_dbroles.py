@@ -223,6 +223,9 @@ def test_production_refuses_to_start_as_the_owner(settings):
     settings.PRODUCTION = True
     with pytest.raises(ImproperlyConfigured, match="owns the database"):
         dbroles.refuse_privileged_role()
+    # Celery's worker_init / beat_init: Celery only logs an exception, SystemExit stops it.
+    with pytest.raises(SystemExit, match="owns the database"):
+        dbroles.refuse_privileged_role_signal(sender=None)
     settings.PRODUCTION = False
     assert "owns the database (or is a member of its owner)" in dbroles.refuse_privileged_role()
 
