@@ -236,7 +236,10 @@ def roles(admin_url: str, *, development: bool = False) -> int:
             )
             with _connect(admin_url, database) as conn:
                 # PostgreSQL 14 and older let everyone create tables in public.
-                conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+                try:
+                    conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+                except psycopg.errors.InsufficientPrivilege as exc:
+                    print(f"sms: {database}: {exc}".strip(), file=sys.stderr)
                 with conn.transaction():
                     adopted = _adopt(conn, owner)
                 if adopted:
