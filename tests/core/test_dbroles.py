@@ -242,27 +242,42 @@ def _run(args: list[str], **env) -> subprocess.CompletedProcess:
     )
 
 
-PRODUCTION = {
-    "SMS_ENV": "production",
-    "DJANGO_SECRET_KEY": "test-only-" + "x" * 60,
-    "SMS_BASE_DOMAIN": "sms.example.org",
-}
+@pytest.fixture
+def production(tmp_path) -> dict:
+    """The environment of a production process, but for the database."""
+    env = {
+        "SMS_ENV": "production",
+        "DJANGO_SECRET_KEY": "test-only-" + "x" * 60,
+        "SMS_BASE_DOMAIN": "sms.example.org",
+    }
+    if hasattr(settings, "SMS_LEDGER_SIGNING_KEY_FILE"):
+        # Production also refuses to start without the ledger's signing key.
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        key = tmp_path / "ledger-signing-key.pem"
+        key.write_bytes(
+            Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        env["SMS_LEDGER_SIGNING_KEY_FILE"] = str(key)
+    return env
 
 
-def test_the_wsgi_application_starts_only_as_the_application_role(django_db_setup):
-    as_app = _run(
-        ["-c", "import sms_platform.wsgi"], DATABASE_URL=_url("DATABASE_URL"), **PRODUCTION
-    )
+def test_the_wsgi_application_starts_only_as_the_application_role(django_db_setup, production):
+    wsgi = ["-c", "import sms_platform.wsgi"]
+    as_app = _run(wsgi, DATABASE_URL=_url("DATABASE_URL"), **production)
     assert as_app.returncode == 0, as_app.stderr
-    as_owner = _run(
-        ["-c", "import sms_platform.wsgi"], DATABASE_URL=_url("DATABASE_OWNER_URL"), **PRODUCTION
-    )
+    as_owner = _run(wsgi, DATABASE_URL=_url("DATABASE_OWNER_URL"), **production)
     assert as_owner.returncode != 0
     assert "ImproperlyConfigured" in as_owner.stderr
     assert "owns the database" in as_owner.stderr
 
 
-def test_owner_commands_log_in_as_the_owner_by_themselves(django_db_setup):
+def test_owner_commands_log_in_as_the_owner_by_themselves(django_db_setup, production):
     """rebuild_report_totals empties tables with TRUNCATE, which only the owner may."""
     command = ["manage.py", "rebuild_report_totals", "--country", "XA"]
     ok = _run(
@@ -273,5 +288,5 @@ def test_owner_commands_log_in_as_the_owner_by_themselves(django_db_setup):
     # production stops first and says what is missing.
     alone = _run(command, DATABASE_URL=_url("DATABASE_URL"))
     assert alone.returncode != 0 and "permission denied" in alone.stderr
-    production = _run(command, DATABASE_URL=_url("DATABASE_URL"), **PRODUCTION)
-    assert production.returncode != 0 and "DATABASE_OWNER_URL" in production.stderr
+    stopped = _run(command, DATABASE_URL=_url("DATABASE_URL"), **production)
+    assert stopped.returncode != 0 and "DATABASE_OWNER_URL" in stopped.stderr
