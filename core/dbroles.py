@@ -142,15 +142,18 @@ _CURRENT_GRANTS = """
 """
 
 
-def grant_application_role(*, schema_name: str, using: str = DEFAULT_DB_ALIAS) -> int:
+def grant_application_role(
+    *, schema_name: str, served: bool | None = None, using: str = DEFAULT_DB_ALIAS
+) -> int:
     """Give the application role exactly its privileges in ``schema_name``.
 
     Runs as the owner; changes only what differs (so repeating it costs one
     query) and returns how many statements that took. A schema that is
     neither ``public`` nor a country's (the template new countries are copied
     from) gets nothing: what the application could write there would be
-    copied into every new country. Does nothing with one role for everything
-    (development without ``DATABASE_OWNER_URL``).
+    copied into every new country. ``served`` says which it is when the
+    Country row can't (None: look it up). Does nothing with one role for
+    everything (development without ``DATABASE_OWNER_URL``).
     """
     if not roles_split():
         return 0
@@ -170,9 +173,10 @@ def grant_application_role(*, schema_name: str, using: str = DEFAULT_DB_ALIAS) -
         if row is None or not row[2]:
             return 0  # no such schema, or not ours to grant
         usage, create, _owned = row
-        served = schema_name == get_public_schema_name() or (
-            get_tenant_model().objects.using(using).filter(schema_name=schema_name).exists()
-        )
+        if served is None:
+            served = schema_name == get_public_schema_name() or (
+                get_tenant_model().objects.using(using).filter(schema_name=schema_name).exists()
+            )
         schema, grantee = quote(schema_name), quote(role)
         statements = []
         if usage != served:

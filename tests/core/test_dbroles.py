@@ -194,6 +194,15 @@ def test_a_schema_that_is_no_country_gives_the_application_nothing(country_a):
             {"role": role},
         )
         assert cursor.fetchone() == (False, False)
+    # Told it is a country's (a schema migrated before its Country row exists).
+    assert dbroles.grant_application_role(schema_name="not_a_country", served=True) == 2
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT has_schema_privilege(%(role)s, 'not_a_country', 'USAGE'),"
+            " has_table_privilege(%(role)s, 'not_a_country.stock_site', 'DELETE')",
+            {"role": role},
+        )
+        assert cursor.fetchone() == (True, True)
     # Repeating it changes nothing.
     assert dbroles.grant_application_role(schema_name=country_a.schema_name) == 0
 
