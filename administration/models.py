@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.triggers import no_truncate
 from stock.models import PendingCorrection
 
 
@@ -46,7 +47,10 @@ class SupportGrant(models.Model):
         verbose_name = _("support grant")
         verbose_name_plural = _("support grants")
         ordering = ["-granted_at"]
-        triggers = [pgtrigger.Protect(name="supportgrant_no_delete", operation=pgtrigger.Delete)]
+        triggers = [
+            pgtrigger.Protect(name="supportgrant_no_delete", operation=pgtrigger.Delete),
+            no_truncate("supportgrant_no_truncate"),
+        ]
 
     def __str__(self):
         return f"{self.staff_username} → {self.valid_until:%Y-%m-%d %H:%M}"

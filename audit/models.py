@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.access import AccessAction
+from core.triggers import no_truncate
 
 
 class AccessEvent(models.Model):
@@ -55,6 +56,7 @@ class AccessEvent(models.Model):
         triggers = [
             pgtrigger.Protect(name="accessevent_no_update", operation=pgtrigger.Update),
             pgtrigger.Protect(name="accessevent_no_delete", operation=pgtrigger.Delete),
+            no_truncate("accessevent_no_truncate"),
         ]
 
     def __str__(self):

@@ -72,6 +72,8 @@ class Scratch:
         env = {k: v for k, v in os.environ.items() if k not in _NOT_FOR_SCRATCH}
         env.update(
             DATABASE_URL=self.database_url,
+            # One role for everything in the scratch copy: its own (core.dbroles).
+            DATABASE_OWNER_URL=self.database_url,
             SMS_MEDIA_ROOT=str(self.media_root),
             DJANGO_SETTINGS_MODULE=os.environ.get(
                 "DJANGO_SETTINGS_MODULE", "sms_platform.settings"

@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
+from core.dbroles import grant_application_role
 from core.fingerprints import sha256_of
 from tenants.models import Country
 from tenants.services import country_register_restored, country_update
@@ -394,6 +395,11 @@ def country_import(
         except Exception:
             _undo_restore(schema=schema, replaced=replaced)
             raise
+        # The archive carries no grants: the application role's, as for any new
+        # country; the replaced schema is no country's any more, it gets none.
+        grant_application_role(schema_name=schema)
+        if replaced:
+            grant_application_role(schema_name=replaced)
         # django-tenants records every app's migrations in each schema.
         missing = sorted(known - archived)
         if missing:

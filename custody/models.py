@@ -11,11 +11,16 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.triggers import no_truncate
 from stock.models import ItemPhoto, Site, StockItem
 
 
-def _no_delete(name: str) -> "pgtrigger.Protect":
-    return pgtrigger.Protect(name=name, operation=pgtrigger.Delete)
+def _never_delete(prefix: str) -> list["pgtrigger.Trigger"]:
+    """The database refuses DELETE and TRUNCATE."""
+    return [
+        pgtrigger.Protect(name=f"{prefix}_no_delete", operation=pgtrigger.Delete),
+        no_truncate(f"{prefix}_no_truncate"),
+    ]
 
 
 class CustodySettings(models.Model):
@@ -96,7 +101,7 @@ class Transfer(models.Model):
             ("verify_ledger", _("Can check the custody ledger")),
         ]
         indexes = [models.Index(fields=["status", "-created_at"], name="custody_transfer_status")]
-        triggers = [_no_delete("transfer_no_delete")]
+        triggers = _never_delete("transfer")
 
     def __str__(self):
         return self.reference
@@ -160,7 +165,7 @@ class TransferItem(models.Model):
                 fields=["item"], condition=Q(open=True), name="custody_one_open_transfer"
             ),
         ]
-        triggers = [_no_delete("transferitem_no_delete")]
+        triggers = _never_delete("transferitem")
 
     def __str__(self):
         return f"{self.transfer_id}/{self.item_id}"
@@ -209,7 +214,7 @@ class Discrepancy(models.Model):
         verbose_name_plural = _("discrepancies")
         ordering = ["-raised_at", "-id"]
         indexes = [models.Index(fields=["resolved_at"], name="custody_discrepancy_open")]
-        triggers = [_no_delete("discrepancy_no_delete")]
+        triggers = _never_delete("discrepancy")
 
     def __str__(self):
         return f"{self.transfer_id} {self.kind}"
@@ -250,7 +255,7 @@ class StockTake(models.Model):
                 fields=["site"], condition=Q(status="open"), name="custody_one_open_stocktake"
             )
         ]
-        triggers = [_no_delete("stocktake_no_delete")]
+        triggers = _never_delete("stocktake")
 
     def __str__(self):
         return self.reference
@@ -307,7 +312,7 @@ class StockTakeLine(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["stocktake", "item"], name="custody_stocktake_item")
         ]
-        triggers = [_no_delete("stocktakeline_no_delete")]
+        triggers = _never_delete("stocktakeline")
 
     def __str__(self):
         return f"{self.stocktake_id}/{self.item_id}"

@@ -15,6 +15,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.triggers import no_truncate
+
 
 class LedgerHead(models.Model):
     """The end of the chain: one row (id 1), locked FOR UPDATE by every append,
@@ -117,6 +119,7 @@ class LedgerEntry(models.Model):
         triggers = [
             pgtrigger.Protect(name="ledgerentry_no_delete", operation=pgtrigger.Delete),
             pgtrigger.Protect(name="ledgerentry_no_update", operation=pgtrigger.Update),
+            no_truncate("ledgerentry_no_truncate"),
         ]
 
     def __str__(self):

@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.triggers import no_truncate
+
 
 class CentralConnection(models.Model):
     """The country's ODK Central account and project (one row per country)."""
@@ -200,7 +202,10 @@ class Submission(models.Model):
             models.Index(fields=["xml_form_id", "status"], name="odk_submission_form_status"),
         ]
         # Nothing lost: a submission is never deleted, only rejected with a reason.
-        triggers = [pgtrigger.Protect(name="odk_submission_no_delete", operation=pgtrigger.Delete)]
+        triggers = [
+            pgtrigger.Protect(name="odk_submission_no_delete", operation=pgtrigger.Delete),
+            no_truncate("odk_submission_no_truncate"),
+        ]
 
     def __str__(self):
         return self.central_id
@@ -234,7 +239,10 @@ class SubmissionAttachment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["submission", "name"], name="odk_attachment_unique")
         ]
-        triggers = [pgtrigger.Protect(name="odk_attachment_no_delete", operation=pgtrigger.Delete)]
+        triggers = [
+            pgtrigger.Protect(name="odk_attachment_no_delete", operation=pgtrigger.Delete),
+            no_truncate("odk_attachment_no_truncate"),
+        ]
 
     def __str__(self):
         return self.name

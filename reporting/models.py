@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.triggers import no_truncate
+
 # CITES reasons for significant changes: a few paragraphs (forms and report_request).
 REASONS_MAX_LENGTH = 10_000
 
@@ -83,6 +85,7 @@ class ReportRun(models.Model):
         ]
         triggers = [
             pgtrigger.Protect(name="reportrun_no_delete", operation=pgtrigger.Delete),
+            no_truncate("reportrun_no_truncate"),
             # Progress and status may move while it is prepared; once the
             # file's hash is written, what was generated is fixed.
             pgtrigger.Protect(
@@ -285,6 +288,7 @@ class CitesFiling(models.Model):
         triggers = [
             pgtrigger.Protect(name="citesfiling_no_delete", operation=pgtrigger.Delete),
             pgtrigger.Protect(name="citesfiling_no_update", operation=pgtrigger.Update),
+            no_truncate("citesfiling_no_truncate"),
         ]
 
     def __str__(self):
@@ -339,6 +343,7 @@ class PrivateHolding(models.Model):
         ordering = ["-declared_on", "holder"]
         triggers = [
             pgtrigger.Protect(name="privateholding_no_delete", operation=pgtrigger.Delete),
+            no_truncate("privateholding_no_truncate"),
         ]
 
     def __str__(self):

@@ -229,7 +229,8 @@ local_cluster() {
 	fi
 	local password
 	password=$(cat "$pwfile") || die "$pwfile is missing: ./sms stop-db && rm -rf var/pgdata, then run again"
-	export DATABASE_URL="postgres://postgres:$password@127.0.0.1:$port/${SMS_DB_NAME:-sms}"
+	# The cluster's superuser only makes the two roles (ensure_postgres).
+	SMS_DB_ADMIN_URL="postgres://postgres:$password@127.0.0.1:$port/postgres"
 }
 
 stop_local_cluster() {
@@ -248,20 +249,42 @@ stop_local_cluster() {
 }
 
 ensure_postgres() {
-	# Order: DATABASE_URL; a server on 127.0.0.1:5432 that lets `postgres` in;
-	# a project-local cluster (SMS_LOCAL_PG=1 forces this one). The database is
-	# SMS_DB_NAME (default sms) in the last two cases.
+	# Order: DATABASE_URL; SMS_DB_ADMIN_URL; a server on 127.0.0.1:5432 that lets
+	# `postgres` in; a project-local cluster (SMS_LOCAL_PG=1 forces this one).
+	# In the last three, the database is SMS_DB_NAME (default sms) and two roles
+	# are made for it (README, "Database roles"): NAME_owner, which owns it and
+	# runs migrations, and NAME_app, which the application connects as; their
+	# passwords are generated once and kept in var/db-roles/.
+	local name=${SMS_DB_NAME:-sms}
 	if [ -n "${DATABASE_URL:-}" ]; then
 		say "Database: DATABASE_URL from the environment"
+		if [ -z "${DATABASE_OWNER_URL:-}" ]; then
+			warn "DATABASE_OWNER_URL is not set: migrations and the application share one database role, which can switch the never-delete triggers off (development only; see README, \"Database roles\")"
+		elif [ -n "${SMS_DB_ADMIN_URL:-}" ]; then
+			"$PY" "$SMS_ROOT/scripts/dbtool.py" roles || die "could not set up the database roles"
+		fi
+		"$PY" "$SMS_ROOT/scripts/dbtool.py" create
+		return
+	fi
+	if [ -n "${SMS_DB_ADMIN_URL:-}" ]; then
+		say "Database: the server of SMS_DB_ADMIN_URL (database $name)"
 	elif [ -z "${SMS_LOCAL_PG:-}" ] &&
 		"$PY" "$SMS_ROOT/scripts/dbtool.py" check postgres://postgres@127.0.0.1:5432/postgres 2>/dev/null; then
-		export DATABASE_URL="postgres://postgres@127.0.0.1:5432/${SMS_DB_NAME:-sms}"
-		say "Database: the PostgreSQL server on 127.0.0.1:5432 (database ${SMS_DB_NAME:-sms})"
+		SMS_DB_ADMIN_URL="postgres://postgres@127.0.0.1:5432/postgres"
+		say "Database: the PostgreSQL server on 127.0.0.1:5432 (database $name)"
 	else
 		local_cluster
 		say "Database: project-local cluster (var/pgdata)"
 	fi
-	"$PY" "$SMS_ROOT/scripts/dbtool.py" create
+	local urls
+	urls=$("$PY" "$SMS_ROOT/scripts/dbtool.py" local-roles "$SMS_DB_ADMIN_URL" "$name" "$VAR") ||
+		die "could not set up the database roles ${name}_owner and ${name}_app"
+	DATABASE_URL=$(sed -n 1p <<<"$urls")
+	DATABASE_OWNER_URL=$(sed -n 2p <<<"$urls")
+	export DATABASE_URL DATABASE_OWNER_URL
+	# The roles are made; nothing below needs the administrator.
+	unset SMS_DB_ADMIN_URL
+	say "Database roles: ${name}_owner (migrations, provisioning), ${name}_app (the application)"
 }
 
 # --- The rest ------------------------------------------------------------------

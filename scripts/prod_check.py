@@ -14,7 +14,9 @@ export a CITES declaration through Celery and download it, /health/ again.
 
 Installs what it needs when missing (nginx, openssl, redis-server with
 apt-get as root; requirements/prod.txt into .venv), uses a fresh database
-`sms_prodcheck` (on DATABASE_URL's server, default the local one), stops every
+`sms_prodcheck` with its two roles (web, worker and beat as the application
+role, migrations and the demo as the owner; on DATABASE_URL's server, default
+the local one), stops every
 process it started on exit, and gives up after PROD_CHECK_TIMEOUT seconds
 (default 600). Prints PASS or FAIL last; exit status 0 on PASS.
 """
@@ -200,7 +202,7 @@ def environment(database_url: str, redis_db: int) -> dict[str, str]:
         DJANGO_EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend",
     )
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SMS_", "DJANGO_"))}
-    for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"):
+    for name in ("DATABASE_URL", "DATABASE_OWNER_URL", "REDIS_URL", "CELERY_BROKER_URL"):
         base.pop(name, None)
     return {**base, **env}
 
@@ -222,11 +224,13 @@ def local_server() -> str:
     return f"postgres://postgres:{password}@127.0.0.1:{ports[-1]}/postgres"
 
 
-def database(env_url: str | None) -> str:
+def database(env_url: str | None) -> tuple[str, str]:
+    """A fresh database and its two roles, as deploy/README.md ("Database
+    roles") makes them: the application's (web, worker, beat) and the owner
+    (migrations, provisioning). Returns their URLs."""
     server = env_url or local_server()
     parts = urllib.parse.urlsplit(server)
     admin = urllib.parse.urlunsplit(parts._replace(path="/postgres"))
-    target = urllib.parse.urlunsplit(parts._replace(path=f"/{DB_NAME}"))
     script = (
         "import sys, psycopg\n"
         "with psycopg.connect(sys.argv[1], autocommit=True) as c:\n"
@@ -234,7 +238,21 @@ def database(env_url: str | None) -> str:
         "    c.execute('CREATE DATABASE ' + sys.argv[2])\n"
     )
     run([PY, "-c", script, admin, DB_NAME])
-    return target
+    host = f"{parts.hostname}:{parts.port or 5432}"
+    app, owner = (
+        f"postgres://{DB_NAME}_{kind}:{secrets.token_hex(16)}@{host}/{DB_NAME}"
+        for kind in ("app", "owner")
+    )
+    run(
+        [PY, "scripts/dbtool.py", "roles"],
+        env={
+            **os.environ,
+            "SMS_DB_ADMIN_URL": admin,
+            "DATABASE_URL": app,
+            "DATABASE_OWNER_URL": owner,
+        },
+    )
+    return app, owner
 
 
 def start(name: str, args, env) -> subprocess.Popen:
@@ -292,11 +310,11 @@ def bring_up() -> tuple[dict, int]:
         run(["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379",
              "--save", "", "--appendonly", "no"])  # fmt: skip
     _, cert, key = certificate()
-    say(f"Fresh database {DB_NAME}")
-    env = environment(
-        database(os.environ.get("DATABASE_URL")),
-        redis_db=int(os.environ.get("PROD_CHECK_REDIS_DB", "8")),
-    )
+    say(f"Fresh database {DB_NAME} and its two roles")
+    app_url, owner_url = database(os.environ.get("DATABASE_URL"))
+    env = environment(app_url, redis_db=int(os.environ.get("PROD_CHECK_REDIS_DB", "8")))
+    # Only the commands that migrate or provision get the owner's address.
+    as_owner = {**env, "DATABASE_OWNER_URL": owner_url}
     run(
         [
             PY,
@@ -319,10 +337,10 @@ def bring_up() -> tuple[dict, int]:
     as_written = {k: v for k, v in env.items() if k != "DJANGO_EMAIL_BACKEND"}
     run([PY, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], env=as_written)
     say("migrate_schemas, compilemessages, collectstatic, the demo country (XD)")
-    run([PY, "manage.py", "migrate_schemas", "--executor=multiprocessing", "-v", "0"], env=env)
+    run([PY, "manage.py", "migrate_schemas", "--executor=multiprocessing", "-v", "0"], env=as_owner)
     run([PY, "manage.py", "compilemessages", "-v", "0"], env=env)
     run([PY, "manage.py", "collectstatic", "--noinput", "-v", "0"], env=env)
-    run([PY, "manage.py", "demo_setup"], env=env)
+    run([PY, "manage.py", "demo_setup"], env=as_owner)
 
     app_port, https_port, http_port = free_port(), free_port(), free_port()
     env["SMS_BIND"] = f"127.0.0.1:{app_port}"

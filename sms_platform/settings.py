@@ -181,12 +181,21 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
 }
 
+# Two database roles (core.dbroles; README, "Database roles"): DATABASE_URL is
+# the application's, which owns nothing; DATABASE_OWNER_URL, the owner of the
+# database and every table, is used only by the commands that migrate or create
+# schemas (migrate_schemas, provision_country, demo_setup,
+# rebuild_report_totals). Production refuses to start when DATABASE_URL is a
+# superuser or the owner.
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sms"),
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
     )
 }
+SMS_DATABASE_OWNER_URL = os.environ.get("DATABASE_OWNER_URL", "")
+# Kept apart: an owner command replaces the login in DATABASES["default"].
+SMS_DATABASE_APP_ROLE = DATABASES["default"].get("USER") or ""
 # django-tenants' backend, serialising trigger installs across parallel
 # migrations (sms_platform/postgresql_backend).
 DATABASES["default"]["ENGINE"] = "sms_platform.postgresql_backend"

@@ -17,6 +17,8 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.triggers import no_truncate
+
 
 class Site(models.Model):
     """A store, strongroom or warehouse."""
@@ -208,9 +210,11 @@ def localized_label(labels: dict, language: str | None, *, fallback: str) -> str
 
 # --- The register ---------------------------------------------------------------
 #
-# Everything below is append-mostly: the database refuses DELETE on items,
-# photos, changes, archive records and field-definition changes (pgtrigger
-# Protect triggers, installed in each country schema by migrate_schemas).
+# Everything below is append-mostly: the database refuses DELETE and TRUNCATE
+# on items, photos, changes, archive records and field-definition changes
+# (pgtrigger triggers, installed in each country schema by migrate_schemas;
+# the application's database role has no DELETE or TRUNCATE on them either,
+# see core.dbroles).
 # Writes go through stock.services only.
 
 
@@ -222,9 +226,14 @@ def _protect_update(name: str) -> "pgtrigger.Protect":
     return pgtrigger.Protect(name=name, operation=pgtrigger.Update)
 
 
-def _append_only(prefix: str) -> list["pgtrigger.Protect"]:
-    """A record that is written once: the database refuses updates and deletes."""
-    return [_protect_delete(f"{prefix}_no_delete"), _protect_update(f"{prefix}_no_update")]
+def _never_delete(prefix: str) -> list["pgtrigger.Trigger"]:
+    """A record that stays: the database refuses DELETE and TRUNCATE."""
+    return [_protect_delete(f"{prefix}_no_delete"), no_truncate(f"{prefix}_no_truncate")]
+
+
+def _append_only(prefix: str) -> list["pgtrigger.Trigger"]:
+    """A record that is written once: the database refuses updates, deletes and TRUNCATE."""
+    return [*_never_delete(prefix), _protect_update(f"{prefix}_no_update")]
 
 
 def _recorded_by(verbose_name) -> models.ForeignKey:
@@ -414,7 +423,7 @@ class StockItem(models.Model):
                 name="stock_item_mark_serial_unique",
             )
         ]
-        triggers = [_protect_delete("stockitem_no_delete")]
+        triggers = _never_delete("stockitem")
 
     def __str__(self):
         return self.sms_number
@@ -461,7 +470,7 @@ class ItemPhoto(models.Model):
         permissions = [
             ("view_original_photo", _("Can view original photos (with their GPS position)"))
         ]
-        triggers = [_protect_delete("itemphoto_no_delete")]
+        triggers = _never_delete("itemphoto")
 
     def __str__(self):
         return f"{self.item_id} {self.sha256[:12]}"
@@ -705,7 +714,7 @@ class PendingCorrection(models.Model):
         verbose_name_plural = _("corrections waiting for approval")
         ordering = ["-requested_at"]
         indexes = [models.Index(fields=["status", "-requested_at"], name="admin_pending_status")]
-        triggers = [_protect_delete("pendingcorrection_no_delete")]
+        triggers = _never_delete("pendingcorrection")
 
     def __str__(self):
         return f"{self.item_id} {self.status}"

@@ -17,6 +17,11 @@ from django.db import connection, transaction
 from django.test import override_settings
 from django_tenants.utils import quote_schema_name, schema_context
 
+from tests.database_roles import (  # noqa: F401 - fixtures: the tests run as the app's role
+    _application_role,
+    _database_roles,
+    django_db_modify_db_settings,
+)
 from tests.factories import make_user
 
 COUNTRY_A = {"code": "XA", "name": "Alphaland", "default_language": "en", "languages": ["en", "fr"]}

@@ -14,6 +14,7 @@ from django_tenants.utils import schema_context
 from administration.tasks import verify_evidence
 from ledger.models import LedgerEntry
 from reporting import services as reporting_services
+from tests.database_roles import triggers_off
 from tests.stock.conftest import image_bytes, make_register, register, upload
 
 pytestmark = pytest.mark.django_db
@@ -63,10 +64,9 @@ def _snapshot(reg):
 
 
 def _tamper(sql: str, params):
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = replica")
+    # Someone with the database owner's password (tests/database_roles.py).
+    with triggers_off("custody_ledgerentry") as cursor:
         cursor.execute(sql, params)
-        cursor.execute("SET LOCAL session_replication_role = origin")
 
 
 @pytest.fixture

@@ -20,7 +20,9 @@ from tests.factories import make_user
 
 from .conftest import CODE, SCHEMA
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# New countries, imports and scratch databases: the database owner's work
+# (tests/database_roles.py).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.database_owner]
 
 
 def _scratch_databases() -> list[str]:

@@ -28,7 +28,9 @@ from tests.stock.conftest import image_bytes, register, upload
 
 from .conftest import CODE, SCHEMA, drop_country, media_digest, schema_digest
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# New countries, imports and scratch databases: the database owner's work
+# (tests/database_roles.py).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.database_owner]
 
 PASSPHRASE = "a long and secret passphrase"
 

@@ -18,6 +18,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from accounts.roles import STORE_MANAGER
+from tests.database_roles import database_owner
 from tests.factories import DEFAULT_PASSWORD, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -88,7 +89,9 @@ def store(live_server, country_a, settings, tmp_path):
         username=manager.username,
         colleague=colleague,
     )
+    # Removing never-delete rows: the database owner's work (tests/database_roles.py).
     with (
+        database_owner(),
         schema_context(country_a.schema_name),
         pgtrigger.ignore(
             "stock.StockItem:stockitem_no_delete", "stock.ItemPhoto:itemphoto_no_delete"

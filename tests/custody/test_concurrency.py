@@ -25,6 +25,7 @@ from ledger import chain as ledger
 from ledger.models import LedgerEntry, LedgerHead
 from stock import services as stock_services
 from stock.models import ItemNumberSerial, StockItem, StockTotal
+from tests.database_roles import database_owner
 from tests.factories import ItemCategoryFactory, ItemTypeFactory, SiteFactory, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -55,7 +56,9 @@ def committed(country_a):
         "manager": manager,
         "item": item,
     }
+    # Removing never-delete rows: the database owner's work (tests/database_roles.py).
     with (
+        database_owner(),
         schema_context(country_a.schema_name),
         pgtrigger.ignore(
             "stock.StockItem:stockitem_no_delete",

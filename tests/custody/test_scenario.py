@@ -6,7 +6,6 @@ row in the database, verify again."""
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from custody import selectors, services
 from custody.models import Discrepancy
@@ -15,6 +14,7 @@ from ledger import selectors as ledger_selectors
 from ledger.models import LedgerEntry
 from stock.models import StockItem
 from tests.custody.conftest import assert_totals_exact, check, dispatch, draft, total, tusks
+from tests.database_roles import triggers_off
 
 pytestmark = pytest.mark.django_db
 
@@ -63,14 +63,13 @@ def test_move_receive_resolve_stocktake_verify_tamper_verify(reg):
     assert ledger.verify_chain().ok
 
     received = LedgerEntry.objects.get(item_id=c.pk, event="received")
-    with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE custody_ledgerentry DISABLE TRIGGER ALL")
+    # Someone with the database owner's password (tests/database_roles.py).
+    with triggers_off("custody_ledgerentry") as cursor:
         cursor.execute(
             'UPDATE custody_ledgerentry SET payload = payload || \'{"weight_received": "10.000"}\''
             " WHERE id = %s",
             [received.pk],
         )
-        cursor.execute("ALTER TABLE custody_ledgerentry ENABLE TRIGGER ALL")
     result = ledger.verify_chain()
     assert not result.ok and result.problem.sequence == received.sequence
     timeline = ledger_selectors.item_timeline(item=c)

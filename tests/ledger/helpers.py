@@ -7,14 +7,14 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
+from tests.database_roles import triggers_off
+
 
 def tamper(sql: str, params) -> None:
     """What someone with the database owner's password could do: switch the
     protecting triggers off for this transaction and rewrite history."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = replica")
+    with triggers_off("custody_ledgerentry") as cursor:
         cursor.execute(sql, params)
-        cursor.execute("SET LOCAL session_replication_role = origin")
 
 
 def call_verify_ledger(*args, stdin: str | None = None) -> tuple[str, str]:

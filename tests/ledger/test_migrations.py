@@ -17,7 +17,8 @@ from django.db.utils import DatabaseError
 from ledger import chain, listeners, signing
 from ledger.models import LedgerEntry, LedgerHead
 
-pytestmark = pytest.mark.django_db
+# Migrations run as the database owner (tests/database_roles.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.database_owner]
 
 SCHEMA = "ledger_move_test"
 BEFORE = [("custody", "0002_head_and_settings")]
@@ -135,7 +136,8 @@ def test_existing_entries_survive_the_move_and_stay_protected(old_country):
     assert result.ok and result.backfilled_to == 5
     # Protected under the ledger app's trigger names only.
     new_triggers = _triggers()
-    assert len(new_triggers) == 2 and not new_triggers & old_triggers
+    assert new_triggers == {t.get_pgid(LedgerEntry) for t in LedgerEntry._meta.triggers}
+    assert not new_triggers & old_triggers
     entry = LedgerEntry.objects.get(sequence=3)
     for sql in (
         "UPDATE custody_ledgerentry SET actor_name = 'someone else' WHERE id = %s",

@@ -11,7 +11,9 @@ from provisioning.protocol import ProtocolInvalid, protocol_parse
 from provisioning.services import CREATE, UPDATE, country_provision
 from tests.provisioning.helpers import protocol_data, protocol_yaml
 
-pytestmark = pytest.mark.django_db
+# Provisioning creates country schemas: it runs as the database owner
+# (core.dbroles; tests/database_roles.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.database_owner]
 
 ODK = {
     "url": "https://central.example.org/",

@@ -11,7 +11,9 @@ from tenants.models import Country
 from tests.accounts.helpers import log_in
 from tests.provisioning.helpers import protocol_data, protocol_yaml, write_protocol
 
-pytestmark = pytest.mark.django_db
+# Provisioning creates country schemas: it runs as the database owner
+# (core.dbroles; tests/database_roles.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.database_owner]
 
 
 def run(*args) -> str:

@@ -20,7 +20,9 @@ from tenants.models import Country, Domain
 from tests.factories import make_user
 from tests.provisioning.helpers import protocol_data, protocol_yaml
 
-pytestmark = pytest.mark.django_db
+# Provisioning creates country schemas: it runs as the database owner
+# (core.dbroles; tests/database_roles.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.database_owner]
 
 
 def provision(data, **kwargs):

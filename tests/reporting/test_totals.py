@@ -289,6 +289,8 @@ def test_corrected_classification_moves_the_whole_history(long_history):
     assert held[(reg.cut_piece.pk,)][0].as_tuple() == (1, 1, Decimal("8.000"))
 
 
+# rebuild_report_totals empties the tables with TRUNCATE: the database owner's work.
+@pytest.mark.database_owner
 def test_rebuild_from_the_ledger_writes_the_same_tables(long_history):
     def tables():
         return (
@@ -308,6 +310,8 @@ def test_rebuild_from_the_ledger_writes_the_same_tables(long_history):
     assert counts["items"] == ItemPosition.objects.count()
 
 
+# rebuild_report_totals empties the tables with TRUNCATE: the database owner's work.
+@pytest.mark.database_owner
 def test_rebuild_command_back_fills_a_country_and_reports_use_it(history, country_a, capsys):
     ItemPosition.objects.all().delete()
     ItemTransition.objects.all().delete()

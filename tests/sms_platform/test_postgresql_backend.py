@@ -42,6 +42,7 @@ def test_pgtriggers_schema_editor_is_built_on_ours():
 
 
 @pytest.mark.django_db
+@pytest.mark.database_owner  # migrations' work: the application's role creates no function
 def test_replacing_a_shared_function_holds_the_advisory_lock_until_commit():
     with connection.schema_editor() as editor:
         editor.execute(

@@ -16,7 +16,8 @@ from stock import marks
 from stock.models import ItemType
 from tests.factories import ItemCategoryFactory, ItemTypeFactory
 
-pytestmark = pytest.mark.django_db
+# Migrations and new schemas: the database owner's work (tests/database_roles.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.database_owner]
 
 BEFORE = [("stock", "0007_pendingcorrection")]
 AFTER = [("stock", "0008_itemtype_cites_class")]

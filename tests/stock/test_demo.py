@@ -6,7 +6,9 @@ from django.db.models import Count, Sum
 from stock.demo import seed_demo_stock
 from stock.models import ItemPhoto, StockItem, StockTotal
 
-pytestmark = pytest.mark.django_db
+# Provisioning creates country schemas: it runs as the database owner
+# (core.dbroles; tests/database_roles.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.database_owner]
 
 
 def test_demo_stock_is_varied_and_its_totals_match(reg, country_a):

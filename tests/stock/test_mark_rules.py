@@ -227,6 +227,7 @@ def test_a_decimal_comma_weight_is_read_as_a_number():
 # --- the migration that canonicalised the stored marks ------------------------------------
 
 
+@pytest.mark.database_owner  # migrations: the database owner's work
 def test_the_migration_canonicalises_marks_and_flags_collisions(reg, caplog):
     import logging
 

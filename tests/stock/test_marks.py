@@ -17,6 +17,7 @@ from accounts.roles import STORE_MANAGER
 from stock import marks, services
 from stock.marks import pattern_of
 from stock.models import ItemNumberSerial, ItemPhoto, MarkSerial, StockItem, StockTotal
+from tests.database_roles import database_owner
 from tests.factories import ItemCategoryFactory, ItemTypeFactory, SiteFactory, make_user
 from tests.stock.conftest import register
 
@@ -129,7 +130,9 @@ def committed_register(country_a):
         )
         user = make_user(role=STORE_MANAGER, sites=[site])
     yield site, item_type, user
+    # Removing never-delete rows: the database owner's work (tests/database_roles.py).
     with (
+        database_owner(),
         schema_context(country_a.schema_name),
         pgtrigger.ignore(
             "stock.StockItem:stockitem_no_delete", "stock.ItemPhoto:itemphoto_no_delete"

@@ -18,7 +18,8 @@ from stock import services
 from stock.models import PendingCorrection, StockItem
 from tests.stock.conftest import register
 
-pytestmark = pytest.mark.django_db
+# Migrations and new schemas: the database owner's work (tests/database_roles.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.database_owner]
 
 BEFORE = [("administration", "0001_initial"), ("stock", "0006_form_submission")]
 # Back to stock's latest migration: the test goes on with today's models.

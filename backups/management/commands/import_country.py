@@ -11,6 +11,7 @@ from administration.evidence import evidence_verify
 from backups.crypto import ArchiveError
 from backups.keys import decryption_from
 from backups.services import country_import
+from core.dbroles import connect_as_owner
 
 
 class Command(BaseCommand):
@@ -43,6 +44,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        # Restores a schema: the database owner's work (core.dbroles).
+        connect_as_owner()
         decryption = decryption_from(options)
         try:
             result = country_import(

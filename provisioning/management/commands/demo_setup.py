@@ -4,6 +4,7 @@ account; print where to log in."""
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from core.dbroles import connect_as_owner
 from provisioning.demo import demo_setup
 from provisioning.protocol import ProtocolInvalid
 from provisioning.services import CREATE, DEACTIVATE, UPDATE, ProvisioningFailed
@@ -16,6 +17,8 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
+        # Creates the country's schema: the database owner's work (core.dbroles).
+        connect_as_owner()
         try:
             result = demo_setup()
         except (ProtocolInvalid, ProvisioningFailed) as exc:

@@ -5,6 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from core.dbroles import connect_as_owner
 from provisioning.output import result_lines
 from provisioning.protocol import ProtocolInvalid, protocol_load
 from provisioning.services import ProvisioningFailed, country_provision
@@ -25,6 +26,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, protocol: Path, dry_run: bool, **options):
+        # Creates the country's schema: the database owner's work (core.dbroles).
+        connect_as_owner()
         try:
             spec = protocol_load(protocol)
             result = country_provision(protocol=spec, dry_run=dry_run)

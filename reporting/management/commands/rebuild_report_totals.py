@@ -3,7 +3,8 @@ one, from its custody ledger: the back-fill after upgrading, the repair if
 they were ever in doubt, and the step to take after changing a country's
 time zone (it moves the day each entry takes effect).
 
-Runs from the public side and enters each country schema explicitly.
+Runs from the public side and enters each country schema explicitly, as the
+database owner (core.dbroles).
 """
 
 import time
@@ -12,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context
 
+from core.dbroles import connect_as_owner
 from reporting.totals import rebuild
 from tenants.models import Country
 
@@ -25,6 +27,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        # rebuild() empties the aggregate tables with TRUNCATE, which the
+        # application's database role may not do (core.dbroles).
+        connect_as_owner()
         countries = Country.objects.exclude(schema_name=get_public_schema_name()).order_by("code")
         if options.get("country"):
             countries = countries.filter(code=options["country"].upper())
