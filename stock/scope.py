@@ -80,7 +80,23 @@ def restrict_to_scope(
 
 
 def can_see_site(user, site) -> bool:
+    remembered = getattr(user, _REMEMBERED, None)
+    if remembered is not None:
+        return _active(user) and (remembered is _EVERY_SITE or site.pk in remembered)
     return visible_sites(user).filter(pk=site.pk).exists()
+
+
+_REMEMBERED = "_sms_visible_site_ids"
+_EVERY_SITE = object()
+
+
+def remember_scope(user) -> None:
+    """Read ``user``'s sites once: ``can_see_site`` then answers for this
+    user object without a query. For an object a batch job keeps for one run
+    (the ODK sync), as Django keeps permissions on it: a change of scope made
+    meanwhile applies from the next run."""
+    visible = visible_site_ids(user)
+    setattr(user, _REMEMBERED, _EVERY_SITE if visible is None else visible)
 
 
 def reach_of(user) -> Reach:

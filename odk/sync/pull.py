@@ -10,20 +10,26 @@ killed worker) is repeated from the old watermark; rows already stored are
 recognised by ``__id`` and their ``meta/instanceID`` and skipped, so nothing
 is lost and nothing is registered twice.
 
-Each submission is applied (odk.sync.apply) in one transaction of its own: a
-new one and its item are stored in the same transaction, so the submission
-row exists if and only if its item does (the unique ``__id`` refuses a second
-row). Attachments are downloaded byte for byte with their SHA-256 (a
-submission with attachments is stored first, then its files, then it is
-applied); submissions whose attachments were missing are re-checked on every
-run, since a late upload does not change updatedAt. Review states are written
-back to Central after each page, a few requests at a time.
+A new submission and its item are stored in the same transaction, so the
+submission row exists if and only if its item does (the unique ``__id``
+refuses a second row). New Register item submissions with nothing to
+download (the common case) are applied up to BATCH_SIZE per transaction,
+each in a savepoint of its own, their ledger entries appended together
+(``_ingest_batch``); anything else (an edit, a deletion, a stock-take check,
+a submission with attachments) in one transaction of its own. Attachments
+are downloaded byte for byte with their SHA-256 (a submission with
+attachments is stored first, then its files, then it is applied);
+submissions whose attachments were missing are re-checked on every run, since
+a late upload does not change updatedAt. Review states are written back to
+Central after each page, a few requests at a time, while the next page is
+applied.
 """
 
 import dataclasses
 import datetime
 import hashlib
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
@@ -37,12 +43,14 @@ from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from ledger import chain as ledger
 from stock.custom_fields import definitions_cached
 from tenants.current import current_country
 
 from .. import central
 from ..models import CentralConnection, FormVersion, Submission, SubmissionAttachment, SyncState
 from ..services import entities_push
+from ..xlsforms import REGISTER_FORM_ID
 from .apply import after_insert, apply_submission, attach_late_photos, needs_review, process
 from .run import Run, SyncReport
 
@@ -50,6 +58,10 @@ log = logging.getLogger(__name__)
 # Review PATCHes in flight at once: Central answers each in a few ms, and
 # waiting for them one by one would cost more than registering the items.
 REVIEW_WORKERS = 4
+# New registrations applied in one transaction (_ingest_batch): at most this
+# many, for at most this long (rows it locks wait for its commit).
+BATCH_SIZE = 50
+BATCH_SECONDS = 1.0
 # Metadata kept in step with Central when a known submission comes back
 # unedited (its review state changed, or it was re-listed).
 METADATA_FIELDS = ("submitter_id", "central_updated_at", "edits", "attachments_expected")
@@ -108,11 +120,17 @@ def sync_country(*, page_size: int | None = None, push_entities: bool = True) ->
         with translation.override(_country_language()), definitions_cached():
             try:
                 run = Run(client=central.client_for(conn), conn=conn, report=report)
-                for form_id in _published_forms():
-                    _pull_form(run, form_id, page_size=page_size or settings.SMS_ODK_PAGE_SIZE)
-                    report.forms.append(form_id)
-                _recheck_attachments(run)
-                _push_reviews(run)
+                reviews = _Reviews(run)
+                try:
+                    for form_id in _published_forms():
+                        size = page_size or settings.SMS_ODK_PAGE_SIZE
+                        _pull_form(run, form_id, page_size=size, reviews=reviews)
+                        report.forms.append(form_id)
+                    _recheck_attachments(run)
+                    reviews.send()
+                    reviews.wait()
+                finally:
+                    reviews.close()
                 if push_entities:
                     entities_push(client=run.client, connection=conn)
             except central.CENTRAL_ERRORS as exc:
@@ -133,7 +151,7 @@ def _odata_time(value: datetime.datetime) -> str:
     return value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def _pull_form(run: Run, form_id: str, *, page_size: int) -> None:
+def _pull_form(run: Run, form_id: str, *, page_size: int, reviews: "_Reviews") -> None:
     state, _created = SyncState.objects.get_or_create(xml_form_id=form_id)
     params = {"$top": str(page_size)}
     if state.watermark:
@@ -152,8 +170,15 @@ def _pull_form(run: Run, form_id: str, *, page_size: int) -> None:
             for s in Submission.objects.filter(central_id__in=[row["__id"] for row in rows])
         }
         touched: list[Submission] = []
+        batch: list[dict] = []
         for row in rows:
-            _ingest(run, form_id, row, known.get(row["__id"]), touched)
+            if _batchable(form_id, row, known.get(row["__id"])):
+                batch.append(row)
+            else:
+                # In Central's order: what came before is stored first.
+                _ingest_batch(run, form_id, batch)
+                batch = []
+                _ingest(run, form_id, row, known.get(row["__id"]), touched)
             system = row.get("__system") or {}
             updated = max(
                 parse_datetime(value)
@@ -163,14 +188,18 @@ def _pull_form(run: Run, form_id: str, *, page_size: int) -> None:
             if newest is None or updated > newest:
                 newest = updated
             run.report.rows += 1
+        _ingest_batch(run, form_id, batch)
         if touched:
             Submission.objects.bulk_update(touched, fields=METADATA_FIELDS)
         run.report.pages += 1
-        # The page is stored: tell Central what became of it before the next one.
-        _push_reviews(run, central_ids=[row["__id"] for row in rows])
+        # The page is stored: tell Central what became of it, while the next
+        # one is fetched and applied.
+        reviews.send(central_ids=[row["__id"] for row in rows])
         next_link = body.get("@odata.nextLink")
         url = central.rebase(next_link, run.conn) if next_link else None
-    # Every page of the pass is stored: only now may the watermark move.
+    # Every page of the pass is stored and its review states are in Central:
+    # only now may the watermark move.
+    reviews.wait()
     if newest != state.watermark:
         state.watermark = newest
         state.save(update_fields=["watermark", "updated_at"])
@@ -246,6 +275,89 @@ def _ingest_new(run: Run, form_id: str, row: dict, instance_id: str) -> None:
         needs_review(submission, exc)
         submission.save(force_insert=True)
     run.report.needs_review += 1
+
+
+# --- New registrations in batches -----------------------------------------------------------
+
+
+def _batchable(form_id: str, row: dict, known: Submission | None) -> bool:
+    """A new Register item submission with nothing to download (the common
+    case): registered with others in one transaction (``_ingest_batch``)."""
+    system = row.get("__system") or {}
+    return (
+        known is None
+        and form_id == REGISTER_FORM_ID
+        and not system.get("deletedAt")
+        and not system.get("attachmentsExpected")
+    )
+
+
+def _ingest_batch(run: Run, form_id: str, rows: list[dict]) -> None:
+    """Store and apply new submissions (``_batchable``) up to BATCH_SIZE at a
+    time in one transaction each, their ledger entries appended together
+    (ledger.chain.batched: one head lock, one INSERT, the report aggregates in
+    a few statements), their rows in one INSERT.
+
+    Each submission is still applied on its own: through the same
+    ``apply_submission`` (stock.services.item_register), in a savepoint of
+    its own (``batch.isolated()``), so one the register refuses goes to the
+    review queue with its reason, its changes and ledger entry undone, and
+    the others go on. A batch that fails as a whole (a database error) is
+    rolled back and its submissions are stored one transaction each
+    (``_ingest_new``), as without batches: what fails then fails alone. A batch also ends after
+    BATCH_SECONDS, so the rows it locks (the serial numbers, the totals of a
+    store) are not held long against a web registration meanwhile."""
+    start = 0
+    while start < len(rows):
+        start += _ingest_chunk(run, form_id, rows[start : start + BATCH_SIZE])
+
+
+def _new_submission(form_id: str, row: dict) -> Submission:
+    instance_id = (row.get("meta") or {}).get("instanceID") or row["__id"]
+    submission = Submission(
+        central_id=row["__id"], xml_form_id=form_id, instance_id=instance_id, data=row
+    )
+    _metadata(submission, row.get("__system") or {})
+    return submission
+
+
+def _ingest_chunk(run: Run, form_id: str, rows: list[dict]) -> int:
+    """Apply the first rows of ``rows`` in one transaction; returns how many."""
+    deadline = time.monotonic() + BATCH_SECONDS
+    submissions: list[Submission] = []
+    refused = attempted = 0
+    try:
+        with ledger.batched() as batch:
+            for row in rows:
+                attempted += 1
+                submission = _new_submission(form_id, row)
+                try:
+                    with batch.isolated():
+                        apply_submission(submission, run)
+                except (ValidationError, PermissionDenied, Http404) as exc:
+                    submission.item, submission.processed_instance_id = None, ""
+                    needs_review(submission, exc)
+                    refused += 1
+                submissions.append(submission)
+                if time.monotonic() > deadline:
+                    break
+            Submission.objects.bulk_create(submissions)
+            for submission in submissions:
+                after_insert(submission)
+    except Exception:
+        # Rolled back as a whole (a database error, a bug): the same rows one
+        # transaction each, so what can be stored is, and what fails, fails
+        # alone, as without batches.
+        log.exception("ODK sync: a batch of %s failed, storing them one by one", attempted)
+        for row in rows[:attempted]:
+            _ingest_new(run, form_id, row, _new_submission(form_id, row).instance_id)
+        return attempted
+    run.report.processed += len(submissions) - refused
+    run.report.needs_review += refused
+    return attempted
+
+
+# --- Edits -------------------------------------------------------------------------------------
 
 
 def _editor(run: Run, form_id: str, central_id: str, instance_id: str) -> dict:
@@ -361,47 +473,70 @@ def _review_comment(submission: Submission) -> str | None:
     return None
 
 
-def _push_reviews(run: Run, *, central_ids: list[str] | None = None) -> None:
-    """Write wanted review states to Central (those of ``central_ids``, or all
-    still waiting), a few at a time; record the ones Central took in one
-    UPDATE per state. A failed request stops the run after the others are
-    recorded; what is left is pushed by the next run."""
-    pending = Submission.objects.exclude(review_wanted="").exclude(review_wanted=F("review_pushed"))
-    if central_ids is not None:
-        pending = pending.filter(central_id__in=central_ids)
-    pending = list(
-        pending.only(
+class _Reviews:
+    """Writing wanted review states to Central, a few requests at a time, in
+    the background: the requests of one page go while the next page is
+    applied (Central has no bulk review call: one PATCH per submission).
+    Only the threads talk to Central; what Central took is recorded (one
+    UPDATE per state) by the run's own thread when it waits for them."""
+
+    def __init__(self, run: Run):
+        self.run = run
+        self.pool = ThreadPoolExecutor(max_workers=REVIEW_WORKERS)
+        self.inflight: list = []
+        self.sending: set[int] = set()  # submissions whose request is in flight
+
+    def send(self, *, central_ids: list[str] | None = None) -> None:
+        """Start sending the states still to send (of ``central_ids``, or all)."""
+        pending = Submission.objects.exclude(review_wanted="").exclude(
+            review_wanted=F("review_pushed")
+        )
+        if central_ids is not None:
+            pending = pending.filter(central_id__in=central_ids)
+        pending = pending.only(
             "pk", "central_id", "xml_form_id", "review_wanted", "errors", "rejection_reason"
         )
-    )
-    if not pending:
-        return
-    client, project_id = run.client, run.conn.project_id
+        client, project_id = self.run.client, self.run.conn.project_id
 
-    def push(submission: Submission) -> Submission:
-        client.submissions.review(
-            instance_id=submission.central_id,
-            review_state=submission.review_wanted,
-            form_id=submission.xml_form_id,
-            project_id=project_id,
-            comment=_review_comment(submission),
-        )
-        return submission
+        def push(submission: Submission) -> Submission:
+            client.submissions.review(
+                instance_id=submission.central_id,
+                review_state=submission.review_wanted,
+                form_id=submission.xml_form_id,
+                project_id=project_id,
+                comment=_review_comment(submission),
+            )
+            return submission
 
-    done: dict[str, list[int]] = {}
-    failure = None
-    with ThreadPoolExecutor(max_workers=REVIEW_WORKERS) as pool:
-        futures = [pool.submit(push, submission) for submission in pending]
-        for future in futures:
+        for submission in pending:
+            if submission.pk not in self.sending:  # listed again on a later page
+                self.sending.add(submission.pk)
+                self.inflight.append(self.pool.submit(push, submission))
+
+    def wait(self, *, raise_failure: bool = True) -> None:
+        """Wait for every request sent, record the states Central took; a
+        failed request stops the run (after the others are recorded) — what
+        is left is sent by the next run."""
+        done: dict[str, list[int]] = {}
+        failure = None
+        inflight, self.inflight, self.sending = self.inflight, [], set()
+        for future in inflight:
             try:
                 submission = future.result()
             except central.CENTRAL_ERRORS as exc:
                 failure = failure or exc
                 continue
             done.setdefault(submission.review_wanted, []).append(submission.pk)
-    for state, pks in done.items():
-        # Only if nobody asked for another state meanwhile (a rejection).
-        Submission.objects.filter(pk__in=pks, review_wanted=state).update(review_pushed=state)
-        run.report.reviews_pushed += len(pks)
-    if failure is not None:
-        raise failure
+        for state, pks in done.items():
+            # Only if nobody asked for another state meanwhile (a rejection).
+            Submission.objects.filter(pk__in=pks, review_wanted=state).update(review_pushed=state)
+            self.run.report.reviews_pushed += len(pks)
+        if failure is not None and raise_failure:
+            raise failure
+
+    def close(self) -> None:
+        """The run ends (or stopped): record what Central took of what was sent."""
+        try:
+            self.wait(raise_failure=False)
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from stock.custom_fields import definitions_for_type
 from stock.models import CustomFieldDefinition, ItemType, Site
+from stock.scope import remember_scope
 
 from ..models import AppUser
 
@@ -31,7 +32,8 @@ class Run:
     while a run lasts (a few minutes at most); if an administrator changes
     one meanwhile, the next run sees it, as a web form opened before the
     change would. One user object per app user: Django caches permissions on
-    the object, so they are read once per run, not once per submission.
+    the object, and stock.scope.remember_scope its sites, so they are read
+    once per run, not once per submission.
     """
 
     def __init__(self, *, client=None, conn=None, report: SyncReport | None = None):
@@ -42,6 +44,7 @@ class Run:
         self._types: dict[str, ItemType | None] = {}
         self._definitions: dict[int | None, list[CustomFieldDefinition]] = {}
         self._actors: dict[int, object] | None = None
+        self._scoped: set[int] = set()
 
     def site(self, code) -> Site | None:
         code = code or ""
@@ -73,4 +76,8 @@ class Run:
                 app_user.central_id: app_user.user
                 for app_user in AppUser.objects.select_related("user")
             }
-        return self._actors.get(submitter_id)
+        actor = self._actors.get(submitter_id)
+        if actor is not None and submitter_id not in self._scoped:
+            remember_scope(actor)  # its sites, read once per run like its permissions
+            self._scoped.add(submitter_id)
+        return actor

@@ -15,6 +15,7 @@ from django.core.management import call_command
 
 from custody import services as custody
 from custody.models import Discrepancy
+from ledger import chain as ledger
 from reporting.aggregates import FIRST_DAY, Totals, cover, figures_for
 from reporting.figures import TRANSIT, History, ItemFilter, Measure, Scope
 from reporting.models import ItemPosition, ItemTransition, MovementTotal
@@ -366,3 +367,41 @@ def test_a_line_whose_movements_cancel_out_is_no_movement_in_either_engine(histo
         assert row.opening.as_tuple() == row.closing.as_tuple() == (1, 1, Decimal("19.500"))
         first_day = engine.summary(start=D(2026, 9, 1), end=D(2026, 9, 1))
         assert first_day.total().lines == {("corrected", ""): Measure(0, 0, Decimal("1.500"))}
+
+
+def test_a_batch_of_entries_moves_the_aggregates_as_one_at_a_time(long_history):
+    # ledger.chain.batched (the ODK sync) tells the aggregates about a whole
+    # batch at once (reporting.totals.entries_appended).
+    reg = long_history.reg
+    with at(2026, 9, 1):
+        with ledger.batched():
+            # New items, one entry each: written together.
+            register(reg, weight_kg="9.000", received_on=D(2026, 8, 20))
+            register(
+                reg,
+                item_type=reg.scales,
+                site=reg.site_y,
+                actor=reg.manager_y,
+                weight_kg="3.000",
+                pieces=40,
+                received_on=D(2025, 3, 3),
+            )
+            register(reg, item_type=reg.cut_piece, weight_kg="1.200", length_cm="12")
+            # A reclassified item in the same batch: replayed on its own.
+            stock_services.item_correct(
+                actor=reg.manager_y,
+                item=long_history.A,
+                changes={"source": "surrender"},
+                reason="Papers",
+            )
+    with at(2026, 9, 2):
+        with ledger.batched():
+            # Two entries of one item in a batch: entry by entry.
+            M = register(reg, weight_kg="5.000", received_on=D(2026, 1, 5))
+            stock_services.item_correct(
+                actor=reg.manager_x, item=M, changes={"weight_kg": "4.800"}, reason="Re"
+            )
+            register(reg, weight_kg="6.000")
+    assert_same_figures(Scope())
+    assert_same_figures(Scope.of_user(reg.manager_y))
+    assert_same_figures(Scope(), ItemFilter(sources=frozenset({"surrender"})))

@@ -7,8 +7,16 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from stock.scope import sees_all_sites, sees_sites, visible_site_ids
+from stock.scope import (
+    can_see_site,
+    remember_scope,
+    sees_all_sites,
+    sees_sites,
+    visible_site_ids,
+)
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -61,3 +69,28 @@ def test_no_module_reads_all_sites_but_the_scope():
                 if read:
                     offenders.append(f"{relative}:{node.lineno}")
     assert not offenders, "Read the scope through stock.scope:\n" + "\n".join(offenders)
+
+
+def test_a_remembered_scope_answers_without_a_query_and_the_same(reg):
+    # stock.scope.remember_scope: a batch job's user object (the ODK sync's,
+    # for one run) keeps its sites, as Django keeps its permissions.
+    users = (reg.hq, reg.manager_x, reg.manager_y)
+    expected = {
+        (user.pk, site.pk): can_see_site(user, site)
+        for user in users
+        for site in (reg.site_x, reg.site_y)
+    }
+    assert expected[(reg.manager_x.pk, reg.site_y.pk)] is False
+    assert expected[(reg.hq.pk, reg.site_y.pk)] is True
+    for user in users:
+        remember_scope(user)
+    with CaptureQueriesContext(connection) as queries:
+        remembered = {
+            (user.pk, site.pk): can_see_site(user, site)
+            for user in users
+            for site in (reg.site_x, reg.site_y)
+        }
+    assert remembered == expected and len(queries) == 0
+    # A deactivated account sees nothing, remembered or not.
+    reg.manager_x.is_active = False
+    assert not can_see_site(reg.manager_x, reg.site_x)
