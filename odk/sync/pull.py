@@ -538,5 +538,9 @@ class _Reviews:
         """The run ends (or stopped): record what Central took of what was sent."""
         try:
             self.wait(raise_failure=False)
+        except Exception:
+            # Not recorded: sent again by the next run. The run's own error,
+            # if any, is the one to report.
+            log.exception("ODK sync: review states sent could not be recorded")
         finally:
             self.pool.shutdown(wait=True, cancel_futures=True)
