@@ -223,7 +223,7 @@ def _ingest(
     system = row.get("__system") or {}
     instance_id = (row.get("meta") or {}).get("instanceID") or row["__id"]
     if known is None:
-        _ingest_new(run, form_id, row, instance_id)
+        _ingest_new(run, form_id, row)
         return
     if known.instance_id == instance_id and not system.get("deletedAt"):
         # Seen before, not edited: at most its metadata changed (a review, a
@@ -243,12 +243,20 @@ def _ingest(
     _ingest_changed(run, form_id, row, instance_id)
 
 
-def _ingest_new(run: Run, form_id: str, row: dict, instance_id: str) -> None:
-    system = row.get("__system") or {}
+def _new_submission(form_id: str, row: dict) -> Submission:
+    """The one place a new submission row is built from Central's row (for
+    one at a time and for batches alike)."""
+    instance_id = (row.get("meta") or {}).get("instanceID") or row["__id"]
     submission = Submission(
         central_id=row["__id"], xml_form_id=form_id, instance_id=instance_id, data=row
     )
-    _metadata(submission, system)
+    _metadata(submission, row.get("__system") or {})
+    return submission
+
+
+def _ingest_new(run: Run, form_id: str, row: dict) -> None:
+    system = row.get("__system") or {}
+    submission = _new_submission(form_id, row)
     if system.get("deletedAt"):
         submission.status = Submission.Status.DELETED
         submission.save(force_insert=True)
@@ -304,21 +312,13 @@ def _ingest_batch(run: Run, form_id: str, rows: list[dict]) -> None:
     review queue with its reason, its changes and ledger entry undone, and
     the others go on. A batch that fails as a whole (a database error) is
     rolled back and its submissions are stored one transaction each
-    (``_ingest_new``), as without batches: what fails then fails alone. A batch also ends after
-    BATCH_SECONDS, so the rows it locks (the serial numbers, the totals of a
-    store) are not held long against a web registration meanwhile."""
+    (``_ingest_new``), as without batches: what fails then fails alone. A
+    batch also ends after BATCH_SECONDS, so the rows it locks (the serial
+    numbers, the totals of a store) are not held long against a web
+    registration meanwhile."""
     start = 0
     while start < len(rows):
         start += _ingest_chunk(run, form_id, rows[start : start + BATCH_SIZE])
-
-
-def _new_submission(form_id: str, row: dict) -> Submission:
-    instance_id = (row.get("meta") or {}).get("instanceID") or row["__id"]
-    submission = Submission(
-        central_id=row["__id"], xml_form_id=form_id, instance_id=instance_id, data=row
-    )
-    _metadata(submission, row.get("__system") or {})
-    return submission
 
 
 def _ingest_chunk(run: Run, form_id: str, rows: list[dict]) -> int:
@@ -350,7 +350,7 @@ def _ingest_chunk(run: Run, form_id: str, rows: list[dict]) -> int:
         # alone, as without batches.
         log.exception("ODK sync: a batch of %s failed, storing them one by one", attempted)
         for row in rows[:attempted]:
-            _ingest_new(run, form_id, row, _new_submission(form_id, row).instance_id)
+            _ingest_new(run, form_id, row)
         return attempted
     run.report.processed += len(submissions) - refused
     run.report.needs_review += refused
