@@ -101,6 +101,7 @@ class Meter:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_stat_clear_snapshot()")
         self.commits0 = self._commits()
+        self.thread0 = time.thread_time()
         self.cpu0 = (
             time.process_time(),
             _proc_cpu(self.backend_pid),
@@ -114,6 +115,7 @@ class Meter:
 
     def __exit__(self, *exc):
         self.elapsed = time.perf_counter() - self.start
+        self.main_thread = time.thread_time() - self.thread0
         self.wrapper.__exit__(*exc)
         self.cpu = [
             after - before
@@ -135,9 +137,12 @@ class Meter:
         n = max(n, 1)
         sync, backend, central = self.cpu
         total = sync + backend + central
+        main = self.main_thread
         return (
             f"per submission: {self.statements / n:.1f} SQL statements (round trips), "
-            f"{self.commits / n:.2f} transactions; CPU {1000 * sync / n:.2f} ms sync + "
+            f"{self.commits / n:.2f} transactions; CPU {1000 * sync / n:.2f} ms sync "
+            f"({1000 * main / n:.2f} ms in the run's thread: pages read, submissions applied; "
+            f"{1000 * (sync - main) / n:.2f} ms in the review PATCHes' threads) + "
             f"{1000 * backend / n:.2f} ms PostgreSQL + {1000 * central / n:.2f} ms fake Central "
             f"= {1000 * total / n:.2f} ms ({n / total:.0f} submissions per CPU second)"
         )

@@ -10,9 +10,12 @@
 Speed (DESIGN.md: at least 100 submissions/s, photos aside, bench/odk_sync.py):
 a run reads what doesn't change during it once (sites, item types, custom
 field definitions, the app user -> user map, one user object per app user so
-Django's permission cache is filled once), looks up a page's known
-submissions in one query, never re-reads what it just wrote, and records the
-review states pushed for a page in one UPDATE.
+Django's permission cache and its store scope are filled once), looks up a
+page's known submissions in one query, never re-reads what it just wrote,
+applies new registrations up to 50 per transaction with their ledger entries
+appended together (``pull._ingest_batch``, ledger.chain.batched), and sends
+a page's review states while the next page is applied, recording them in one
+UPDATE.
 """
 
 from .apply import EDIT_REASON, parse_register, process
