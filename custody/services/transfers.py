@@ -257,6 +257,9 @@ class ReceiptCheck:
     seal_intact: bool = True
     weight_kg: object = None
     note: str = ""
+    # "Arrived as dispatched": no weight typed means the dispatched weight,
+    # vouched for by the receiving officer (the ledger entry says so).
+    as_dispatched: bool = False
 
 
 def _tolerance_exceeded(dispatched: Decimal, received: Decimal) -> tuple[bool, Decimal]:
@@ -285,6 +288,10 @@ def _raise_discrepancy(*, actor, transfer, line, kind, details) -> Discrepancy:
     return discrepancy
 
 
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def _receipt_weights(checks: list[ReceiptCheck], lines: dict) -> dict[str, Decimal | None]:
     """The weight of each item checked present; raises every problem of ``checks``."""
     errors: dict[str, list[str]] = {}
@@ -301,7 +308,9 @@ def _receipt_weights(checks: list[ReceiptCheck], lines: dict) -> dict[str, Decim
                 % {"number": line.item.sms_number}
             ]
             continue
-        if check.present:
+        if check.present and check.as_dispatched and _blank(check.weight_kg):
+            weights[key] = line.weight_dispatched
+        elif check.present:
             weights[key] = parse_weight(check.weight_kg, field=f"weight_{key}", errors=errors)
         for message in text_errors(TransferItem, note=check.note).get("note", []):
             errors[f"note_{key}"] = [message]
@@ -311,7 +320,9 @@ def _receipt_weights(checks: list[ReceiptCheck], lines: dict) -> dict[str, Decim
     return weights
 
 
-def _receive_present(*, actor, transfer, line, received: Decimal) -> None:
+def _receive_present(
+    *, actor, transfer, line, received: Decimal, as_dispatched: bool = False
+) -> None:
     """An item checked present: into the destination's stock, with the
     discrepancies its weight or seal call for."""
     line.weight_received = received
@@ -320,13 +331,10 @@ def _receive_present(*, actor, transfer, line, received: Decimal) -> None:
     line.save()
     stock_services.item_move(item=line.item, site=transfer.destination, status=Status.IN_STOCK)
     exceeded, percent = _tolerance_exceeded(line.weight_dispatched, received)
-    append_received(
-        actor=actor,
-        transfer=transfer,
-        line=line,
-        difference_percent=percent,
-        seal_intact=line.seal_intact,
-    )
+    details = {"difference_percent": percent, "seal_intact": line.seal_intact}
+    if as_dispatched:
+        details["as_dispatched"] = True
+    append_received(actor=actor, transfer=transfer, line=line, **details)
     if exceeded:
         _raise_discrepancy(
             actor=actor,
@@ -378,7 +386,13 @@ def transfer_receive(*, actor, transfer: Transfer, checks: Iterable[ReceiptCheck
         line.present, line.note = bool(check.present), (check.note or "").strip()
         if check.present:
             line.seal_intact = bool(check.seal_intact)
-            _receive_present(actor=actor, transfer=transfer, line=line, received=weights[key])
+            _receive_present(
+                actor=actor,
+                transfer=transfer,
+                line=line,
+                received=weights[key],
+                as_dispatched=check.as_dispatched and _blank(check.weight_kg),
+            )
             continue
         line.state = State.MISSING_REPORTED
         line.save()
