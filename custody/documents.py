@@ -28,6 +28,7 @@ from ledger import checkpoints
 from ledger.documents import draw_checkpoint
 
 from .models import Transfer, TransferItem
+from .selectors import transfer_receipts
 
 MANIFEST = "manifest"
 RECEIPT = "receipt"
@@ -107,13 +108,8 @@ def render_transfer_pdf(
     if kind == RECEIPT:
         # Who received the items and when: one row per receipt (a partial
         # receipt and its completion are two).
-        receipts: dict = {}
-        for line in lines:
-            if line.received_at is not None:
-                key = (line.received_by_id, line.received_at)
-                who = line.received_by.display_name if line.received_by else "—"
-                receipts.setdefault(key, [who, line.received_at, 0])[2] += 1
-        for who, at, count in sorted(receipts.values(), key=lambda r: r[1]):
+        for receipt in transfer_receipts(lines):
+            who, at, count = receipt["who"], receipt["when"], receipt["count"]
             moment = formats.date_format(timezone.localtime(at), "DATETIME_FORMAT")
             head.append(
                 [

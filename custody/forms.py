@@ -81,7 +81,8 @@ class TransferForm(SubmitOnceMixin, ServiceForm):
     item_type = forms.ModelChoiceField(
         label=_("Type"), queryset=None, required=False, empty_label=_("All types")
     )
-    all_matching = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+    # The template draws it as a tick box whose value is the count shown.
+    all_matching = forms.IntegerField(required=False, min_value=0)
 
     def __init__(self, *args, destinations, items, item_types, **kwargs):
         super().__init__(*args, **kwargs)
@@ -120,7 +121,8 @@ class ReceiveForm(ServiceForm):
 
     OUTCOMES = [("", _("Not yet checked")), ("arrived", _("Arrived")), ("absent", _("Missing"))]
 
-    rest_arrived = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+    # The template draws it as a tick box whose value is the count shown.
+    rest_arrived = forms.IntegerField(required=False, min_value=0)
     numbers = forms.CharField(
         label=_("Scanned or typed SMS numbers: these arrived as dispatched"),
         required=False,
@@ -315,7 +317,8 @@ class StockTakeBulkForm(ServiceForm):
 class StockTakeRestForm(ServiceForm):
     """ "All the rest found": a tick box whose value is the count the page showed."""
 
-    confirm_rest = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+    # The template draws it as a tick box whose value is the count shown.
+    confirm_rest = forms.IntegerField(required=False, min_value=0)
 
 
 class StockTakeAddForm(SubmitOnceMixin, ServiceForm):

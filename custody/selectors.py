@@ -75,10 +75,11 @@ def transfer_lines(*, transfer: Transfer) -> list[TransferItem]:
 
 def transfer_receipts(lines: list[TransferItem]) -> list[dict]:
     """Who received the transfer's items and when, from its lines: one entry
-    per receipt (a person at a moment), oldest first — {"who", "when", "count"}."""
+    per receipt (a person at a moment) counting the items that arrived
+    (not those reported missing), oldest first — {"who", "when", "count"}."""
     groups: dict = {}
     for line in lines:
-        if line.received_at is None:
+        if line.received_at is None or not line.present:
             continue
         key = (line.received_by_id, line.received_at)
         who = line.received_by.display_name if line.received_by else "—"
