@@ -251,6 +251,8 @@ def _transfer_page(request, transfer, **forms):
             "lines": lines,
             "discrepancies": discrepancies,
             "receipts": selectors.transfer_receipts(lines),
+            # The receipt form, while items are still on their way.
+            "receiving": bool(forms["receive_form"] is not None and forms["receive_form"].lines),
             # The lines link to the items the user may open (a sender's
             # items after receipt included: stock.scope).
             "readable": stock_selectors.readable_item_ids(

@@ -262,8 +262,11 @@ class ReceiptCheck:
     as_dispatched: bool = False
 
 
-def _tolerance_exceeded(dispatched: Decimal, received: Decimal) -> tuple[bool, Decimal]:
-    tolerance = custody_settings().transfer_weight_tolerance_percent
+def _tolerance_exceeded(
+    dispatched: Decimal, received: Decimal, tolerance: Decimal | None = None
+) -> tuple[bool, Decimal]:
+    if tolerance is None:
+        tolerance = custody_settings().transfer_weight_tolerance_percent
     percent = (abs(received - dispatched) * 100 / dispatched).quantize(Decimal("0.01"))
     return percent > tolerance, percent
 
@@ -321,7 +324,13 @@ def _receipt_weights(checks: list[ReceiptCheck], lines: dict) -> dict[str, Decim
 
 
 def _receive_present(
-    *, actor, transfer, line, received: Decimal, as_dispatched: bool = False
+    *,
+    actor,
+    transfer,
+    line,
+    received: Decimal,
+    tolerance: Decimal,
+    as_dispatched: bool = False,
 ) -> None:
     """An item checked present: into the destination's stock, with the
     discrepancies its weight or seal call for."""
@@ -330,7 +339,7 @@ def _receive_present(
     line.open = False
     line.save()
     stock_services.item_move(item=line.item, site=transfer.destination, status=Status.IN_STOCK)
-    exceeded, percent = _tolerance_exceeded(line.weight_dispatched, received)
+    exceeded, percent = _tolerance_exceeded(line.weight_dispatched, received, tolerance)
     details = {"difference_percent": percent, "seal_intact": line.seal_intact}
     if as_dispatched:
         details["as_dispatched"] = True
@@ -345,7 +354,7 @@ def _receive_present(
                 "weight_dispatched": line.weight_dispatched,
                 "weight_received": received,
                 "difference_percent": percent,
-                "tolerance_percent": custody_settings().transfer_weight_tolerance_percent,
+                "tolerance_percent": tolerance,
             },
         )
     if not line.seal_intact:
@@ -378,10 +387,18 @@ def transfer_receive(*, actor, transfer: Transfer, checks: Iterable[ReceiptCheck
     weights = _receipt_weights(checks, lines)
 
     now = timezone.now()
+    # The country's tolerance once, and every item checked locked in one query.
+    tolerance = custody_settings().transfer_weight_tolerance_percent
+    items = {
+        item.pk: item
+        for item in StockItem.objects.select_for_update()
+        .filter(pk__in=[lines[str(c.item_id)].item_id for c in checks])
+        .order_by("pk")
+    }
     for check in checks:
         key = str(check.item_id)
         line = lines[key]
-        line.item = StockItem.objects.select_for_update().get(pk=line.item_id)
+        line.item = items[line.item_id]
         line.received_by, line.received_at = actor, now
         line.present, line.note = bool(check.present), (check.note or "").strip()
         if check.present:
@@ -391,6 +408,7 @@ def transfer_receive(*, actor, transfer: Transfer, checks: Iterable[ReceiptCheck
                 transfer=transfer,
                 line=line,
                 received=weights[key],
+                tolerance=tolerance,
                 as_dispatched=check.as_dispatched and _blank(check.weight_kg),
             )
             continue

@@ -57,6 +57,9 @@
           el.textContent = answer.counts[key];
         });
       });
+      document.querySelectorAll("[data-count-found]").forEach(function (el) {
+        el.textContent = answer.counts.found + answer.counts.damaged;
+      });
       var rest = document.querySelector("[data-rest-count]");
       if (rest) {
         rest.value = answer.counts.unchecked;
@@ -146,9 +149,10 @@
         }
       });
       if (chosen) {
-        chosen.textContent = (messages.chosenText || "%n")
-          .replace("%n", n)
-          .replace("%kg", kg.toLocaleString(document.documentElement.lang, {
+        var text = n === 1 ? messages.chosenOne : messages.chosenText;
+        chosen.textContent = (text || "{n}")
+          .replace("{n}", n)
+          .replace("{kg}", kg.toLocaleString(document.documentElement.lang, {
             minimumFractionDigits: 3,
             maximumFractionDigits: 3,
           }));
@@ -208,18 +212,18 @@
           );
         })[0];
         if (!row) {
-          say(log, "error", (messages.notHere || "%s").replace("%s", number));
+          say(log, "error", (messages.notHere || "{number}").replace("{number}", number));
           return;
         }
         var box = row.querySelector("input[type=checkbox]");
         if (box.checked) {
-          say(log, "warning", (messages.already || "%s").replace("%s", row.getAttribute("data-number")));
+          say(log, "warning", (messages.already || "{number}").replace("{number}", row.getAttribute("data-number")));
           return;
         }
         box.checked = true;
         row.hidden = false;
         row.classList.add("just-scanned");
-        say(log, "success", (messages.added || "%s").replace("%s", row.getAttribute("data-number")));
+        say(log, "success", (messages.added || "{number}").replace("{number}", row.getAttribute("data-number")));
         refresh();
       });
     }
@@ -244,16 +248,16 @@
       var row = form.querySelector("tr[data-number='" + number + "']");
       var select = row && row.querySelector("select");
       if (!select) {
-        say(log, "error", (messages.notHere || "%s").replace("%s", number));
+        say(log, "error", (messages.notHere || "{number}").replace("{number}", number));
         return;
       }
       if (select.value === "arrived") {
-        say(log, "warning", (messages.already || "%s").replace("%s", number));
+        say(log, "warning", (messages.already || "{number}").replace("{number}", number));
         return;
       }
       select.value = "arrived";
       row.classList.add("just-scanned");
-      say(log, "success", (messages.arrived || "%s").replace("%s", number));
+      say(log, "success", (messages.arrived || "{number}").replace("{number}", number));
     });
   });
 })();
