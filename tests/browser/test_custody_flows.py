@@ -193,6 +193,21 @@ def test_stock_take_by_scanning_then_sign_off(browser, stores, tmp_path):
     page.get_by_role("button", name="Record the ticked items").click()
     expect(page.locator(".messages")).to_contain_text("1 item recorded: Missing.")
 
+    # One found item re-weighed and found damaged, on the line's own page.
+    page.goto(stocktake_url + "?show=found")
+    page.locator(f"tr[data-number='{stores.numbers[0]}']").get_by_role(
+        "link", name="Weigh, note, photo…"
+    ).click()
+    page.get_by_label("Result").select_option("damaged")
+    page.get_by_label("Weight (kg)").fill("1,950")
+    page.get_by_label("Note").fill("Bag torn")
+    page.screenshot(path=shots / "stocktake-line-1366.png", full_page=True)
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".messages")).to_contain_text(
+        f"{stores.numbers[0]} recorded: Found damaged."
+    )
+    expect(page.locator("h3", has_text="Weight differences")).to_be_visible()
+
     preview = page.locator("#sign-off-preview")
     expect(preview).to_contain_text("Signing off records 2 items")
     expect(preview).to_contain_text("Scales (bag)")
