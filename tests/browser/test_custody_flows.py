@@ -228,6 +228,12 @@ def test_stock_take_by_scanning_then_sign_off(browser, stores, tmp_path):
     phone.screenshot(path=shots / "stocktake-signed-390.png", full_page=True)
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"] + 1, f"the page scrolls sideways on a phone: {width}px"
+    # In French.
+    with phone.expect_navigation():
+        phone.locator("select[name=language]").select_option("fr")
+    expect(phone.locator("#items h2")).to_have_text("Articles")
+    expect(phone.get_by_role("link", name=re.compile("Pas encore vérifié"))).to_be_visible()
+    phone.screenshot(path=shots / "stocktake-signed-fr-390.png", full_page=True)
 
 
 def test_transfer_with_select_all_and_receive_all(browser, stores, tmp_path):
@@ -303,5 +309,10 @@ def test_transfer_with_select_all_and_receive_all(browser, stores, tmp_path):
     phone = _sign_in(browser, stores, stores.receiver, viewport=PHONE)
     phone.goto(transfer_url)
     phone.screenshot(path=shots / "transfer-received-390.png", full_page=True)
+    # The receiving page in French, on a second transfer's receipt form: the same page.
+    with page.expect_navigation():
+        page.locator("select[name=language]").select_option("fr")
+    page.goto(transfer_url)
+    page.screenshot(path=shots / "transfer-fr-1366.png", full_page=True)
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"] + 1, f"the page scrolls sideways on a phone: {width}px"
