@@ -275,6 +275,9 @@ def entities_push(*, client=None, connection: CentralConnection | None = None) -
     conn = connection or _connection()
     client = client or central.client_for(conn)
     pid = conn.project_id
+    # Central refuses data naming a property the list lacks (one added since
+    # the forms were last published: weight_kg): add what is missing first.
+    entity_list_ensure(client=client, connection=conn)
     on_shelf = (StockItem.Status.IN_STOCK, StockItem.Status.MISSING)
     links = {link.item_id: link for link in ItemEntity.objects.all()}
     items = StockItem.objects.select_related("site", "item_type").filter(

@@ -212,11 +212,12 @@ def _store_managers_by_site() -> dict[int, list[str]]:
 def _sites_choices(labels: _Labels) -> list[dict]:
     """The active stores, each with ``managers``: "name1 name2" (for the filter)."""
     managers = _store_managers_by_site()
+    # A store no manager sees has no ``managers`` (pyxform refuses an empty first one).
     return [
         {
             "list_name": "sites",
             "name": site.code,
-            "managers": " ".join(managers.get(site.pk, [])),
+            **({"managers": " ".join(managers[site.pk])} if managers.get(site.pk) else {}),
             **labels.label(lambda c, s=site: s.name),
         }
         for site in Site.objects.filter(active=True).order_by("name")
@@ -582,20 +583,18 @@ def _custom_field_question(form: _Form, definition: CustomFieldDefinition) -> di
 
 
 def _builtin_labels(languages: list[str]) -> set[str]:
-    """The item fields' labels in every language, folded (duplicates are found by them)."""
+    """The labels of the item fields the form asks, in every language, folded."""
     out = set()
     for code in languages:
         with translation.override(code):
-            for item_field in StockItem._meta.get_fields():
-                if getattr(item_field, "verbose_name", None):
-                    out.add(str(item_field.verbose_name).casefold())
+            for name in FIELD_ORDER:
+                out.add(str(StockItem._meta.get_field(name).verbose_name).casefold())
     return out
 
 
 def _repeats_builtin(definition: CustomFieldDefinition, languages: list[str]) -> bool:
     """A custom field asking what a built-in question asks (same key or label)."""
-    names = {f.name for f in StockItem._meta.get_fields()}
-    if definition.key.replace("-", "_") in names:
+    if definition.key.replace("-", "_") in FIELD_ORDER:
         return True
     builtin = _builtin_labels(languages)
     return any(
@@ -698,30 +697,40 @@ def mark_form_regex(pattern: str, *, country: str) -> str:
     )
 
 
-def _mark_constraint(form: _Form, marked: set[str]) -> tuple[str, list[str]]:
-    """The constraint on a typed or scanned mark (per category's pattern) and
-    an example mark of each pattern."""
+def _mark_constraint(form: _Form, marked: set[str]):
+    """The constraint on a typed or scanned mark (per category's pattern), and
+    ``examples(code)``: a mark of each pattern, with its categories when they differ."""
     country = current_country_code()
-    by_pattern: dict[str, list[str]] = {}
+    by_pattern: dict[str, list[ItemCategory]] = {}
     for category in (
         ItemCategory.objects.filter(enabled=True, types__code__in=marked)
         .distinct()
         .order_by("order", "code")
     ):
-        by_pattern.setdefault(marks.pattern_of(category), []).append(category.code)
+        by_pattern.setdefault(marks.pattern_of(category), []).append(category)
     year = timezone.localdate().year
-    examples = [
-        marks.format_mark(p, country=country, year=year, serial=127, weight_kg=14)
+    samples = {
+        p: marks.format_mark(p, country=country, year=year, serial=127, weight_kg=14)
         for p in by_pattern
-    ]
+    }
+
+    def examples(code) -> str:
+        if len(by_pattern) == 1:
+            return next(iter(samples.values()))
+        return ", ".join(
+            f"{samples[p]} ({', '.join(c.label(code) for c in categories)})"
+            for p, categories in by_pattern.items()
+        )
+
     checks = []
-    for pattern, codes in by_pattern.items():
+    for pattern, categories in by_pattern.items():
         regex = mark_form_regex(pattern, country=country)
         if "'" in regex:  # can't be an XPath literal: the server checks it alone
             continue
         test = f"regex(., '{regex}')"
         if len(by_pattern) > 1:
-            test = f"(selected('{' '.join(codes)}', ${{category}}) and {test})"
+            codes = " ".join(c.code for c in categories)
+            test = f"(selected('{codes}', ${{category}}) and {test})"
         checks.append(test)
     return " or ".join(checks), examples
 
@@ -768,8 +777,8 @@ def _mark_questions(form: _Form) -> None:
     checked = {"constraint": constraint} if constraint else {}
 
     def message(c):
-        return _("This is not a mark of this country's form, e.g. %(example)s.") % {
-            "example": " / ".join(examples)
+        return _("This mark does not follow the country's pattern, e.g. %(example)s.") % {
+            "example": examples(c)
         }
 
     form.question(
@@ -781,9 +790,7 @@ def _mark_questions(form: _Form) -> None:
             **form.labels.label(lambda c: _("CITES mark")),
         },
         constraint_message=message if constraint else None,
-        hint=lambda c: (
-            _("As written on the item, e.g. %(example)s.") % {"example": " / ".join(examples)}
-        ),
+        hint=lambda c: _("As written on the item, e.g. %(example)s.") % {"example": examples(c)},
         required=lambda c: _("Type the mark."),
     )
     form.question(
@@ -1013,7 +1020,7 @@ def stocktake_workbook(*, languages: list[str], default_language: str) -> dict:
             title=title,
             form_id=STOCKTAKE_FORM_ID,
             default=default_language,
-            instance_name="concat(${item_label}, ' · ', jr:choice-name(${found}, '${found}'))",
+            instance_name="${item_label}",
         ),
     }
 

@@ -8,7 +8,7 @@ from xml.etree import ElementTree as etree  # noqa: N813
 
 from odk import xlsforms
 from stock.models import CustomFieldDefinition
-from tests.factories import ItemCategoryFactory, ItemTypeFactory
+from tests.factories import ItemCategoryFactory, ItemTypeFactory, SiteFactory
 
 NS = {"h": "http://www.w3.org/1999/xhtml", "x": "http://www.w3.org/2002/xforms"}
 
@@ -256,14 +256,18 @@ def test_a_store_manager_is_offered_only_their_own_stores(reg):
     from accounts.roles import STORE_MANAGER
     from tests.factories import make_user
 
-    both = make_user(role=STORE_MANAGER, all_sites=True)
+    both = make_user(role=STORE_MANAGER, sites=[reg.site_x, reg.site_y])
+    SiteFactory(code="aa-empty", name="AA store nobody manages")  # listed first
     for kind in ("register", "stocktake"):
-        built = xlsforms.build(kind=kind, languages=["en"], default_language="en")
+        built = xlsforms.build(
+            kind=kind, languages=["en", "fr"], default_language="en", validate=True
+        )
         sites = {
-            c["name"]: c["managers"].split()
+            c["name"]: c.get("managers", "").split()
             for c in built.workbook["choices"]
             if c["list_name"] == "sites"
         }
+        assert sites["aa-empty"] == []
         assert set(sites["site-x"]) == {reg.manager_x.username, both.username}
         assert set(sites["site-y"]) == {reg.manager_y.username, both.username}
         assert reg.hq.username not in sites["site-x"]  # not a store manager
