@@ -225,8 +225,10 @@ def _sites_choices(labels: _Labels) -> list[dict]:
 
 
 # A store manager is offered their own stores; with no user name (a Collect
-# set up by hand, a web form in Central) every store, the sync decides.
-SITES_FILTER = "${username} = '' or selected(managers, ${username})"
+# set up by hand, a web form in Central) every store, the sync decides. The
+# store already chosen stays offered: an edit in Central by a web user (whose
+# user name is no store manager's) keeps its answer.
+SITES_FILTER = "${username} = '' or selected(managers, ${username}) or name = ${site}"
 
 
 def _metadata_rows() -> list[dict]:

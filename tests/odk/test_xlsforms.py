@@ -272,7 +272,10 @@ def test_a_store_manager_is_offered_only_their_own_stores(reg):
         assert set(sites["site-y"]) == {reg.manager_y.username, both.username}
         assert reg.hq.username not in sites["site-x"]  # not a store manager
         site = next(r for r in built.workbook["survey"] if r["name"] == "site")
-        assert site["choice_filter"] == xlsforms.SITES_FILTER
+        # Filtered by Collect's username; the store already chosen stays (an edit in Central).
+        assert site["choice_filter"] == (
+            "${username} = '' or selected(managers, ${username}) or name = ${site}"
+        )
 
 
 def test_a_custom_field_repeating_a_built_in_question_is_left_out_and_cf_is_not_doubled(reg):
