@@ -47,7 +47,7 @@ from ledger import chain as ledger
 from stock.custom_fields import definitions_cached
 from tenants.current import current_country
 
-from .. import central
+from .. import central, xlsforms
 from ..models import CentralConnection, FormVersion, Submission, SubmissionAttachment, SyncState
 from ..services import entities_push
 from ..xlsforms import REGISTER_FORM_ID
@@ -248,7 +248,10 @@ def _new_submission(form_id: str, row: dict) -> Submission:
     one at a time and for batches alike)."""
     instance_id = (row.get("meta") or {}).get("instanceID") or row["__id"]
     submission = Submission(
-        central_id=row["__id"], xml_form_id=form_id, instance_id=instance_id, data=row
+        central_id=row["__id"],
+        xml_form_id=form_id,
+        instance_id=instance_id,
+        data=xlsforms.flat_answers(row),
     )
     _metadata(submission, row.get("__system") or {})
     return submission
@@ -394,7 +397,7 @@ def _ingest_changed(run: Run, form_id: str, row: dict, instance_id: str) -> None
             run.report.unchanged += 1
             return
         submission.instance_id = instance_id
-        submission.data = row
+        submission.data = xlsforms.flat_answers(row)
         submission.edited_by = editor
         # Central shows an edited submission as "edited", whatever was sent
         # before: the state this version earns must be sent again.
