@@ -564,7 +564,7 @@ def check_rows(
     ctx.known_keys = set(ImportedRow.objects.values_list("row_key", flat=True))
     rows = []
     total = max(1, run.rows_total)
-    with definitions_cached():
+    with definitions_cached(), stock_services.mark_holders_cached():
         for number, cells in sheet.rows:
             rows.append(read_row(ctx, number, cells, with_photos=False))
             if on_progress and len(rows) % 250 == 0:

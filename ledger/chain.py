@@ -185,8 +185,7 @@ def append_many(entries: list[NewEntry], *, actor) -> list[LedgerEntry]:
     LedgerEntry.objects.bulk_create(rows)
     head.last_sequence, head.last_hash = sequence, prev_hash
     head.save(update_fields=["last_sequence", "last_hash"])
-    for entry in rows:
-        listeners.notify(entry)
+    listeners.notify_many(rows)
     return rows
 
 

@@ -47,7 +47,13 @@ from .field_definitions import (
     custom_field_save,
     definition_snapshot,
 )
-from .fields import CORRECTABLE_EXTRA, ITEM_FIELDS, NOT_CORRECTABLE, clean_item_fields
+from .fields import (
+    CORRECTABLE_EXTRA,
+    ITEM_FIELDS,
+    NOT_CORRECTABLE,
+    clean_item_fields,
+    mark_holders_cached,
+)
 from .registration import (
     Registration,
     item_register,
@@ -81,6 +87,7 @@ __all__ = [
     "item_move",
     "item_register",
     "items_register_many",
+    "mark_holders_cached",
     "photo_add",
     "plan_correction",
     "registration_check",
