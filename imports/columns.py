@@ -10,6 +10,7 @@ languages (with or without its unit), by its key, or by a mapping saved at
 an earlier import (imports.models.ColumnMapping).
 """
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -77,7 +78,12 @@ class Column:
 
 def normalise(text) -> str:
     """A header or a name as compared: no accents, case or punctuation."""
-    text = unicodedata.normalize("NFKD", str(text or ""))
+    return _normalised(str(text or ""))
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalised(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
     return " ".join(re.sub(r"[^\w]+", " ", text).split())
 
@@ -213,6 +219,20 @@ def _columns(language: str) -> list[Column]:
                 column.help = _("Only for an item imported as archived.")
             columns.append(column)
         columns.append(Column(key=PHOTOS, label=_("Photo files"), help=str(_HELP[PHOTOS])))
+        by_kind = {
+            DECIMAL: _("A number; a decimal comma or point."),
+            INTEGER: _("A whole number."),
+            DATE: _("A date: YYYY-MM-DD or DD/MM/YYYY (or a date cell)."),
+            BOOLEAN: _("Yes or no."),
+            CHOICE: _("One of the list."),
+            MULTI: _("One or more of the list, separated by “;”."),
+            TEXT: _("Free text."),
+        }
+        for column in columns:
+            if not column.help:
+                column.help = str(by_kind[column.kind])
+            if column.key in ("pieces", "bags"):
+                column.help += " " + _("Lots: required; an individual piece counts as 1 piece.")
     return columns
 
 
