@@ -6,7 +6,6 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.access import AccessAction, access_exempt, access_shows, logs_access
@@ -147,7 +146,7 @@ def checked_download(request, run_id):
 @permission_required(PERMISSION, raise_exception=True)
 def template_download(request):
     content = services.template_build(actor=request.user, record=False)
-    return _xlsx(content, f"{_('register-template')}-{current_country_code()}.xlsx")
+    return _xlsx(content, f"register-template-{current_country_code()}.xlsx")
 
 
 @logs_access(AccessAction.REGISTER_EXPORT)
@@ -156,4 +155,4 @@ def template_download(request):
 def export_download(request):
     content = services.register_export(actor=request.user, record=False)
     day = timezone.localdate().isoformat()
-    return _xlsx(content, f"{_('register')}-{current_country_code()}-{day}.xlsx")
+    return _xlsx(content, f"register-{current_country_code()}-{day}.xlsx")

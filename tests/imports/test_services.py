@@ -685,3 +685,36 @@ def test_an_administrator_without_the_permission_is_refused(reg):
         .permissions.filter(codename="import_register")
         .exists()
     )
+
+
+# --- Reports: an imported register is placed in its years ---------------------------
+
+
+def test_imported_items_are_in_the_report_figures_of_their_year(reg):
+    from reporting.aggregates import Totals
+    from reporting.figures import Scope
+    from tests.reporting.test_totals import assert_same_figures
+
+    headers = [*TEMPLATE_HEADERS, "Archive reason", "Archived on", "Authority reference"]
+    rows = [
+        [*good_rows()[0], None, None, None],
+        [*good_rows()[1], None, None, None],
+        [*good_rows()[2], None, None, None],
+        ["cut-piece", "Store X", None, "0,6", "2014-05-05", "seizure", None, None]
+        + ["Deteriorated", "2016-04-30", "Order 12/2016"],
+    ]
+    run = process(reg, upload_run(reg, xlsx(headers, rows)), dry_run=False)
+    assert run.status == ImportRun.Status.DONE, (run.error, run.report)
+    # The batch fed the aggregates as one by one would: they equal the replay.
+    assert_same_figures(Scope())
+    totals = Totals(scope=Scope())
+
+    def held(day):
+        holdings = totals.holdings_at(day).values()
+        return len(holdings), sum((h.weight_kg for h in holdings), Decimal(0))
+
+    # Held at the end of 2014: the piece of 2014; of 2015: the two tusks of
+    # 2015 as well; of 2016: the cut piece of 2016 came, the 2014 piece left.
+    assert held(datetime.date(2014, 12, 31)) == (1, Decimal("0.600"))
+    assert held(datetime.date(2015, 12, 31)) == (3, Decimal("22.000"))
+    assert held(datetime.date(2016, 12, 31)) == (3, Decimal("22.200"))
