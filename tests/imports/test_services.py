@@ -718,3 +718,44 @@ def test_imported_items_are_in_the_report_figures_of_their_year(reg):
     assert held(datetime.date(2014, 12, 31)) == (1, Decimal("0.600"))
     assert held(datetime.date(2015, 12, 31)) == (3, Decimal("22.000"))
     assert held(datetime.date(2016, 12, 31)) == (3, Decimal("22.200"))
+
+
+def test_the_template_filled_with_good_rows_imports(reg):
+    book = load_workbook(io.BytesIO(services.template_build(actor=reg.admin)))
+    sheet = book["Register"]
+    headers = [c.value for c in sheet[1]]
+    sheet.delete_rows(2, sheet.max_row)
+    for values in (
+        {
+            "Item type": "whole-tusk",
+            "Store": "Store X",
+            "CITES mark": "XA 15/41/10",
+            "Weight (kg)": "10,2",
+            "Date received": datetime.date(2015, 5, 1),
+            "Source": "Seizure",
+            "Seizure file": "S-9",
+            "Moisture (%)": "12,5",
+            "Court hold": "no",
+        },
+        {
+            "Item type": "scales",
+            "Store": "Store Y",
+            "Weight (kg)": 40.5,
+            "Pieces": 300,
+            "Bags": 2,
+            "Date received": "01/06/2015",
+            "Legal status": "Evidence in a case",
+        },
+    ):
+        sheet.append([values.get(header) for header in headers])
+    out = io.BytesIO()
+    book.save(out)
+    run = process(reg, upload_run(reg, out.getvalue(), name="template.xlsx"), dry_run=False)
+    assert run.status == ImportRun.Status.DONE, (run.error, run.report)
+    assert run.rows_created == 2
+    tusk = StockItem.objects.get(cites_mark="XA 15/41/10")
+    assert tusk.custom_values == {"seizure_ref": "S-9", "moisture": "12.5"}
+    assert tusk.court_hold is False
+    lot = StockItem.objects.get(item_type=reg.scales)
+    assert (lot.pieces, lot.bags, lot.legal_status) == (300, 2, "evidence")
+    assert lot.received_on == datetime.date(2015, 6, 1)
