@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import segno
 from django.template.defaultfilters import floatformat
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.units import inch, mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
@@ -40,6 +40,8 @@ MIN_SIZE = 5.0
 QR_BORDER = 2
 # Between the weight, pieces and bags of a lot (where its line may break).
 SEPARATOR = " · "
+# Between the category and the type ("Ivory — Whole tusk").
+KIND_SEPARATOR = " — "
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ FORMATS = {
     for f in (
         LabelFormat(
             key="a4-3x7",
-            name=gettext_lazy("A4 sheet, 21 labels 63.5 × 38.1 mm (like Avery L7160)"),
+            name=gettext_lazy("A4 sheet, 21 labels (like Avery L7160)"),
             page=A4,
             columns=3,
             rows=7,
@@ -84,7 +86,7 @@ FORMATS = {
         ),
         LabelFormat(
             key="a4-3x8",
-            name=gettext_lazy("A4 sheet, 24 labels 63.5 × 33.9 mm (like Avery L7159)"),
+            name=gettext_lazy("A4 sheet, 24 labels (like Avery L7159)"),
             page=A4,
             columns=3,
             rows=8,
@@ -97,7 +99,7 @@ FORMATS = {
         ),
         LabelFormat(
             key="letter-3x10",
-            name=gettext_lazy('US Letter sheet, 30 labels 2⅝ × 1" (like Avery 5160)'),
+            name=gettext_lazy("Letter sheet, 30 labels (like Avery 5160)"),
             page=LETTER,
             columns=3,
             rows=10,
@@ -110,7 +112,7 @@ FORMATS = {
         ),
         LabelFormat(
             key="roll-62x29",
-            name=gettext_lazy("Roll, one label 62 × 29 mm (e.g. Brother DK-11209)"),
+            name=gettext_lazy("Roll, 62 × 29 mm labels"),
             page=(62 * mm, 29 * mm),
             columns=1,
             rows=1,
@@ -119,7 +121,7 @@ FORMATS = {
         ),
         LabelFormat(
             key="roll-100x50",
-            name=gettext_lazy("Roll, one label 100 × 50 mm"),
+            name=gettext_lazy("Roll, 100 × 50 mm labels"),
             page=(100 * mm, 50 * mm),
             columns=1,
             rows=1,
@@ -144,31 +146,51 @@ def qr_matrix(sms_number: str) -> list[list[bool]]:
     return [[bool(cell) for cell in row] for row in code.matrix_iter(border=QR_BORDER)]
 
 
+def qr_rectangles(matrix: list[list[bool]]) -> list[tuple[int, int, int, int]]:
+    """The dark modules as rectangles (column, row, width, height), in modules
+    from the top left: runs along each row, a run repeated in the rows below
+    merged into one taller rectangle (a third as many shapes to draw)."""
+    open_runs: dict[tuple[int, int], list[int]] = {}
+    done = []
+    for row_number, row in enumerate(matrix):
+        runs = set()
+        start = None
+        for column, dark in enumerate([*row, False]):
+            if dark and start is None:
+                start = column
+            elif not dark and start is not None:
+                runs.add((start, column - start))
+                start = None
+        for run in list(open_runs):
+            if run not in runs:
+                first, height = open_runs.pop(run)
+                done.append((run[0], first, run[1], height))
+        for run in runs:
+            if run in open_runs:
+                open_runs[run][1] += 1
+            else:
+                open_runs[run] = [row_number, 1]
+    done.extend((run[0], first, run[1], height) for run, (first, height) in open_runs.items())
+    return done
+
+
 def draw_qr(canvas, sms_number: str, *, x: float, y: float, size: float) -> None:
     """Draw the code of ``sms_number`` as a ``size`` square, lower-left at (x, y)."""
     matrix = qr_matrix(sms_number)
     module = size / len(matrix)
     canvas.saveState()
+    # In modules from the top left: whole numbers, quick to write out.
+    canvas.translate(x, y + size)
+    canvas.scale(module, -module)
     canvas.setFillColorRGB(0, 0, 0)
-    canvas.setStrokeColorRGB(0, 0, 0)
-    for row_number, row in enumerate(matrix):
-        top = y + size - (row_number + 1) * module
-        start = None
-        # One rectangle per run of dark modules: fewer, sharper shapes.
-        for column, dark in enumerate([*row, False]):
-            if dark and start is None:
-                start = column
-            elif not dark and start is not None:
-                # A hair wider than the run, so no white seam shows between rows.
-                canvas.rect(
-                    x + start * module,
-                    top,
-                    (column - start) * module,
-                    module * 1.02,
-                    stroke=0,
-                    fill=1,
-                )
-                start = None
+    last = len(matrix) - 1
+    # One fill per rectangle (a single path of them renders with pale seams
+    # where screen renderers smooth shared edges); each reaching a hair over
+    # a dark module below it, for the same reason.
+    for column, row, width, height in qr_rectangles(matrix):
+        bottom = row + height - 1
+        joined = bottom < last and any(matrix[bottom + 1][column : column + width])
+        canvas.rect(column, row, width, height + 0.06 if joined else height, stroke=0, fill=1)
     canvas.restoreState()
 
 
@@ -200,24 +222,30 @@ def fitted_size(text: str, font: str, *, width: float, largest: float) -> float:
 
 
 def fit_lines(
-    text: str, font: str, *, width: float, largest: float, at: str = " "
+    text: str, font: str, *, width: float, largest: float, at: tuple[str, ...] = (" ",)
 ) -> tuple[list[str], float]:
-    """``text`` as one line, or two lines split at ``at`` (a plain space:
-    never inside a word, nor inside a number's non-breaking thousands
-    separator) when that sets it larger than one line would. (lines, size)."""
+    """``text`` as one line, or two lines split at one of ``at`` (tried in
+    order: " — " between category and type before a plain space; never inside
+    a word, nor inside a number's non-breaking thousands separator) when that
+    sets it larger than one line would. Of the cuts that give the same size,
+    the most even. (lines, size)."""
     size = fitted_size(text, font, width=width, largest=largest)
-    words = text.split(at)
     # One line unless it would be much smaller than its place allows.
-    if size >= max(MIN_SIZE, largest * 0.7) or len(words) < 2:
+    if size >= max(MIN_SIZE, largest * 0.7):
         return [text], size
     best = None
-    for cut in range(1, len(words)):
-        lines = [at.join(words[:cut]), at.join(words[cut:])]
-        two = min(fitted_size(line, font, width=width, largest=largest / 1.6) for line in lines)
-        if best is None or two > best[1]:
-            best = (lines, two)
-    if best[1] > size:
-        return best
+    for separator in at:
+        words = text.split(separator)
+        for cut in range(1, len(words)):
+            lines = [separator.join(words[:cut]).strip(), separator.join(words[cut:]).strip()]
+            two = min(fitted_size(line, font, width=width, largest=largest / 1.6) for line in lines)
+            widest = max(stringWidth(line, font, two) for line in lines)
+            if best is None or (round(two, 2), -widest) > (round(best[1], 2), -best[2]):
+                best = (lines, two, widest)
+        if best is not None and best[1] >= MIN_SIZE:
+            break  # a cut at the first separator that reads well: keep it
+    if best is not None and best[1] > size:
+        return best[0], best[1]
     return [text], size
 
 
@@ -236,12 +264,19 @@ class LabelText:
 def label_text(item) -> LabelText:
     """The lines of ``item``'s label in the user's language and number format."""
     item_type = item.item_type
-    kind = f"{item_type.category.label()} — {item_type.label()}"
+    kind = f"{item_type.category.label()}{KIND_SEPARATOR}{item_type.label()}"
     weight = kg(item.weight_kg)
     if item_type.is_lot:
-        parts = [weight, _("%(count)s pieces") % {"count": _count(item.pieces)}]
+        parts = [
+            ngettext("%(count)s piece", "%(count)s pieces", item.pieces)
+            % {"count": _count(item.pieces)}
+        ]
+        parts.insert(0, weight)
         if item.bags:
-            parts.append(_("%(count)s bags") % {"count": _count(item.bags)})
+            parts.append(
+                ngettext("%(count)s bag", "%(count)s bags", item.bags)
+                % {"count": _count(item.bags)}
+            )
         weight = SEPARATOR.join(parts)
     mark = item.cites_mark or pgettext("label without a CITES mark", "no CITES mark")
     store = item.site.name if item.site_id else _("in transit")
@@ -264,10 +299,10 @@ def draw_label(canvas, item, *, x: float, y: float, width: float, height: float)
     # Shares of the height: the number is the largest line.
     lines = [
         (text.sms_number, BOLD, 1.45, None),
-        (text.mark, BOLD, 1.0, None),
-        (text.kind, REGULAR, 1.0, " "),
-        (text.weight, REGULAR, 1.0, SEPARATOR),
-        (text.store, REGULAR, 1.0, " "),
+        (text.mark, BOLD if item.cites_mark else REGULAR, 1.0, None),
+        (text.kind, REGULAR, 1.0, (KIND_SEPARATOR, " ")),
+        (text.weight, REGULAR, 1.0, (SEPARATOR,)),
+        (text.store, REGULAR, 1.0, (" ",)),
     ]
     unit = (height - 2 * pad) / sum(share for *_rest, share, _wrap in lines) / 1.18
     unit = min(unit, 12.0)

@@ -109,12 +109,15 @@ def test_long_marks_and_types_shrink_and_no_word_is_broken():
     size = labels.fitted_size(mark, labels.BOLD, width=width, largest=10)
     assert size < 10 and stringWidth(mark, labels.BOLD, size) <= width
     kind = "Ivoire — Morceaux travaillés, bijoux et objets sculptés de toutes sortes"
-    lines, size = labels.fit_lines(kind, labels.REGULAR, width=width, largest=10)
-    assert " ".join(lines) == kind  # split only at a space
+    lines, size = labels.fit_lines(
+        kind, labels.REGULAR, width=width, largest=10, at=(labels.KIND_SEPARATOR, " ")
+    )
+    assert len(lines) == 2
+    assert " — ".join(lines) == kind or " ".join(lines) == kind  # only at a separator
     assert all(stringWidth(line, labels.REGULAR, size) <= width for line in lines)
     # A number's thousands separator (a non-breaking space) is never a break.
     weight = "1\u00a0234,500 kg · 12\u00a0000 pièces · 14 sacs"
-    lines, _size = labels.fit_lines(weight, labels.REGULAR, width=width, largest=10, at=" · ")
+    lines, _size = labels.fit_lines(weight, labels.REGULAR, width=width, largest=10, at=(" · ",))
     assert all("1\u00a0234,500" in line or "1\u00a0234" not in line for line in lines)
 
 
@@ -202,3 +205,14 @@ def test_label_downloads_are_in_the_access_log(login, stock_setup, items, countr
     assert one.details["document"] == "label" and one.details["label_format"] == "roll-100x50"
     assert sheet.details["document"] == "labels" and sheet.details["count"] == 1
     assert sheet.details["item_type"] == stock_setup["tusk"].pk
+
+
+def test_the_drawn_rectangles_cover_exactly_the_dark_modules():
+    matrix = labels.qr_matrix("XA-2026-000123")
+    covered = [[False] * len(row) for row in matrix]
+    for column, row, width, height in labels.qr_rectangles(matrix):
+        for r in range(row, row + height):
+            for c in range(column, column + width):
+                assert not covered[r][c]  # no overlap
+                covered[r][c] = True
+    assert covered == matrix
