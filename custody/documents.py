@@ -18,6 +18,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import (
     Flowable,
     Image,
@@ -35,10 +36,22 @@ from stock.labels import SmsCode
 from .models import StockTakeLine, Transfer, TransferItem
 
 # The item codes in tables: large enough to scan from paper at arm's length.
-CODE_SIZE = 16 * mm
+CODE_SIZE = 15 * mm
 
 MANIFEST = "manifest"
 RECEIPT = "receipt"
+
+
+def _one_line(text: str, style, width: float) -> Paragraph:
+    """``text`` (an SMS number, a mark: no spaces to wrap at) on one line in a
+    cell ``width`` wide, set smaller when it would not fit; never broken."""
+    room = width - 12  # the cell's default padding, 6 points a side
+    size = style.fontSize
+    natural = stringWidth(text, style.fontName, size)
+    if natural > room:
+        size = max(4.0, size * room / natural)
+    fitted = style.clone(f"{style.name}-{size:.1f}", fontSize=size, leading=size * 1.2)
+    return Paragraph(escape(text), fitted)
 
 
 class _TickBox(Flowable):
@@ -148,15 +161,20 @@ def render_transfer_pdf(
     ]
     if kind == RECEIPT:
         header += [_("Present"), _("Seal intact"), _("Weight received")]
-    rows = [[p(h) for h in header]]
+    # Headings wrap at spaces only (a narrow column never cuts a word).
+    heading = small.clone("heading", fontSize=7, leading=8.5, splitLongWords=0)
+    rows = [[Paragraph(escape(str(h)), heading) for h in header]]
+    widths = [20 * mm, 21 * mm, 32 * mm, 39 * mm, 40 * mm, 28 * mm]
+    if kind == RECEIPT:
+        widths = [20 * mm, 20 * mm, 26 * mm, 26 * mm, 22 * mm, 18 * mm, 14 * mm, 14 * mm, 20 * mm]
     total = 0
     for line in lines:
         item = line.item
         row = [
             _thumbnail(item),
             SmsCode(item.sms_number, size=CODE_SIZE),
-            p(item.sms_number),
-            p(item.cites_mark or "—"),
+            _one_line(item.sms_number, small, widths[2]),
+            _one_line(item.cites_mark or "—", small, widths[3]),
             p(item.item_type.label()),
             p(
                 _kg(
@@ -176,9 +194,6 @@ def render_transfer_pdf(
         ["", "", p(_("Total: %(count)s items") % {"count": len(lines)}), "", "", p(_kg(total))]
         + ([""] * 3 if kind == RECEIPT else [])
     )
-    widths = [22 * mm, 19 * mm, 32 * mm, 39 * mm, 40 * mm, 28 * mm]
-    if kind == RECEIPT:
-        widths = [17 * mm, 19 * mm, 26 * mm, 28 * mm, 24 * mm, 20 * mm, 14 * mm, 14 * mm, 18 * mm]
     table = Table(rows, colWidths=widths, repeatRows=1)
     table.setStyle(
         TableStyle(
@@ -278,7 +293,10 @@ def render_stocktake_sheet(*, country, stocktake, lines) -> bytes:
         _("Missing"),
         _("Weight measured"),
     ]
-    rows = [[p(h) for h in header]]
+    # Headings wrap at spaces only, small enough for the narrow tick columns.
+    heading = small.clone("heading", fontSize=7, leading=8.5, splitLongWords=0)
+    rows = [[Paragraph(escape(str(h)), heading) for h in header]]
+    widths = [21 * mm, 28 * mm, 29 * mm, 23 * mm, 18 * mm, 14 * mm, 17 * mm, 15 * mm, 15 * mm]
     result = StockTakeLine.Result
     results = (result.FOUND, result.DAMAGED, result.MISSING)
     for line in lines:
@@ -286,9 +304,9 @@ def render_stocktake_sheet(*, country, stocktake, lines) -> bytes:
         rows.append(
             [
                 SmsCode(item.sms_number, size=CODE_SIZE),
-                [p(item.sms_number)]
+                [_one_line(item.sms_number, small, widths[1])]
                 + ([p(_("added during the stock-take"))] if not line.expected else []),
-                p(item.cites_mark or "—"),
+                _one_line(item.cites_mark or "—", small, widths[2]),
                 p(item.item_type.label()),
                 p(_kg(line.expected_weight)),
                 # A result already recorded is ticked; the others are boxes to tick.
@@ -296,8 +314,6 @@ def render_stocktake_sheet(*, country, stocktake, lines) -> bytes:
                 p(_kg(line.weight_measured) if line.weight_measured is not None else ""),
             ]
         )
-    widths = [19 * mm, 28 * mm, 34 * mm, 30 * mm, 22 * mm, 11 * mm, 13 * mm, 11 * mm, 12 * mm]
-    widths[-1] = 180 * mm - sum(widths[:-1])
     table = Table(rows, colWidths=widths, repeatRows=1)
     table.setStyle(
         TableStyle(
@@ -306,6 +322,8 @@ def render_stocktake_sheet(*, country, stocktake, lines) -> bytes:
                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef2f1")),
                 ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                 ("ALIGN", (5, 1), (7, -1), "CENTER"),
+                ("LEFTPADDING", (4, 0), (-1, -1), 3),
+                ("RIGHTPADDING", (4, 0), (-1, -1), 3),
             ]
         )
     )
