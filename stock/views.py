@@ -403,11 +403,12 @@ def item_photos_add(request, item_id):
                 % {"count": len(added), "number": item.sms_number},
             )
             return redirect(reverse("stock:item_detail", args=[item.pk]) + "#photos")
-    # The files cannot be shown again: say what was wrong, on the item's page.
+    # The files cannot be shown again: say what was wrong, at the top of the
+    # item's page (nothing was added).
     for errors in form.errors.values():
         for text in errors:
             messages.error(request, text)
-    return redirect(reverse("stock:item_detail", args=[item.pk]) + "#photos")
+    return redirect("stock:item_detail", item_id=item.pk)
 
 
 # --- Labels -----------------------------------------------------------------------

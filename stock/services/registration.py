@@ -161,6 +161,17 @@ def photos_add(*, actor, item: StockItem, uploads: Iterable, caption: str = "") 
     if not uploads:
         raise ValidationError({"photos": [_("Choose at least one photo.")]})
     checked, messages = check_photos(uploads)
+    # The same file twice (a second click, the same photo chosen again) is
+    # refused: the item already has it, with its fingerprint.
+    if not messages:
+        seen = set(ItemPhoto.objects.filter(item=item).values_list("sha256", flat=True))
+        for upload, photo in zip(uploads, checked, strict=True):
+            if photo.sha256 in seen:
+                messages.append(
+                    _("%(name)s: this photo is already on the item.")
+                    % {"name": getattr(upload, "name", "") or photo.sha256[:12]}
+                )
+            seen.add(photo.sha256)
     if messages:
         raise ValidationError({"photos": messages})
     return [

@@ -134,3 +134,15 @@ def test_an_archived_item_takes_no_new_photo(login, stock_setup, items):
     with pytest.raises(ValidationError):
         services.photos_add(actor=manager, item=item, uploads=[jpeg_upload()])
     assert photos_of(item) == []
+
+
+def test_the_same_photo_twice_is_refused(login, stock_setup, items):
+    """A second click, or the same file chosen again: the item already has it."""
+    item = items["x_scales"]
+    client = login(stock_setup["manager_x"])
+    client.post(f"/items/{item.pk}/photos/", {"photos": [jpeg_upload("a.jpg")]})
+    response = client.post(
+        f"/items/{item.pk}/photos/", {"photos": [jpeg_upload("again.jpg")]}, follow=True
+    )
+    assert "again.jpg: this photo is already on the item." in response.content.decode()
+    assert len(photos_of(item)) == 1
