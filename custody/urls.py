@@ -32,6 +32,22 @@ urlpatterns = [
         views.stocktake_labels,
         name="stocktake_labels",
     ),
+    path("stock-takes/<int:stocktake_id>/scan/", views.stocktake_scan, name="stocktake_scan"),
+    path(
+        "stock-takes/<int:stocktake_id>/check-many/",
+        views.stocktake_check_many,
+        name="stocktake_check_many",
+    ),
+    path(
+        "stock-takes/<int:stocktake_id>/check-rest/",
+        views.stocktake_check_rest,
+        name="stocktake_check_rest",
+    ),
+    path(
+        "stock-takes/<int:stocktake_id>/items/<uuid:item_id>/",
+        views.stocktake_line,
+        name="stocktake_line",
+    ),
     path(
         "stock-takes/<int:stocktake_id>/sign-off/",
         views.stocktake_sign_off,
