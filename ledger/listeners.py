@@ -6,31 +6,26 @@ An app above the ledger registers a callable in its ``AppConfig.ready()``
 transaction that makes the change and while it holds the ledger head lock: a
 listener's writes commit if and only if the entry does, in ledger order, and
 an exception in a listener undoes the whole change.
-
-A listener may also give a callable for several entries at once (``many``):
-``chain.batched`` appends a batch of entries under one head lock and calls it
-once with all of them, in ledger order (reporting writes its aggregates for
-a batch in a few statements instead of two per entry). Without one, the
-listener is called once per entry of the batch.
 """
 
 from collections.abc import Callable
 
 Listener = Callable[[object], None]
-ManyListener = Callable[[list], None]
 
 # Keyed by name so that a second ready() (a test re-populating the app
 # registry) replaces the listener instead of calling it twice.
 _listeners: dict[str, Listener] = {}
-_many: dict[str, ManyListener] = {}
+# Optional: the same listener for many entries at once (chain.append_many).
+_many: dict[str, Callable[[list], None]] = {}
 
 
 def register(
-    listener: Listener, *, name: str | None = None, many: ManyListener | None = None
+    listener: Listener, *, name: str | None = None, many: Callable[[list], None] | None = None
 ) -> str:
-    """Call ``listener(entry)`` for every entry appended from now on (and
-    ``many(entries)``, if given, for a batch of them); returns the name to
-    ``unregister`` it with."""
+    """Call ``listener(entry)`` for every entry appended from now on; returns
+    the name to ``unregister`` it with. ``many(entries)``, if given, hears a
+    batch of entries (``chain.append_many``) in one call, with the same result
+    as ``listener`` called on each in order."""
     key = name or f"{listener.__module__}.{listener.__qualname__}"
     _listeners[key] = listener
     if many is not None:
@@ -55,10 +50,6 @@ def notify(entry) -> None:
 
 
 def notify_many(entries: list) -> None:
-    """Tell every listener about ``entries`` (in ledger order), at once where
-    it can take them at once."""
-    if not entries:
-        return
     for key, listener in list(_listeners.items()):
         many = _many.get(key)
         if many is not None:

@@ -41,28 +41,16 @@ _TRANSITION_COLUMNS = (
     "sequence, item_id, day, status_after, place_before, pieces_before, weight_before,"
     " line_out, detail_out, place_after, pieces_after, weight_after, line_in, detail_in"
 )
-_POSITION_CONFLICT = (
+_UPSERT_POSITION = (
+    f"INSERT INTO reporting_itemposition ({_POSITION_COLUMNS})"  # noqa: S608 - constants
+    " VALUES (%(item)s, %(status)s, %(place)s, %(pieces)s, %(weight)s, %(last_day)s,"
+    " %(item_type)s, %(source)s, %(received_on)s, %(mark)s, %(number)s)"
     " ON CONFLICT (item_id) DO UPDATE SET status = EXCLUDED.status,"
     " place_id = EXCLUDED.place_id, pieces = EXCLUDED.pieces, weight_kg = EXCLUDED.weight_kg,"
     " last_day = EXCLUDED.last_day, item_type_id = EXCLUDED.item_type_id,"
     " source = EXCLUDED.source, received_on = EXCLUDED.received_on,"
     " cites_mark = EXCLUDED.cites_mark, sms_number = EXCLUDED.sms_number"
 )
-_UPSERT_POSITION = (
-    f"INSERT INTO reporting_itemposition ({_POSITION_COLUMNS})"  # noqa: S608 - constants
-    " VALUES (%(item)s, %(status)s, %(place)s, %(pieces)s, %(weight)s, %(last_day)s,"
-    " %(item_type)s, %(source)s, %(received_on)s, %(mark)s, %(number)s)" + _POSITION_CONFLICT
-)
-# The keys of _position_params / _transition_params in their columns' order.
-_POSITION_KEYS = (
-    "item", "status", "place", "pieces", "weight", "last_day",
-    "item_type", "source", "received_on", "mark", "number",
-)  # fmt: skip
-_TRANSITION_KEYS = (
-    "sequence", "item", "day", "status_after", "place_before", "pieces_before", "weight_before",
-    "line_out", "detail_out", "place_after", "pieces_after", "weight_after", "line_in",
-    "detail_in",
-)  # fmt: skip
 _INSERT_TRANSITION_VALUES = (
     " VALUES (%(sequence)s, %(item)s, %(day)s, %(status_after)s, %(place_before)s,"
     " %(pieces_before)s, %(weight_before)s, %(line_out)s, %(detail_out)s, %(place_after)s,"
@@ -225,91 +213,64 @@ def entry_appended(entry: LedgerEntry) -> None:
         )
 
 
-_READ_MANY_SQL = (
-    "SELECT i.item_type_id, i.source, i.received_on, i.cites_mark, i.sms_number,"
-    " p.item_id, p.status, p.place_id, p.pieces, p.weight_kg, p.last_day,"
-    " p.item_type_id, p.source, p.received_on, p.cites_mark, i.id"
-    " FROM stock_stockitem i LEFT JOIN reporting_itemposition p ON p.item_id = i.id"
-    " WHERE i.id = ANY(%s)"
-)
-
-
-def _values_sql(rows: list[dict], keys: tuple) -> tuple[str, list]:
-    """``(…), (…)`` for an INSERT of ``rows`` (dicts) in ``keys``' order, and the parameters."""
-    one = "(" + ", ".join(["%s"] * len(keys)) + ")"
-    return ", ".join([one] * len(rows)), [row[key] for row in rows for key in keys]
-
-
 def entries_appended(entries: list[LedgerEntry]) -> None:
-    """``entry_appended`` for a batch of entries (ledger.chain.batched: same
-    transaction, under the ledger head lock, in ledger order).
-
-    Entries that each move a different item, booked under the item's current
-    classification (a batch of registrations: the ODK sync), take three
-    statements together whatever their number: the items and positions read,
-    the positions upserted, the transitions inserted and added to the
-    movement totals. Anything else (two entries of one item, a
-    reclassified item) goes entry by entry, as ``entry_appended``."""
-    moving = [e for e in entries if e.event in STATE_EVENTS and e.item_id is not None]
-    item_ids = [e.item_id for e in moving]
-    if len(moving) < 2 or len(set(item_ids)) != len(item_ids):
-        for entry in moving:
+    """``entry_appended`` for a batch (ledger.append_many, e.g. the register
+    import): one read for all the items, the writes sent together. The same
+    steps and the same result as one by one; a batch that names an item
+    twice, or an item the aggregates already hold, goes one by one."""
+    wanted = [e for e in entries if e.event in STATE_EVENTS and e.item_id is not None]
+    ids = [str(e.item_id) for e in wanted]
+    if len(wanted) < 2 or len(set(ids)) != len(ids):
+        for entry in entries:
             entry_appended(entry)
         return
-    zone = country_zone()
-    positions: list[dict] = []
-    transitions: list[dict] = []
-    one_by_one: list[LedgerEntry] = []
     with connection.cursor() as cursor:
-        cursor.execute(_READ_MANY_SQL, [item_ids])
-        rows = {row[15]: row for row in cursor.fetchall()}
-        for entry in moving:
-            row = rows.get(entry.item_id)
-            if row is None:
-                continue  # not an item of the register: the replay ignores it too
-            type_id, source, received_on, mark, number = row[:5]
-            if row[5] is not None and tuple(row[11:15]) != (type_id, source, received_on, mark):
-                one_by_one.append(entry)  # reclassified: replayed (entry_appended)
-                continue
+        cursor.execute(
+            "SELECT i.id, "
+            + _READ_SQL[len("SELECT ") :].replace("i.id = %s", "i.id = ANY(%s::uuid[])"),
+            [ids],
+        )
+        rows = {str(row[0]): row[1:] for row in cursor.fetchall()}
+        if len(rows) != len(ids) or any(row[5] is not None for row in rows.values()):
+            for entry in entries:
+                entry_appended(entry)
+            return
+        zone = country_zone()
+        positions, transitions = [], []
+        for entry in wanted:
+            type_id, source, received_on, mark, number = rows[str(entry.item_id)][:5]
             info = ItemInfo(entry.item_id, number, type_id, None, source, received_on, mark)
-            state = _state_of(*row[6:10]) if row[5] is not None else None
-            last_day = row[10] if row[5] is not None else None
             payload = entry.payload or {}
             day = effective_day(
                 entry.event,
                 entry.occurred_at.astimezone(zone).date(),
                 received_on=received_on,
                 archived_on=payload.get("archived_on"),
-                last_day=last_day,
+                last_day=None,
             )
             state, transition = step(
-                info, state, entry.sequence, day, entry.event, entry.site_id, payload
+                info, None, entry.sequence, day, entry.event, entry.site_id, payload
             )
-            positions.append(_position_params(info, state, day))
-            if transition is not None:
-                transitions.append(_transition_params(transition))
-        if positions:
-            values, params = _values_sql(positions, _POSITION_KEYS)
-            cursor.execute(
-                f"INSERT INTO reporting_itemposition ({_POSITION_COLUMNS})"  # noqa: S608 - placeholders
-                f" VALUES {values}" + _POSITION_CONFLICT,
-                params,
-            )
+            params = _position_params(info, state, day)
+            if transition is None:
+                positions.append(params)
+                continue
+            params.update(_transition_params(transition))
+            params["marked"] = 1 if mark else 0
+            transitions.append(params)
+        # Positions, then transitions, then their movements in one statement
+        # (grouped by key: the batch's movements add up as one by one).
+        cursor.executemany(_UPSERT_POSITION, positions + transitions)
         if transitions:
-            # The positions just written carry each item's classification.
-            values, params = _values_sql(transitions, _TRANSITION_KEYS)
-            relation = (
-                "SELECT tr.*, p.item_type_id, p.source, "  # noqa: S608 - constants
-                + _MARKED
-                + " AS marked FROM tr JOIN reporting_itemposition p ON p.item_id = tr.item_id"
+            cursor.executemany(
+                f"INSERT INTO reporting_itemtransition ({_TRANSITION_COLUMNS})"
+                + _INSERT_TRANSITION_VALUES,
+                transitions,
             )
             cursor.execute(
-                f"WITH tr AS (INSERT INTO reporting_itemtransition ({_TRANSITION_COLUMNS})"  # noqa: S608 - placeholders
-                f" VALUES {values} RETURNING *) " + _contribute_sql(relation, 1),  # noqa: S608
-                params,
+                _contribute_sql(_BOOKED + " WHERE t.sequence = ANY(%(sequences)s)", 1),
+                {"sequences": [t["sequence"] for t in transitions]},
             )
-    for entry in one_by_one:
-        entry_appended(entry)
 
 
 def _rebook_item(cursor, info: ItemInfo, zone) -> None:
