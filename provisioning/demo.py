@@ -155,6 +155,9 @@ def _demo_user(spec: DemoUser, **extra) -> User:
     for name, value in extra.items():
         setattr(user, name, value)
     # Demo only: fixed passwords that are printed, so anyone can try each role.
-    user.set_password(spec.password)
+    # Set only when it differs: a new hash (new salt) would change the session
+    # hash and sign every demo user out at each `./sms run`.
+    if not user.has_usable_password() or not user.check_password(spec.password):
+        user.set_password(spec.password)
     user.save()
     return user
