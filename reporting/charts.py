@@ -84,12 +84,14 @@ def line_chart(
     for fraction in (0.25, 0.5, 0.75, 1):
         value = top * fraction
         parts.append(
-            f'<text x="2" y="{TOP + y(value) - 4:.1f}" font-size="{FONT_PX}" fill="#444">'
+            f'<text x="2" y="{TOP + y(value) - 4:.1f}" font-size="{FONT_PX}" fill="#444" '
+            f'stroke="#fff" stroke-width="3" paint-order="stroke">'
             f"{value:,.0f}{(' ' + unit) if unit else ''}</text>"
         )
     # Month labels: the first starts at the left edge, the last ends at the
-    # right one (never clipped); every other one is "minor", hidden on a
-    # phone (reporting.css) so that they do not run into each other.
+    # right one (never clipped); every other one is "minor", hidden when the
+    # chart is narrow (a container query in reporting.css: a phone, or two
+    # charts side by side) so that they do not run into each other.
     every = max(1, len(months) // 8)
     shown_months = [i for i in range(len(months)) if i % every == 0]
     if shown_months[-1] != len(months) - 1:
@@ -99,7 +101,9 @@ def line_chart(
     for rank, i in enumerate(shown_months):
         percent = 100 * i / last_index if len(months) > 1 else 0
         anchor = "start" if i == 0 else "end" if i == len(months) - 1 else "middle"
-        minor = ' class="minor"' if rank % 2 and i != len(months) - 1 else ""
+        last = i == len(months) - 1
+        before_last = rank == len(shown_months) - 2
+        minor = ' class="minor"' if not last and (rank % 2 or before_last) and rank else ""
         parts.append(
             f'<text x="{percent:.2f}%" y="{HEIGHT - 8}" font-size="{FONT_PX}" '
             f'text-anchor="{anchor}" fill="#444"{minor}>{months[i]:%Y-%m}</text>'
@@ -109,4 +113,6 @@ def line_chart(
         f'<li><span class="swatch swatch-{n % len(PALETTE)}"></span>{escape(label_of(key))}</li>'
         for n, (key, _points) in enumerate(lines)
     )
-    return mark_safe("".join(parts) + f'<ul class="chart-legend">{legend}</ul>')
+    return mark_safe(
+        '<div class="chart-box">' + "".join(parts) + f'</div><ul class="chart-legend">{legend}</ul>'
+    )
