@@ -14,6 +14,7 @@ urlpatterns = [
     path("administration/", include("administration.urls")),
     path("odk/", include("odk.urls")),
     path("reports/", include("reporting.urls")),
+    path("import/", include("imports.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("favicon.ico", favicon),
 ]
