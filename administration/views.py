@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import ROLES
 from audit.selectors import access_event_filter, access_event_list
+from core import display
 from core.access import AccessAction, access_exempt, access_shows, logs_access
 from core.forms import add_service_errors
 from core.origin import origin_of
@@ -319,7 +320,7 @@ def support_list(request):
                 % {
                     "staff": grant.staff_username,
                     "account": grant.user.username,
-                    "until": timezone.localtime(grant.valid_until).strftime("%Y-%m-%d %H:%M"),
+                    "until": display.when(grant.valid_until),
                 },
             )
             return redirect("administration:support_list")
@@ -461,7 +462,7 @@ def activity_csv(request):
     # starts like a formula must stay text in the administrator's spreadsheet.
     writer = CsvWriter(_Echo())
     header = [
-        _("Time (UTC)"),
+        _("Time"),
         _("Username"),
         _("Full name"),
         _("Action"),
@@ -481,7 +482,8 @@ def activity_csv(request):
         for event in events.iterator(chunk_size=2000):
             yield writer.writerow(
                 [
-                    event.at.strftime("%Y-%m-%d %H:%M:%S"),
+                    # The country's time with its offset (2026-08-20T09:07:12+03:00).
+                    display.local(event.at).isoformat(timespec="seconds"),
                     event.username,
                     event.user.display_name if event.user else "",
                     event.get_action_display(),

@@ -8,7 +8,6 @@ from xml.sax.saxutils import escape
 
 import segno
 from django.urls import reverse
-from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -23,6 +22,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from core import display
 from ledger import checkpoints
 from ledger.documents import draw_checkpoint
 
@@ -56,9 +56,7 @@ def _thumbnail(item) -> object:
 
 
 def _kg(value) -> str:
-    if value is None:
-        return "—"
-    return f"{formats.number_format(value, 3, use_l10n=True)} kg"
+    return display.weight(value)
 
 
 def _yes_no(value) -> str:
@@ -101,7 +99,7 @@ def render_transfer_pdf(
         [p(_("Seal numbers")), p(transfer.seal_numbers or "—")],
         [p(_("Courier / vehicle")), p(f"{transfer.courier or '—'} / {transfer.vehicle or '—'}")],
         [p(_("Dispatching officer")), p(transfer.dispatching_officer or "—")],
-        [p(_("Dispatched")), p(formats.date_format(timezone.localtime(when), "DATETIME_FORMAT"))],
+        [p(_("Dispatched")), p(display.when(when))],
     ]
     head_table = Table(head, colWidths=[40 * mm, 100 * mm])
     top = Table([[head_table, [_qr(url), p(url)]]], colWidths=[142 * mm, 38 * mm])

@@ -5,6 +5,8 @@ through stock.selectors (which apply the user's site scope: an item outside
 it is a 404); every write through stock.services.
 """
 
+import datetime
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -16,6 +18,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from core import display
 from core.access import AccessAction, access_exempt, access_shows, logs_access
 from core.origin import origin_of
 from core.paging import PAGE_SIZE, Keyset
@@ -56,6 +59,10 @@ def _display(item, name):
         return getattr(item, f"get_{name}_display")()
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
+    if isinstance(value, datetime.datetime):
+        return display.when(value)
+    if isinstance(value, datetime.date):
+        return display.day(value)
     return value
 
 
@@ -88,8 +95,8 @@ def item_sections(item) -> list[tuple[str, list[tuple[str, object]]]]:
             [
                 (_("SMS number"), item.sms_number),
                 (_("Registered by"), item.created_by.display_name),
-                (_("Registered on"), item.created_at),
-                (_("Last change"), item.updated_at),
+                (_("Registered on"), display.when(item.created_at)),
+                (_("Last change"), display.when(item.updated_at)),
             ],
         )
     )
