@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.permission_labels import permission_label
 from accounts.roles import ROLES
 from audit.selectors import access_event_filter, access_event_list
 from core import display
@@ -26,9 +27,10 @@ from core.forms import add_service_errors
 from core.origin import origin_of
 from core.paging import PAGE_SIZE, Keyset
 from core.spreadsheet import CsvWriter
+from stock import wording
 from stock.scope import reach_of
 
-from . import selectors, services
+from . import activity_words, selectors, services
 from .forms import (
     CountrySettingsForm,
     DecisionForm,
@@ -248,7 +250,9 @@ def role_list(request):
             "group": group,
             "label": built_in[group.name].label if group.name in built_in else group.name,
             "built_in": group.name in built_in,
-            "permissions": sorted(p.name for p in group.permissions.all()),
+            "permissions": sorted(
+                permission_label(p) for p in group.permissions.select_related("content_type")
+            ),
         }
         for group in groups
     ]
@@ -406,7 +410,8 @@ def country_settings(request):
 
 
 def _with_site_names(events) -> list:
-    events = list(events)
+    # The details in words, with links to what was seen (administration.activity_words).
+    events = activity_words.describe(events)
     names = selectors.site_names() if any(e.site_id for e in events) else {}
     for event in events:
         event.site_name = names.get(event.site_id, "")
@@ -520,6 +525,14 @@ def changes(request):
             selectors.field_change_list(user=request.user, filters=request.GET)[:PAGE_SIZE]
         )
     access_shows(request, filters={**filters, **page.asked})
+    # In words: "Field: old → new", labels in the user's language.
+    definitions = wording.custom_definitions()
+    for change in page.rows:
+        change.label = wording.item_field_label(change.field, definitions)
+        change.old_text = wording.value_text(change.field, change.old_value, definitions)
+        change.new_text = wording.value_text(change.field, change.new_value, definitions)
+    for change in field_rows:
+        change.rows = wording.definition_changes(change.before, change.after)
     return render(
         request,
         "administration/changes.html",
