@@ -134,7 +134,12 @@ def _cursor_text(key: str, value) -> str:
 def sentence(details: dict, names: _Names) -> str:
     """The details in words: "search “KE” · store: North store · the page after …"."""
     parts = []
-    for key, value in (details or {}).items():
+    # The search first, then the filters in the list's order, the page last
+    # (a JSON column keeps its own order of keys).
+    order = {key: index for index, key in enumerate(NAMES)}
+    keys = sorted(details or {}, key=lambda k: (k in CURSORS, order.get(k, len(order)), k))
+    for key in keys:
+        value = details[key]
         if value in (None, "", [], {}):
             continue
         if key in CURSORS:

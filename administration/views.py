@@ -480,6 +480,10 @@ def activity_csv(request):
         _("Details"),
     ]
 
+    # The country's zone, taken now: the lines are written after the request's
+    # middleware has put the default zone back.
+    zone = timezone.get_current_timezone()
+
     def lines():
         import json
 
@@ -488,7 +492,7 @@ def activity_csv(request):
             yield writer.writerow(
                 [
                     # The country's time with its offset (2026-08-20T09:07:12+03:00).
-                    display.local(event.at).isoformat(timespec="seconds"),
+                    display.local(event.at, zone).isoformat(timespec="seconds"),
                     event.username,
                     event.user.display_name if event.user else "",
                     event.get_action_display(),

@@ -11,6 +11,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.db.models import Sum
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from core.paging import PAGE_SIZE, Keyset
@@ -200,11 +201,19 @@ class _Echo:
 
 def csv_lines(queryset, *, sort: str):
     """The CSV, line by line, for a StreamingHttpResponse: a byte-order mark
-    (spreadsheet programs then read UTF-8), the header, then one line per item."""
-    writer = CsvWriter(_Echo())
-    yield "\ufeff" + writer.writerow(export_header())
-    for row in export_rows(queryset, sort=sort):
-        yield writer.writerow(row)
+    (spreadsheet programs then read UTF-8), the header, then one line per item.
+    The lines are written after the view has returned: the user's language is
+    taken now and kept for them."""
+    language = translation.get_language()
+
+    def lines():
+        with translation.override(language):
+            writer = CsvWriter(_Echo())
+            yield "\ufeff" + writer.writerow(export_header())
+            for row in export_rows(queryset, sort=sort):
+                yield writer.writerow(row)
+
+    return lines()
 
 
 def xlsx_file(queryset, *, sort: str):
