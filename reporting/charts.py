@@ -1,11 +1,11 @@
 """Charts as inline SVG drawn on the server (no JavaScript, no CDN, nothing
 to download): stock over time, one line per category or site."""
 
-from decimal import Decimal
-
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+
+from core import display
 
 # The legend's swatches take the same colours from reporting.css (.swatch-0 …):
 # the Content-Security-Policy allows no style="" attribute.
@@ -61,7 +61,7 @@ def line_chart(
             f'<line x1="{LEFT}" y1="{yy:.1f}" x2="{WIDTH - RIGHT}" y2="{yy:.1f}" '
             f'stroke="#dde" stroke-width="1"/>'
             f'<text x="{LEFT - 6}" y="{yy + 4:.1f}" font-size="11" text-anchor="end" '
-            f'fill="#555">{value:,.0f}{(" " + unit) if unit and fraction == 1 else ""}</text>'
+            f'fill="#555">{display.count(round(value))}{(" " + unit) if unit and fraction == 1 else ""}</text>'
         )
     every = max(1, len(months) // 8)
     for i, month in enumerate(months):
@@ -75,7 +75,7 @@ def line_chart(
         path = " ".join(f"{x(i):.1f},{y(getattr(m, metric)):.1f}" for i, m in enumerate(points))
         name = escape(label_of(key))
         last = getattr(points[-1], metric)
-        shown = f"{Decimal(last):,.3f} kg" if metric == "weight_kg" else f"{last:,}"
+        shown = display.weight(last) if metric == "weight_kg" else display.count(last)
         parts.append(
             f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{path}">'
             f"<title>{name}: {escape(shown)}</title></polyline>"

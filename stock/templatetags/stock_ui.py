@@ -58,7 +58,7 @@ def custom_value(definition, value):
 
         parsed = parse_date(str(value)) if isinstance(value, str) else value
         if parsed:
-            value = formats.date_format(parsed, "SHORT_DATE_FORMAT")
+            value = display.day(parsed)
     unit = getattr(definition, "unit", "")
     return f"{value} {unit}".strip() if unit else value
 
