@@ -11,6 +11,7 @@ internal keys or Python dicts.
 import datetime
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -160,7 +161,8 @@ def _definition_value(key: str, value) -> str:
             return _("every type")
         return "—"
     if key == "labels" and isinstance(value, dict):
-        return "; ".join(f"{language}: {text}" for language, text in value.items())
+        languages = {code: str(name) for code, name in settings.LANGUAGES}
+        return "; ".join(f"{languages.get(code, code)}: {text}" for code, text in value.items())
     if key == "field_type":
         return str(dict(CustomFieldDefinition.FieldType.choices).get(value, value))
     if key == "choices" and isinstance(value, list):

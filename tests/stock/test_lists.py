@@ -215,6 +215,6 @@ def test_export_needs_the_permission_to_see_items(client, stock_setup, items, ho
 
 def test_phone_cards_name_every_cell(login, stock_setup, items):
     html = text(login(stock_setup["hq"]).get("/items/"))
-    assert 'class="grid list-cards"' in html
+    assert 'class="grid list-cards with-thumbs"' in html
     for label in ("CITES mark", "Type", "Store", "Weight", "Pieces", "Status", "Received on"):
         assert f'data-label="{label}"' in html
