@@ -83,7 +83,9 @@ def test_custom_field_changes_are_no_python_dicts(client, people, host_a):
     html = client.get("/administration/changes/").content.decode()
     assert "{&#x27;" not in html and "{'" not in html
     assert '<strong>Required</strong>: <span class="old">No</span> → <span class="new">Yes' in html
-    assert 'English: Packaging; French: Emballage</span> → <span class="new">English: Packing' in html
+    assert (
+        'English: Packaging; French: Emballage</span> → <span class="new">English: Packing' in html
+    )
 
 
 def test_activity_details_are_sentences_with_a_link_to_the_list(client, people, host_a):
