@@ -108,7 +108,7 @@ def render_transfer_pdf(
         # receipt and its completion are two).
         for receipt in transfer_receipts(lines):
             who, at, count = receipt["who"], receipt["when"], receipt["count"]
-            moment = formats.date_format(timezone.localtime(at), "DATETIME_FORMAT")
+            moment = display.when(at)
             head.append(
                 [
                     p(_("Received")),
