@@ -26,11 +26,13 @@ from accounts.permissions import require
 from accounts.roles import ROLES, SUPPORT_FULL, SUPPORT_READ_ONLY
 from audit.models import AccessEvent, SupportGrantSummary
 from audit.services import Origin, event_record
+from core import display
 from core.errors import raise_errors
 from core.text import text_errors
 from stock.models import Site
 from stock.scope import reach_of
 from stock.services import corrections as stock_corrections
+from tenants.current import country_zone
 
 from . import selectors
 from .models import SupportGrant
@@ -562,16 +564,16 @@ def support_login_notify(*, user, country) -> int:
         subject = _("Support access used on %(country)s") % {"country": country.name}
         body = _(
             "The platform staff member %(staff)s signed in to %(country)s with the "
-            "support account %(account)s at %(time)s (UTC).\n\n"
-            "The access is valid until %(until)s (UTC). Everything it does is in "
+            "support account %(account)s at %(time)s.\n\n"
+            "The access is valid until %(until)s. Everything it does is in "
             "the access log. An administrator can end it at any time under "
             "Administration → Support access.\n"
         ) % {
             "staff": grant.staff_username,
             "country": country.name,
             "account": user.username,
-            "time": timezone.now().strftime("%Y-%m-%d %H:%M"),
-            "until": grant.valid_until.strftime("%Y-%m-%d %H:%M"),
+            "time": display.when(timezone.now(), zone=country_zone()),
+            "until": display.when(grant.valid_until, zone=country_zone()),
         }
     transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients))
     return len(recipients)

@@ -104,6 +104,12 @@ def report(request, kind):
                     [(row, links[i], i in table.strong_rows) for i, row in enumerate(table.rows)],
                 )
             )
+    detail_page = None
+    if kind == "detail" and rows:
+        rows[0], detail_page = _detail_page(rows[0], request.GET.get("page"))
+    if hasattr(data, "lists"):
+        data = data.copy()
+        data.pop("page", None)
     query = urlencode(list(data.lists()) if hasattr(data, "lists") else data, doseq=True)
     return render(
         request,
@@ -123,8 +129,38 @@ def report(request, kind):
             "export_form": ExportForm(),
             "file_form": _file_form(request.user, kind, document, form),
             "charts": charts_for(request.user) if kind in ("summary", "yearly") else [],
+            "detail_page": detail_page,
         },
     )
+
+
+# The detailed report on screen: this many item lines a page (the export has them all).
+DETAIL_PAGE_ROWS = 100
+
+
+def _detail_page(table_rows, asked):
+    """One page of the detailed report's lines, the total line kept under
+    each page, and where the page sits (number, count, first and last line)."""
+    table, lines = table_rows
+    body = [line for line in lines if not line[2]]
+    totals = [line for line in lines if line[2]]
+    count = max(1, -(-len(body) // DETAIL_PAGE_ROWS))
+    try:
+        number = min(max(int(asked or 1), 1), count)
+    except (TypeError, ValueError):
+        number = 1
+    start = (number - 1) * DETAIL_PAGE_ROWS
+    shown = body[start : start + DETAIL_PAGE_ROWS]
+    page = {
+        "number": number,
+        "count": count,
+        "lines": len(body),
+        "first": start + 1 if shown else 0,
+        "last": start + len(shown),
+        "previous": number - 1 if number > 1 else None,
+        "next": number + 1 if number < count else None,
+    }
+    return (table, shown + totals), page
 
 
 def _file_form(user, kind, document, form):

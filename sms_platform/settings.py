@@ -292,6 +292,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "UTC"
+# Dates as SMS's countries write them (day first, 24-hour clock): core/display.py.
+FORMAT_MODULE_PATH = ["core.locale_formats"]
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"

@@ -80,7 +80,44 @@ def search(queryset, q: str, *, item: str = ""):
     )
     for form in marks.canonical_query(q):
         found |= Q(**{f"{item}cites_mark__istartswith": form})
+    found |= wider_search(q, item=item)
     return queryset.filter(found)
+
+
+# Words shorter than this match numbers, marks and references only: "a" would
+# otherwise name nearly every store and type.
+WORD_MIN = 3
+
+
+def wider_search(q: str, *, item: str = "") -> Q:
+    """The rest of what a search matches: the exhibit reference and the
+    species (both from their start, indexed like the number), and the stores
+    and types whose name contains the words (read once from their small
+    tables, then ``site_id IN`` / ``item_type_id IN``)."""
+    found = Q(**{f"{item}exhibit_reference__istartswith": q})
+    if len(q) < WORD_MIN:
+        return found
+    found |= Q(**{f"{item}species__istartswith": q})
+    words = q.casefold()
+    site_ids = list(
+        Site.objects.filter(Q(name__icontains=q) | Q(code__iexact=q)).values_list("pk", flat=True)
+    )
+    if site_ids:
+        found |= Q(**{f"{item}site_id__in": site_ids})
+    type_ids = [
+        item_type.pk
+        for item_type in ItemType.objects.select_related("category")
+        if words == item_type.code.casefold()
+        or any(words in str(label).casefold() for label in (item_type.labels or {}).values())
+        or words in item_type.label().casefold()
+        or words in item_type.category.label().casefold()
+        or any(
+            words in str(label).casefold() for label in (item_type.category.labels or {}).values()
+        )
+    ]
+    if type_ids:
+        found |= Q(**{f"{item}item_type_id__in": type_ids})
+    return found
 
 
 class _ItemFilterSet(ScopedFilterSet):
@@ -94,7 +131,10 @@ class _ItemFilterSet(ScopedFilterSet):
         method="filter_q",
         max_length=100,
         widget=forms.TextInput(
-            attrs={"type": "search", "placeholder": _("SMS number, CITES mark or case")}
+            attrs={
+                "type": "search",
+                "placeholder": _("Number, mark, case, exhibit, species, store or type"),
+            }
         ),
     )
     site = SiteFilter(method="filter_site", label=_("Store"), empty_label=_("All"))
