@@ -5,14 +5,54 @@ through ``visible_sites`` or ``restrict_to_scope`` (reports through
 ``visible_site_ids`` / ``sees_sites``); nothing else reads ``User.all_sites``
 or ``Site.scoped_users`` (but administration's user management, which sets
 them).
+
+A scoped user's site ids are read once (one query) and kept on the user
+object — a request's ``request.user`` lives one request — and every filter
+is written with them as literal ids (``site_id IN (3, 7)``), never as a
+subquery on the scope table: the planner then sees the stores and picks the
+(status, site, received) index of their items instead of walking the whole
+country's (README, "Pages that cost what their data costs"). Any change of a
+scope (the m2m table) makes every kept copy stale in this process; another
+process's request loads its user again anyway.
 """
 
+from django.db import connection
 from django.db.models import Q, QuerySet
+from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from accounts import management_scope
 from accounts.management_scope import Reach
 
 from .models import Site
+
+# Bumped by any change of any user's scope in this process: a kept copy of
+# site ids made before it is read again.
+_generation = [0]
+_KEPT = "_sms_scope_site_ids"
+
+
+def _scope_changed(**_kwargs) -> None:
+    _generation[0] += 1
+
+
+_SCOPE_TABLE = Site.scoped_users.through
+m2m_changed.connect(_scope_changed, sender=_SCOPE_TABLE, dispatch_uid="stock_scope_m2m")
+post_save.connect(_scope_changed, sender=_SCOPE_TABLE, dispatch_uid="stock_scope_save")
+post_delete.connect(_scope_changed, sender=_SCOPE_TABLE, dispatch_uid="stock_scope_delete")
+
+
+def _scoped_ids(user) -> tuple[int, ...]:
+    """The ids of the sites a scoped (not all-sites) user was given, sorted:
+    one query per user object, schema and scope change."""
+    stamp = (connection.schema_name, user.pk, _generation[0])
+    kept = user.__dict__.get(_KEPT)
+    if kept is not None and kept[0] == stamp:
+        return kept[1]
+    ids = tuple(
+        sorted(_SCOPE_TABLE.objects.filter(user_id=user.pk).values_list("site_id", flat=True))
+    )
+    user.__dict__[_KEPT] = (stamp, ids)
+    return ids
 
 
 def _active(user) -> bool:
@@ -31,14 +71,16 @@ def visible_sites(user) -> QuerySet:
         return Site.objects.none()
     if user.all_sites:
         return Site.objects.all()
-    return Site.objects.filter(scoped_users=user)
+    return Site.objects.filter(pk__in=_scoped_ids(user))
 
 
 def visible_site_ids(user) -> frozenset | None:
     """The ids of ``visible_sites``; None for a user who sees every site."""
     if sees_all_sites(user):
         return None
-    return frozenset(visible_sites(user).values_list("pk", flat=True))
+    if not _active(user):
+        return frozenset()
+    return frozenset(_scoped_ids(user))
 
 
 def sees_sites(user, site_ids) -> bool:
@@ -68,7 +110,7 @@ def restrict_to_scope(
         return queryset.none()
     if user.all_sites:
         return queryset
-    sites = visible_sites(user).values("pk")
+    sites = list(_scoped_ids(user))
     fields = (site_field,) if isinstance(site_field, str) else site_field
     condition = Q()
     for field in fields:
@@ -79,7 +121,21 @@ def restrict_to_scope(
     return queryset.filter(condition)
 
 
+def scope_sql(user, column: str) -> tuple[str, list]:
+    """The scope as a condition on ``column`` (a store id) for a statement
+    written in SQL: (" AND column = ANY(%s)", [ids]) for a scoped user,
+    ("", []) for a user who sees every site, and nothing at all for an
+    inactive one."""
+    if not _active(user):
+        return " AND FALSE", []
+    if user.all_sites:
+        return "", []
+    return f" AND {column} = ANY(%s)", [list(_scoped_ids(user))]
+
+
 def can_see_site(user, site) -> bool:
+    if _active(user) and not user.all_sites:
+        return site.pk in _scoped_ids(user)
     return visible_sites(user).filter(pk=site.pk).exists()
 
 
