@@ -76,7 +76,7 @@ class QuickSelect(forms.Select):
             shown = "" if option_value is None else str(option_value)
             parts.append(
                 format_html(
-                    '\n  <option value="{}"{}>{}</option>',
+                    '\n  <option value="{}"{}>{}</option>\n',
                     shown,
                     mark_safe(" selected") if shown in selected else "",  # noqa: S308 - a constant
                     label,

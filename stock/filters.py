@@ -16,6 +16,8 @@ value given is still checked against the database (the store among those in
 scope), and a category filters by its types' ids as literals.
 """
 
+from functools import cached_property
+
 import django_filters
 from django import forms
 from django.db.models import Q
@@ -118,13 +120,18 @@ class _ItemFilterSet(ScopedFilterSet):
 
     item = ""
 
+    @cached_property
+    def catalogue(self) -> catalogue.Catalogue:
+        return catalogue.load()
+
     @property
     def form(self):
         if not hasattr(self, "_form"):
             form = super().form
-            _offer(form.fields["site"], catalogue.site_choices(self.user))
-            _offer(form.fields["category"], catalogue.category_choices())
-            _offer(form.fields["item_type"], catalogue.type_choices())
+            known = self.catalogue
+            _offer(form.fields["site"], known.site_choices(self.user))
+            _offer(form.fields["category"], known.category_choices())
+            _offer(form.fields["item_type"], known.type_choices())
         return self._form
 
     q = django_filters.CharFilter(
@@ -159,7 +166,7 @@ class _ItemFilterSet(ScopedFilterSet):
         # The category's types as literal ids rather than a join on the type
         # table: the planner then uses the (status, site, received) index of
         # the store's items instead of walking the whole country's.
-        type_ids = catalogue.type_ids_of_category(value.pk)
+        type_ids = self.catalogue.type_ids_of_category(value.pk)
         return queryset.filter(**{f"{self.item}item_type_id__in": type_ids})
 
     def filter_item_type(self, queryset, name, value):

@@ -45,13 +45,14 @@ def _scoped_ids(user) -> tuple[int, ...]:
     """The ids of the sites a scoped (not all-sites) user was given, sorted:
     one query per user object, schema and scope change."""
     stamp = (connection.schema_name, user.pk, _generation[0])
-    kept = user.__dict__.get(_KEPT)
+    # getattr/setattr, not __dict__: request.user is a lazy object around the user.
+    kept = getattr(user, _KEPT, None)
     if kept is not None and kept[0] == stamp:
         return kept[1]
     ids = tuple(
         sorted(_SCOPE_TABLE.objects.filter(user_id=user.pk).values_list("site_id", flat=True))
     )
-    user.__dict__[_KEPT] = (stamp, ids)
+    setattr(user, _KEPT, (stamp, ids))
     return ids
 
 

@@ -169,8 +169,9 @@ def dashboard_totals(*, user) -> dict:
     with connection.cursor() as cursor:
         cursor.execute(_DASHBOARD_SQL.format(scope=scope), params)
         rows = cursor.fetchall()
-    sites = catalogue.sites()
-    types = catalogue.types()
+    known = catalogue.load()
+    sites = known.sites
+    types = known.types
     result = {"overall": _zero(), "in_transit": _zero(), "missing": _zero()}
     per_site: dict[int, dict] = {
         pk: {"site": site, **_zero()}

@@ -5,8 +5,6 @@ through stock.selectors (which apply the user's site scope: an item outside
 it is a 404); every write through stock.services.
 """
 
-from urllib.parse import urlencode
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -164,7 +162,7 @@ def _dashboard_links(totals: dict) -> dict:
         ("item_type", totals["per_type"], "item_type"),
     ):
         for row in rows:
-            row["href"] = f"{base}?{urlencode({'status': 'in_stock', field: row[key].pk})}"
+            row["href"] = f"{base}?status=in_stock&{field}={int(row[key].pk)}"
             row["weight"] = kg(row["weight_kg"])
             if key != "site":
                 row["label"] = row[key].label()
@@ -185,20 +183,26 @@ ARCHIVE_PAGES = Keyset(*selectors.ARCHIVE_ORDER, size=PAGE_SIZE)
 STATUS_LABELS = dict(StockItem.Status.choices)
 
 
-def list_rows(items) -> None:
+def list_rows(items, known: catalogue.Catalogue | None = None) -> None:
     """What each row of the item list shows, prepared once here (a link, a
     label, a weight and a date per row looked up in the template cost more
     than the query): ``item.url``, ``type_label``, ``weight_shown``,
     ``status_label`` and ``received_shown`` on each item. A new column adds
-    its own attribute here."""
+    its own attribute here. Each item's store and type (with its category)
+    are the cached ones (stock.catalogue): the page's query joins nothing."""
     if not items:
         return
+    known = known or catalogue.load()
     # One reverse for the page: every item's link differs only by its id.
     marker = "00000000-0000-0000-0000-000000000000"
     detail = reverse("stock:item_detail", args=[marker])
-    labels = catalogue.type_labels()
+    labels = known.type_labels()
+    sites, types = known.sites, known.types
     short_date = get_format("SHORT_DATE_FORMAT")
     for item in items:
+        if item.site_id in sites and item.item_type_id in types:
+            item.site = sites[item.site_id]
+            item.item_type = types[item.item_type_id]
         item.url = detail.replace(marker, str(item.pk))
         item.type_label = labels.get(item.item_type_id) or item.item_type.label()
         item.weight_shown = kg(item.weight_kg)
@@ -211,8 +215,9 @@ def list_rows(items) -> None:
 @permission_required("stock.view_stockitem", raise_exception=True)
 def item_list(request):
     filterset = selectors.item_filter(user=request.user, data=request.GET)
-    page = ITEM_PAGES.page(filterset.qs, request.GET)
-    list_rows(page.rows)
+    # Stores and types from the cache (list_rows), not joined to each row.
+    page = ITEM_PAGES.page(filterset.qs.select_related(None), request.GET)
+    list_rows(page.rows, filterset.catalogue)
     access_shows(
         request,
         filters={**filterset.active(), **page.asked},

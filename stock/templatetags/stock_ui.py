@@ -1,6 +1,6 @@
 """Presentation helpers for the stock screens (no database access here)."""
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django import template
 from django.template.defaultfilters import floatformat
@@ -12,13 +12,23 @@ from core.words import is_yes
 
 register = template.Library()
 
+GRAM = Decimal("0.001")
+
 
 @register.filter
 def kg(value):
     """A weight in kilograms with its three decimals (grams) and the unit."""
     if value in (None, ""):
         return "—"
-    return _("%(weight)s kg") % {"weight": floatformat(value, "3g")}
+    if isinstance(value, Decimal) and value.is_finite():
+        # floatformat(value, "3g") without its generality: a list of 50
+        # items calls this 50 times.
+        shown = formats.number_format(
+            value.quantize(GRAM, ROUND_HALF_UP), 3, use_l10n=True, force_grouping=True
+        )
+    else:
+        shown = floatformat(value, "3g")
+    return _("%(weight)s kg") % {"weight": shown}
 
 
 @register.filter
