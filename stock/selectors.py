@@ -99,7 +99,8 @@ def item_history(*, item: StockItem) -> list[dict]:
     "photo" for photos}. The caller got ``item`` through item_get (scope).
     """
     events = [{"kind": "registered", "at": item.created_at, "by": item.created_by}]
-    for photo in item.photos.select_related("uploaded_by"):
+    # .all(): the photos item_get prefetched (with who uploaded them), not a second read.
+    for photo in item.photos.all():
         # Photos sent with the registration are part of it.
         if (photo.uploaded_at - item.created_at).total_seconds() > 5:
             events.append(
