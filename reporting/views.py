@@ -11,12 +11,13 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from core.access import AccessAction, access_exempt, access_shows, logs_access
@@ -37,7 +38,19 @@ TITLES = {
 
 
 def charts_for(user) -> list[tuple[str, str]]:
-    """[(title, svg)]: stock weight at each month end, by category and by site."""
+    """[(title, svg)]: stock weight at each month end, by category and by site.
+    Drawn once per scope, language and CHART_SECONDS (the dashboard shows
+    them on every visit; their labels alone took three queries)."""
+    key = selectors.charts_cache_key(user=user, language=get_language() or "")
+    drawn = cache.get(key)
+    if drawn is not None:
+        return drawn
+    drawn = _draw_charts(user)
+    cache.set(key, drawn, selectors.CHART_SECONDS)
+    return drawn
+
+
+def _draw_charts(user) -> list[tuple[str, str]]:
     labels = Labels()
     charts = []
     for by, title in (

@@ -8,7 +8,15 @@ Values may be given as a query string gives them (ids, ISO dates) or as
 objects; ``q`` matches the start of the SMS number, the CITES mark (case and
 extra blanks ignored) or the case reference — prefix searches that the
 upper(...) text_pattern_ops indexes answer without scanning.
+
+The stores, categories and types the forms offer come from stock.catalogue
+(cached per country, the stores narrowed to the user's scope) and are
+written by core.forms.QuickSelect: no query and no template per option. A
+value given is still checked against the database (the store among those in
+scope), and a category filters by its types' ids as literals.
 """
+
+from functools import cached_property
 
 import django_filters
 from django import forms
@@ -17,8 +25,9 @@ from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
 from core.filters import ScopedFilterSet, date_range
+from core.forms import QuickSelect
 
-from . import marks
+from . import catalogue, marks
 from .fields import ItemTypeChoiceField, SiteChoiceField
 from .models import ArchiveRecord, ItemCategory, ItemType, Site, StockItem
 from .scope import visible_sites
@@ -49,6 +58,7 @@ class SiteFilter(django_filters.ModelChoiceFilter):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("queryset", Site.objects.none())
+        kwargs.setdefault("widget", QuickSelect)
         super().__init__(*args, **kwargs)
 
     def get_queryset(self, request):
@@ -63,9 +73,30 @@ class SiteFilter(django_filters.ModelChoiceFilter):
 class CategoryFilter(django_filters.ModelChoiceFilter):
     field_class = CategoryChoiceField
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", QuickSelect)
+        super().__init__(*args, **kwargs)
+
 
 class ItemTypeFilter(django_filters.ModelChoiceFilter):
     field_class = ItemTypeChoiceField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", QuickSelect)
+        super().__init__(*args, **kwargs)
+
+
+class QuickChoiceFilter(django_filters.ChoiceFilter):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", QuickSelect)
+        super().__init__(*args, **kwargs)
+
+
+def _offer(field, choices) -> None:
+    """Offer ``choices`` (cached (id, label)) instead of the field's queryset,
+    which stays what a given value is checked against."""
+    empty = [("", field.empty_label)] if field.empty_label is not None else []
+    field.choices = [*empty, *choices]
 
 
 def search(queryset, q: str, *, item: str = ""):
@@ -126,6 +157,20 @@ class _ItemFilterSet(ScopedFilterSet):
 
     item = ""
 
+    @cached_property
+    def catalogue(self) -> catalogue.Catalogue:
+        return catalogue.load()
+
+    @property
+    def form(self):
+        if not hasattr(self, "_form"):
+            form = super().form
+            known = self.catalogue
+            _offer(form.fields["site"], known.site_choices(self.user))
+            _offer(form.fields["category"], known.category_choices())
+            _offer(form.fields["item_type"], known.type_choices())
+        return self._form
+
     q = django_filters.CharFilter(
         label=_("Search"),
         method="filter_q",
@@ -161,7 +206,7 @@ class _ItemFilterSet(ScopedFilterSet):
         # The category's types as literal ids rather than a join on the type
         # table: the planner then uses the (status, site, received) index of
         # the store's items instead of walking the whole country's.
-        type_ids = list(ItemType.objects.filter(category=value).values_list("pk", flat=True))
+        type_ids = self.catalogue.type_ids_of_category(value.pk)
         return queryset.filter(**{f"{self.item}item_type_id__in": type_ids})
 
     def filter_item_type(self, queryset, name, value):
@@ -171,13 +216,13 @@ class _ItemFilterSet(ScopedFilterSet):
 class ItemFilterSet(_ItemFilterSet):
     """The item list: archived items only when asked for (status=archived)."""
 
-    status = django_filters.ChoiceFilter(
+    status = QuickChoiceFilter(
         label=_("Status"), choices=StockItem.Status.choices, empty_label=_("All")
     )
-    source = django_filters.ChoiceFilter(
+    source = QuickChoiceFilter(
         label=_("Source"), choices=StockItem.Source.choices, empty_label=_("All")
     )
-    legal_status = django_filters.ChoiceFilter(
+    legal_status = QuickChoiceFilter(
         label=_("Legal status"), choices=StockItem.LegalStatus.choices, empty_label=_("All")
     )
     received_from, received_to = date_range(
@@ -200,7 +245,7 @@ class ArchiveFilterSet(_ItemFilterSet):
 
     item = "item__"
 
-    reason = django_filters.ChoiceFilter(
+    reason = QuickChoiceFilter(
         label=_("Reason"), choices=ArchiveRecord.Reason.choices, empty_label=_("All")
     )
     archived_from, archived_to = date_range(

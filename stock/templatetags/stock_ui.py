@@ -12,6 +12,8 @@ from core.words import is_yes
 
 register = template.Library()
 
+GRAM = Decimal("0.001")
+
 
 @register.filter
 def kg(value):
