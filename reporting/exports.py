@@ -231,6 +231,9 @@ def _pdf_cell(value, kind):
 # An annex longer than this goes to the XLSX only: a PDF of hundreds of
 # thousands of rows can't be printed or built in bounded memory.
 PDF_ANNEX_ROWS = 2_000
+# A table this short is never split across pages: it moves whole, with its
+# heading and note, to the next page when it does not fit.
+PDF_KEEP_WHOLE_ROWS = 40
 
 
 def _pdf_widths(table, width, font_size, string_width) -> tuple[list, float]:
@@ -367,8 +370,11 @@ def to_pdf(document: Document) -> bytes:
                     for c, v in zip(table.columns, row, strict=False)
                 ]
             )
+        note = [Paragraph(_escape(table.note), small)] if table.note else []
         if not body:
-            story.append(KeepTogether([heading, Paragraph(_escape(_("Nothing to show.")), small)]))
+            story.append(
+                KeepTogether([heading, Paragraph(_escape(_("Nothing to show.")), small), *note])
+            )
         else:
             grid = LongTable([header, *body], colWidths=widths, repeatRows=1)
             style = [
@@ -388,11 +394,15 @@ def to_pdf(document: Document) -> bytes:
                     ("BACKGROUND", (0, index + 1), (-1, index + 1), colors.HexColor("#f1f4f8"))
                 )
             grid.setStyle(TableStyle(style))
-            # The heading never ends a page alone: it stays with the table's start.
-            story.append(heading)
-            story.append(grid)
-        if table.note:
-            story.append(Paragraph(_escape(table.note), small))
+            # The heading never ends a page alone: it stays with the table's
+            # start. A short table stays whole with its heading and its note
+            # (a note such as "compared with the declaration as filed" must
+            # not be left at a page's foot or top, away from its figures).
+            block = [heading, grid, *note]
+            if len(body) <= PDF_KEEP_WHOLE_ROWS:
+                story.append(KeepTogether(block))
+            else:
+                story.extend(block)
         story.append(Spacer(1, 4 * mm))
     for heading, text in document.paragraphs:
         story.append(Paragraph(_escape(str(heading)), heading_style))

@@ -135,3 +135,44 @@ def test_csv_text_that_starts_like_a_formula_is_text_and_numbers_stay_numbers(
     assert not [f for f in fields if f.startswith(FORMULA_STARTS) and not _is_number(f)]
     assert "'@SUM(1+1)" in fields
     assert "'" + FORMULA in fields
+
+
+# --- PDF layout: a short table and its note are never parted ----------------------------
+
+
+def _page_of(reader, needle: str) -> int:
+    pages = [i for i, page in enumerate(reader.pages) if needle in page.extract_text()]
+    assert pages, needle
+    return pages[0]
+
+
+def test_a_short_table_moves_whole_with_its_heading_and_note():
+    """Wherever the page break falls (a filler table of 40 to 90 rows moves
+    it across two page ends), the short table's heading, its rows and its
+    note ("compared with the declaration as filed") share a page."""
+    from reporting.documents import INT, Column, Document, Table
+
+    short = Table(
+        title="Adjustments to the declaration as filed",
+        columns=[Column("Item"), Column("Count", INT)],
+        rows=[[f"adjusted {n}", n] for n in range(12)],
+        note="Compared with the declaration as filed on 2025-02-20.",
+    )
+    pages_seen = set()
+    for filler_rows in range(40, 90):
+        filler = Table(
+            title="Filler",
+            columns=[Column("Line"), Column("Count", INT)],
+            rows=[[f"line {n}", n] for n in range(filler_rows)],
+        )
+        document = Document(
+            kind="cites", title="Layout", meta=[("Country", "Alphaland")], tables=[filler, short]
+        )
+        reader = PdfReader(io.BytesIO(render(document, "pdf")))
+        page = _page_of(reader, "Adjustments to the declaration as filed")
+        pages_seen.add(page)
+        assert _page_of(reader, "adjusted 0") == page, filler_rows
+        assert _page_of(reader, "adjusted 11") == page, filler_rows
+        assert _page_of(reader, "Compared with the declaration as filed") == page, filler_rows
+    # The range did move the table across page ends.
+    assert len(pages_seen) >= 2
