@@ -326,6 +326,16 @@ ensure_gettext() {
 	warn "gettext is not installed (sudo apt-get install gettext): the catalogue test will fail"
 }
 
+ensure_test_pgbackrest() {
+	# The restore drill's pgBackRest test (tests/backups/test_drill_pgbackrest.py).
+	have pgbackrest && return 0
+	if is_root && have apt-get; then
+		say "Installing Debian's pgbackrest for the restore drill's test"
+		apt_install pgbackrest && return 0
+	fi
+	warn "pgbackrest is not installed (sudo apt-get install pgbackrest): the pgBackRest drill test will fail"
+}
+
 setup_common() {
 	mkdir -p "$VAR/static" # collectstatic's target; WhiteNoise warns when it is missing
 	ensure_venv

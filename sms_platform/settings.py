@@ -461,3 +461,8 @@ SMS_RESTORE_DRILL_SOURCE = os.environ.get("SMS_RESTORE_DRILL_SOURCE", "backups.d
 SMS_RESTORE_DRILL_DATABASE_URL = os.environ.get("SMS_RESTORE_DRILL_DATABASE_URL", "")
 SMS_RESTORE_DRILL_EMAILS = env_list("SMS_RESTORE_DRILL_EMAILS")
 SMS_RESTORE_DRILL_MAX_AGE_DAYS = int(os.environ.get("SMS_RESTORE_DRILL_MAX_AGE_DAYS", "8"))
+# The drill's pgBackRest source (backups.drill.PgBackRestSource): the
+# repository's configuration file (the stanza is SMS_PGBACKREST_STANZA) and
+# the media copies scripts/media_backup.sh writes (their latest/ is used).
+SMS_PGBACKREST_CONFIG = os.environ.get("SMS_PGBACKREST_CONFIG", "")
+SMS_MEDIA_BACKUP_DIR = os.environ.get("SMS_MEDIA_BACKUP_DIR", "")
