@@ -40,7 +40,7 @@ from tenants.current import current_country
 from . import central, crypto, xlsforms
 from .models import AppUser, CentralConnection, FormVersion, ItemEntity, QrView, Submission
 
-ENTITY_PROPERTIES = ("site", "sms_number", "mark", "item_type")
+ENTITY_PROPERTIES = ("site", "sms_number", "mark", "item_type", "weight_kg")
 
 
 def _require_admin(actor) -> None:
@@ -238,16 +238,18 @@ def entity_list_ensure(*, client, connection: CentralConnection) -> None:
 
 
 def _entity_values(item: StockItem) -> dict:
-    label = " — ".join(
-        part for part in (item.sms_number, item.item_type.label(), item.cites_mark or "") if part
-    )
+    # The stock-take form lists entities by their label (searched, as typed)
+    # and finds a scanned label by sms_number.
     return {
-        "label": label,
+        "label": xlsforms.entity_label(
+            sms_number=item.sms_number, mark=item.cites_mark, weight_kg=item.weight_kg
+        ),
         "data": {
             "site": item.site.code,
             "sms_number": item.sms_number,
             "mark": item.cites_mark or "",
             "item_type": item.item_type.code,
+            "weight_kg": str(item.weight_kg) if item.weight_kg is not None else "",
         },
     }
 
@@ -273,6 +275,9 @@ def entities_push(*, client=None, connection: CentralConnection | None = None) -
     conn = connection or _connection()
     client = client or central.client_for(conn)
     pid = conn.project_id
+    # Central refuses data naming a property the list lacks (one added since
+    # the forms were last published: weight_kg): add what is missing first.
+    entity_list_ensure(client=client, connection=conn)
     on_shelf = (StockItem.Status.IN_STOCK, StockItem.Status.MISSING)
     links = {link.item_id: link for link in ItemEntity.objects.all()}
     items = StockItem.objects.select_related("site", "item_type").filter(
@@ -508,9 +513,12 @@ def collect_settings(*, app_user: AppUser) -> dict:
             "server_url": f"{conn.base_url}/v1/key/{token}/projects/{conn.project_id}",
             "form_update_mode": "match_exactly",
             "autosend": "wifi_and_cellular",
+            # The forms' username: it picks the stores offered (odk.xlsforms).
+            "metadata_username": app_user.user.username,
         },
         "project": {"name": conn.project_name or f"SMS {current_country().code}"},
-        "admin": {},
+        # The user name above is not changed on the phone.
+        "admin": {"change_form_metadata": False},
     }
 
 

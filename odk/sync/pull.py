@@ -40,7 +40,7 @@ from django.utils.translation import gettext as _
 from stock.custom_fields import definitions_cached
 from tenants.current import current_country
 
-from .. import central
+from .. import central, xlsforms
 from ..models import CentralConnection, FormVersion, Submission, SubmissionAttachment, SyncState
 from ..services import entities_push
 from .apply import after_insert, apply_submission, attach_late_photos, needs_review, process
@@ -217,7 +217,10 @@ def _ingest(
 def _ingest_new(run: Run, form_id: str, row: dict, instance_id: str) -> None:
     system = row.get("__system") or {}
     submission = Submission(
-        central_id=row["__id"], xml_form_id=form_id, instance_id=instance_id, data=row
+        central_id=row["__id"],
+        xml_form_id=form_id,
+        instance_id=instance_id,
+        data=xlsforms.flat_answers(row),
     )
     _metadata(submission, system)
     if system.get("deletedAt"):
@@ -282,7 +285,7 @@ def _ingest_changed(run: Run, form_id: str, row: dict, instance_id: str) -> None
             run.report.unchanged += 1
             return
         submission.instance_id = instance_id
-        submission.data = row
+        submission.data = xlsforms.flat_answers(row)
         submission.edited_by = editor
         # Central shows an edited submission as "edited", whatever was sent
         # before: the state this version earns must be sent again.

@@ -51,7 +51,29 @@ def connected(reg, fake):
 
 
 def register_values(**overrides) -> dict:
-    """What Collect sends for a whole tusk at site X, one photo."""
+    """What Central lists for a whole tusk at site X, one photo: the answers
+    nested in the form's sections ({"what": {"item_type": …}, …})."""
+    return nested(flat_register_values(**overrides))
+
+
+def nested(values: dict) -> dict:
+    """``values`` (by question name) nested as the register form's sections nest them."""
+    from odk import xlsforms
+
+    groups = xlsforms.question_groups(
+        xlsforms.register_workbook(languages=["en"], default_language="en")
+    )
+    out: dict = {}
+    for name, value in values.items():
+        target = out
+        for group in groups.get(name, ()):
+            target = target.setdefault(group, {})
+        target[name] = value
+    return out
+
+
+def flat_register_values(**overrides) -> dict:
+    """The register answers by question name (as SMS stores them)."""
     values = {
         "site": "site-x",
         "category": "ivory",
@@ -64,7 +86,6 @@ def register_values(**overrides) -> dict:
         "received_on": "2024-03-01",
         "mark_entry": "none",
         "photo_1": "1700000000001.jpg",
-        "location": None,
     }
     values.update(overrides)
     return values

@@ -1,5 +1,5 @@
 """The ODK forms of a lusophone country: every label in Portuguese, in a
-`label::Portuguese (pt)` column that ODK Validate accepts."""
+`label::Português (pt)` column that ODK Validate accepts."""
 
 from xml.etree import ElementTree as etree  # noqa: N813
 
@@ -22,17 +22,17 @@ def test_register_form_has_portuguese_labels_and_passes_odk_validate(reg):
     )
     xml = etree.fromstring(built.xform.encode())
     langs = {t.get("lang") for t in xml.iterfind(".//x:itext/x:translation", NS)}
-    assert langs == {"Portuguese (pt)", "English (en)"}
-    portuguese = _texts(built.xform, "Portuguese (pt)")
+    assert langs == {"Português (pt)", "English (en)"}
+    portuguese = _texts(built.xform, "Português (pt)")
     assert {"Tipo de artigo", "Categoria", "Marca CITES já colocada no artigo?"} <= portuguese
     assert "Item type" not in portuguese
     assert "Item type" in _texts(built.xform, "English (en)")
     # The survey's columns, as the XLSForm carries them.
     survey_columns = set().union(*(row.keys() for row in built.workbook["survey"]))
-    assert "label::Portuguese (pt)" in survey_columns
+    assert "label::Português (pt)" in survey_columns
 
 
 def test_stocktake_form_has_portuguese_labels_and_passes_odk_validate(reg):
     built = xlsforms.build(kind="stocktake", languages=["pt"], default_language="pt", validate=True)
-    portuguese = _texts(built.xform, "Portuguese (pt)")
+    portuguese = _texts(built.xform, "Português (pt)")
     assert {"Encontrado?", "Danificado?", "Peso agora (kg)"} <= portuguese

@@ -48,6 +48,9 @@ def test_the_administrator_sees_the_odk_page_and_the_qr_code_and_the_view_is_log
     assert settings["general"]["server_url"] == f"{fake.url}/v1/key/{token}/projects/1"
     assert settings["general"]["form_update_mode"] == "match_exactly"
     assert settings["general"]["autosend"] == "wifi_and_cellular"
+    # The forms offer the manager their own stores by this name, not changed on the phone.
+    assert settings["general"]["metadata_username"] == connected.manager_x.username
+    assert settings["admin"] == {"change_form_metadata": False}
     # The app user is assigned to both forms in Central.
     assert {f for p, f, u in fake.assignments if u == connected.app_x.central_id} == {
         "sms_register_item",
