@@ -10,6 +10,7 @@ import segno
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
@@ -27,6 +28,7 @@ from ledger import checkpoints
 from ledger.documents import draw_checkpoint
 
 from .models import Transfer, TransferItem
+from .selectors import transfer_receipts
 
 MANIFEST = "manifest"
 RECEIPT = "receipt"
@@ -103,6 +105,25 @@ def render_transfer_pdf(
         [p(_("Dispatching officer")), p(transfer.dispatching_officer or "—")],
         [p(_("Dispatched")), p(formats.date_format(timezone.localtime(when), "DATETIME_FORMAT"))],
     ]
+    if kind == RECEIPT:
+        # Who received the items and when: one row per receipt (a partial
+        # receipt and its completion are two).
+        for receipt in transfer_receipts(lines):
+            who, at, count = receipt["who"], receipt["when"], receipt["count"]
+            moment = formats.date_format(timezone.localtime(at), "DATETIME_FORMAT")
+            head.append(
+                [
+                    p(_("Received")),
+                    p(
+                        ngettext(
+                            "%(who)s, %(when)s (%(count)s item)",
+                            "%(who)s, %(when)s (%(count)s items)",
+                            count,
+                        )
+                        % {"who": who, "when": moment, "count": count}
+                    ),
+                ]
+            )
     head_table = Table(head, colWidths=[40 * mm, 100 * mm])
     top = Table([[head_table, [_qr(url), p(url)]]], colWidths=[142 * mm, 38 * mm])
     top.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))

@@ -57,13 +57,43 @@ class TransferForm(SubmitOnceMixin, ServiceForm):
     )
     items = forms.ModelMultipleChoiceField(label=_("Items"), queryset=None, required=False)
     notes = _text(_("Notes"), textarea=True)
+    # Finding the items among many: numbers scanned or typed one per line,
+    # a filter, and "all the items the filter shows" confirmed by their count.
+    numbers = forms.CharField(
+        label=_("Scanned or typed SMS numbers"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false"}),
+        help_text=_("One number per line; a USB scanner adds one line per label."),
+    )
+    q = forms.CharField(
+        label=_("Find"),
+        required=False,
+        max_length=64,
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "placeholder": _("SMS number, CITES mark or type"),
+                "data-picker-filter": "",
+                "autocomplete": "off",
+            }
+        ),
+    )
+    item_type = forms.ModelChoiceField(
+        label=_("Type"), queryset=None, required=False, empty_label=_("All types")
+    )
+    # The template draws it as a tick box whose value is the count shown.
+    all_matching = forms.IntegerField(required=False, min_value=0)
 
-    def __init__(self, *args, destinations, items, **kwargs):
+    def __init__(self, *args, destinations, items, item_types, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["destination"].queryset = destinations
         self.fields["destination"].required_mark = True
         self.fields["items"].queryset = items
         self.fields["destination"].label_from_instance = lambda site: site.name
+        self.fields["item_type"].queryset = item_types
+        self.fields["item_type"].label_from_instance = lambda t: t.label()
+        self.fields["item_type"].widget.attrs["data-picker-type"] = ""
+        limit_length(self.fields["numbers"], NOTE_MAX_LENGTH)
 
 
 class DispatchForm(ServiceForm):
@@ -77,14 +107,32 @@ class CancelForm(ServiceForm):
     reason = _text(_("Reason for cancelling"), required=True, limit=NOTE_MAX_LENGTH)
 
 
-class ReceiveForm(ServiceForm):
-    """One group of inputs per item still on its way (``lines``): arrived,
-    absent or not yet; seal intact; weight; note."""
+def split_numbers(text: str) -> list[str]:
+    """SMS numbers typed or scanned one per line (or separated by commas or
+    spaces), upper-cased, each once, in the order given."""
+    return list(dict.fromkeys(n.upper() for n in (text or "").replace(",", " ").split() if n))
 
-    OUTCOMES = [("", _("not yet")), ("arrived", _("arrived")), ("absent", _("absent"))]
+
+class ReceiveForm(ServiceForm):
+    """One group of inputs per item still on its way (``lines``): Arrived,
+    Missing or Not yet checked; seal intact; weight; note — and "every item
+    not marked otherwise arrived as dispatched", confirmed by its count, so
+    the receiving officer marks only the exceptions."""
+
+    OUTCOMES = [("", _("Not yet checked")), ("arrived", _("Arrived")), ("absent", _("Missing"))]
+
+    # The template draws it as a tick box whose value is the count shown.
+    rest_arrived = forms.IntegerField(required=False, min_value=0)
+    numbers = forms.CharField(
+        label=_("Scanned or typed SMS numbers: these arrived as dispatched"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false"}),
+        help_text=_("One number per line; a USB scanner adds one line per label."),
+    )
 
     def __init__(self, *args, lines, **kwargs):
         super().__init__(*args, **kwargs)
+        limit_length(self.fields["numbers"], NOTE_MAX_LENGTH)
         self.lines = [line for line in lines if line.state == line.State.IN_TRANSIT]
         for line in self.lines:
             key = str(line.item_id)
@@ -95,10 +143,10 @@ class ReceiveForm(ServiceForm):
                 widget=forms.Select(attrs={"aria-label": _("Outcome")}),
             )
             self.fields[f"seal_{key}"] = forms.BooleanField(
-                label=_("seal intact"), required=False, initial=True
+                label=_("Seal intact"), required=False, initial=True
             )
-            self.fields[f"weight_{key}"] = _text(_("weight (kg)"), decimal=True, inline=True)
-            self.fields[f"note_{key}"] = _text(_("note"), inline=True, limit=NOTE_MAX_LENGTH)
+            self.fields[f"weight_{key}"] = _text(_("Weight (kg)"), decimal=True, inline=True)
+            self.fields[f"note_{key}"] = _text(_("Note"), inline=True, limit=NOTE_MAX_LENGTH)
         # The service names an item's state problem after the item; show it by its outcome.
         self.aliases = {f"item_{line.item_id}": f"outcome_{line.item_id}" for line in self.lines}
 
@@ -106,21 +154,55 @@ class ReceiveForm(ServiceForm):
         """The line's bound fields: outcome, seal, weight, note."""
         return [self[f"{name}_{line.item_id}"] for name in ("outcome", "seal", "weight", "note")]
 
+    def clean(self):
+        data = super().clean()
+        by_number = {line.item.sms_number: line for line in self.lines}
+        unknown = [n for n in split_numbers(data.get("numbers")) if n not in by_number]
+        if unknown:
+            self.add_error(
+                "numbers",
+                _("Not on their way in this transfer: %(numbers)s")
+                % {"numbers": ", ".join(unknown)},
+            )
+        self.scanned = {
+            str(by_number[n].item_id) for n in split_numbers(data.get("numbers")) if n in by_number
+        }
+        rest = data.get("rest_arrived")
+        if rest is not None and rest != len(self.lines):
+            self.add_error(
+                "rest_arrived",
+                _(
+                    "The transfer changed since this page was shown: %(count)s items are on "
+                    "their way now, not %(confirmed)s. Nothing was saved; check and confirm again."
+                )
+                % {"count": len(self.lines), "confirmed": rest},
+            )
+        return data
+
     def checks(self) -> list:
         from .services import ReceiptCheck
 
         data = self.cleaned_data
-        return [
-            ReceiptCheck(
-                item_id=line.item_id,
-                present=data[f"outcome_{line.item_id}"] == "arrived",
-                seal_intact=data[f"seal_{line.item_id}"],
-                weight_kg=data[f"weight_{line.item_id}"] or None,
-                note=data[f"note_{line.item_id}"],
+        rest = data.get("rest_arrived") is not None
+        checks = []
+        for line in self.lines:
+            key = str(line.item_id)
+            outcome = data[f"outcome_{key}"]
+            if not outcome and (rest or key in self.scanned):
+                outcome = "arrived"
+            if outcome not in ("arrived", "absent"):
+                continue
+            checks.append(
+                ReceiptCheck(
+                    item_id=line.item_id,
+                    present=outcome == "arrived",
+                    seal_intact=data[f"seal_{key}"],
+                    weight_kg=data[f"weight_{key}"] or None,
+                    note=data[f"note_{key}"],
+                    as_dispatched=True,
+                )
             )
-            for line in self.lines
-            if data[f"outcome_{line.item_id}"] in ("arrived", "absent")
-        ]
+        return checks
 
 
 class DiscrepancyResolveForm(ServiceForm):
@@ -186,6 +268,57 @@ class StockTakeCheckForm(ServiceForm):
             attrs={"accept": "image/*", "capture": "environment", "aria-label": _("photo")}
         ),
     )
+
+
+class StockTakeScanForm(ServiceForm):
+    """One SMS number, as a USB scanner types it (then Enter) or a person does."""
+
+    number = forms.CharField(
+        label=_("Scan or type an SMS number"),
+        required=False,
+        max_length=64,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+                "enterkeyhint": "done",
+                "placeholder": "XX-2026-000123",
+                "autofocus": True,
+                "aria-describedby": "scan-help",
+            }
+        ),
+        help_text=_(
+            "Each number checks one item as found. A scanner sends Enter itself; "
+            "typing, press Enter after each number."
+        ),
+    )
+
+
+class StockTakeBulkForm(ServiceForm):
+    """The items ticked in the list and the one result they all get."""
+
+    RESULTS = [c for c in StockTakeLine.Result.choices if c[0] != StockTakeLine.Result.UNCHECKED]
+
+    items = forms.MultipleChoiceField(required=False, choices=())
+    result = forms.ChoiceField(
+        label=_("Record the ticked items as"),
+        choices=RESULTS,
+        required=False,
+        initial=StockTakeLine.Result.FOUND,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Any value: the service says which are not on the list.
+        self.fields["items"].valid_value = lambda value: True
+
+
+class StockTakeRestForm(ServiceForm):
+    """ "All the rest found": a tick box whose value is the count the page showed."""
+
+    # The template draws it as a tick box whose value is the count shown.
+    confirm_rest = forms.IntegerField(required=False, min_value=0)
 
 
 class StockTakeAddForm(SubmitOnceMixin, ServiceForm):

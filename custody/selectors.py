@@ -73,6 +73,39 @@ def transfer_lines(*, transfer: Transfer) -> list[TransferItem]:
     )
 
 
+def transfer_receipts(lines: list[TransferItem]) -> list[dict]:
+    """Who received the transfer's items and when, from its lines: one entry
+    per receipt (a person at a moment) counting the items that arrived
+    (not those reported missing), oldest first — {"who", "when", "count"}."""
+    groups: dict = {}
+    for line in lines:
+        if line.received_at is None or not line.present:
+            continue
+        key = (line.received_by_id, line.received_at)
+        who = line.received_by.display_name if line.received_by else "—"
+        groups.setdefault(key, {"who": who, "when": line.received_at, "count": 0})["count"] += 1
+    return sorted(groups.values(), key=lambda g: g["when"])
+
+
+def items_for_transfer_numbers(*, user, site: Site, numbers: list[str]) -> tuple[dict, list]:
+    """SMS numbers (or CITES marks) typed or scanned when preparing a transfer:
+    ({number: item} for those that may be sent from ``site`` now, [numbers
+    that can't])."""
+    if not numbers:
+        return {}, []
+    upper = [n.upper() for n in numbers]
+    candidates = items_for_transfer(user=user, site=site).filter(
+        Q(sms_number__in=upper) | Q(cites_mark__in=upper)
+    )
+    by_key = {}
+    for item in candidates:
+        by_key[item.sms_number] = item
+        if item.cites_mark:
+            by_key[item.cites_mark.upper()] = item
+    found = {n: by_key[n] for n in upper if n in by_key}
+    return found, [n for n in upper if n not in by_key]
+
+
 def transfer_discrepancies(*, transfer: Transfer) -> list[Discrepancy]:
     return list(
         transfer.discrepancies.select_related("item", "raised_by", "resolved_by").order_by(
@@ -161,6 +194,54 @@ def stocktake_lines(*, stocktake: StockTake) -> list[StockTakeLine]:
             "-expected", "item__sms_number"
         )
     )
+
+
+# The stock-take page's filters of its list (``?show=``), in the order of its tabs.
+STOCKTAKE_SHOW = ("all", "unchecked", "found", "damaged", "missing", "added")
+
+
+def stocktake_line_page_query(*, stocktake: StockTake, show: str = "all", q: str = "") -> QuerySet:
+    """The stock-take's lines for its page's table, in list order (the lines'
+    ids follow the SMS numbers: services.stocktake_open), narrowed to one
+    state (``show``: one of STOCKTAKE_SHOW) and to a piece of an SMS number or
+    CITES mark (``q``). The caller got ``stocktake`` through stocktake_get."""
+    R = StockTakeLine.Result
+    queryset = stocktake.lines.select_related("item__item_type__category", "checked_by")
+    if show == "added":
+        queryset = queryset.filter(expected=False)
+    elif show in (R.UNCHECKED, R.FOUND, R.DAMAGED, R.MISSING):
+        queryset = queryset.filter(expected=True, result=show)
+    q = " ".join((q or "").split())
+    if q:
+        queryset = queryset.filter(
+            Q(item__sms_number__icontains=q) | Q(item__cites_mark__icontains=q)
+        )
+    return queryset.order_by("id")
+
+
+def stocktake_line_get(*, stocktake: StockTake, item_id) -> StockTakeLine:
+    """One line of the stock-take (the caller got ``stocktake`` through
+    stocktake_get), else Http404."""
+    try:
+        return stocktake.lines.select_related("item__item_type__category", "checked_by").get(
+            item_id=item_id
+        )
+    except (StockTakeLine.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def stocktake_counts(*, stocktake: StockTake) -> dict:
+    """How many lines each tab of the page lists: {"all": n, "unchecked": n, …}."""
+    R = StockTakeLine.Result
+    row = stocktake.lines.aggregate(
+        all=Count("id"),
+        added=Count("id", filter=Q(expected=False)),
+        **{
+            state: Count("id", filter=Q(expected=True, result=state))
+            for state in (R.UNCHECKED, R.FOUND, R.DAMAGED, R.MISSING)
+        },
+    )
+    return {key: row[key] or 0 for key in STOCKTAKE_SHOW}
 
 
 def stocktake_report(*, stocktake: StockTake, lines: list[StockTakeLine] | None = None) -> dict:

@@ -26,6 +26,22 @@ urlpatterns = [
     path("stock-takes/<int:stocktake_id>/", views.stocktake_detail, name="stocktake_detail"),
     path("stock-takes/<int:stocktake_id>/check/", views.stocktake_check, name="stocktake_check"),
     path("stock-takes/<int:stocktake_id>/add/", views.stocktake_add, name="stocktake_add"),
+    path("stock-takes/<int:stocktake_id>/scan/", views.stocktake_scan, name="stocktake_scan"),
+    path(
+        "stock-takes/<int:stocktake_id>/check-many/",
+        views.stocktake_check_many,
+        name="stocktake_check_many",
+    ),
+    path(
+        "stock-takes/<int:stocktake_id>/check-rest/",
+        views.stocktake_check_rest,
+        name="stocktake_check_rest",
+    ),
+    path(
+        "stock-takes/<int:stocktake_id>/items/<uuid:item_id>/",
+        views.stocktake_line,
+        name="stocktake_line",
+    ),
     path(
         "stock-takes/<int:stocktake_id>/sign-off/",
         views.stocktake_sign_off,

@@ -2,13 +2,16 @@
 (country schema). Views parse input, call one selector or service, render;
 objects outside the user's scope are 404 (the selectors raise it)."""
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.access import AccessAction, access_exempt, access_shows, logs_access
@@ -27,16 +30,23 @@ from .forms import (
     ReceiveForm,
     SignOffForm,
     StockTakeAddForm,
+    StockTakeBulkForm,
     StockTakeCheckForm,
     StockTakeOpenForm,
+    StockTakeRestForm,
+    StockTakeScanForm,
     ToleranceForm,
     TransferForm,
+    split_numbers,
 )
+from .models import StockTakeLine
 
 VIEW_PERM = "stock.view_stockitem"
 # Newest first, by keyset (core.paging).
 TRANSFER_PAGES = Keyset("-created_at", "-id", size=PAGE_SIZE)
 STOCKTAKE_PAGES = Keyset("-opened_at", "-id", size=PAGE_SIZE)
+# A stock-take's lines, in SMS-number order (their ids follow it).
+STOCKTAKE_LINE_PAGES = Keyset("id", size=PAGE_SIZE)
 
 
 def _once(request, purpose: str, data: dict, create):
@@ -91,7 +101,11 @@ def transfer_list(request):
 @require_http_methods(["GET", "POST"])
 def transfer_new(request):
     """Choose the sending site first (the page reloads with its items), then
-    the destination, the items, the reason and the authority reference."""
+    the destination, the items, the reason and the authority reference.
+
+    Items are found among many by scanning or typing their numbers, by a
+    filter (in the page with JavaScript; by the "Filter" button without),
+    and by "all the items the filter shows", confirmed by their count."""
     source = request.POST if request.method == "POST" else request.GET
     origins = selectors.sites_for_dispatch(user=request.user)
     origin = selectors.site_choice(origins, source.get("origin"))
@@ -109,14 +123,28 @@ def transfer_new(request):
         earlier = spent(request.POST, user=request.user, purpose="custody.transfer_create")
         if earlier:  # a double click: the transfer the first one prepared
             return redirect("custody:transfer_detail", earlier)
+    filtering = request.POST.get("action") == "filter"
     form = TransferForm(
         request.POST if request.method == "POST" and origin is not None else None,
         destinations=destinations,
         items=items,
+        item_types=stock_selectors.item_types_enabled(),
     )
     created = []
+    all_items = list(items)
+    shown_items = all_items
+    chosen = set(source.getlist("items"))
+    if form.is_bound and form.is_valid():
+        shown_items = _picker_filter(
+            all_items, form.cleaned_data.get("q"), form.cleaned_data.get("item_type")
+        )
+        chosen |= _picked(request, form, origin, shown_items)
 
     def create(data):
+        data = {
+            k: v for k, v in data.items() if k not in ("numbers", "q", "item_type", "all_matching")
+        }
+        data["items"] = [item for item in all_items if str(item.pk) in chosen]
         transfer, new = _once(
             request,
             "custody.transfer_create",
@@ -127,13 +155,14 @@ def transfer_new(request):
             transfer = selectors.transfer_get(user=request.user, transfer_id=transfer)
         created.append(transfer)
 
-    if form.is_bound and _submitted(form, create):
+    if form.is_bound and not filtering and not form.errors and _submitted(form, create):
         messages.success(
             request,
             _("Transfer %(reference)s prepared. Check the items, then dispatch it.")
             % {"reference": created[0].reference},
         )
         return redirect("custody:transfer_detail", created[0].pk)
+    shown_ids = {str(item.pk) for item in shown_items}
     return render(
         request,
         "custody/transfer_new.html",
@@ -141,15 +170,70 @@ def transfer_new(request):
             "origins": origins,
             "origin": origin,
             "form": form,
-            "items": list(items),
-            "chosen": set(source.getlist("items")),
+            "items": shown_items,
+            "item_count": len(all_items),
+            "chosen": chosen,
+            # Chosen before the filter hid them: kept in the form.
+            "chosen_elsewhere": sorted(chosen - shown_ids),
+            "filtered": len(shown_items) != len(all_items),
         },
     )
+
+
+def _picker_filter(items: list, q: str, item_type) -> list:
+    """The items the picker's filter shows: a piece of the SMS number, mark or
+    type's name (``q``), of one type."""
+    q = " ".join((q or "").split()).upper()
+    return [
+        item
+        for item in items
+        if (item_type is None or item.item_type_id == item_type.pk)
+        and (
+            not q
+            or q in item.sms_number.upper()
+            or q in (item.cites_mark or "").upper()
+            or q in item.item_type.label().upper()
+        )
+    ]
+
+
+def _picked(request, form, origin, shown_items) -> set:
+    """The items the form adds to the ticked ones: its scanned numbers and,
+    when confirmed with their count, all the items the filter shows. A number
+    that can't be sent, or a count that is no longer right, is an error next
+    to its field."""
+    picked = set()
+    numbers = split_numbers(form.cleaned_data.get("numbers"))
+    found, unknown = selectors.items_for_transfer_numbers(
+        user=request.user, site=origin, numbers=numbers
+    )
+    picked |= {str(item.pk) for item in found.values()}
+    if unknown:
+        form.add_error(
+            "numbers",
+            _("Not in stock at %(site)s, or already in a transfer: %(numbers)s")
+            % {"site": origin.name, "numbers": ", ".join(unknown)},
+        )
+    confirmed = form.cleaned_data.get("all_matching")
+    if confirmed is not None:
+        if confirmed != len(shown_items):
+            form.add_error(
+                "all_matching",
+                _(
+                    "The list changed since this page was shown: the filter now shows "
+                    "%(count)s items, not %(confirmed)s. Nothing was saved; confirm again."
+                )
+                % {"count": len(shown_items), "confirmed": confirmed},
+            )
+        else:
+            picked |= {str(item.pk) for item in shown_items}
+    return picked
 
 
 def _transfer_page(request, transfer, **forms):
     can = selectors.transfer_actions(user=request.user, transfer=transfer)
     lines = selectors.transfer_lines(transfer=transfer)
+    discrepancies = selectors.transfer_discrepancies(transfer=transfer)
     forms.setdefault("dispatch_form", DispatchForm() if can["dispatch"] else None)
     forms.setdefault("cancel_form", CancelForm() if can["cancel"] else None)
     forms.setdefault("receive_form", ReceiveForm(lines=lines) if can["receive"] else None)
@@ -165,7 +249,15 @@ def _transfer_page(request, transfer, **forms):
         {
             "transfer": transfer,
             "lines": lines,
-            "discrepancies": selectors.transfer_discrepancies(transfer=transfer),
+            "discrepancies": discrepancies,
+            "receipts": selectors.transfer_receipts(lines),
+            # The receipt form, while items are still on their way.
+            "receiving": bool(forms["receive_form"] is not None and forms["receive_form"].lines),
+            # The lines link to the items the user may open (a sender's
+            # items after receipt included: stock.scope).
+            "readable": stock_selectors.readable_item_ids(
+                user=request.user, item_ids=[ln.item_id for ln in lines]
+            ),
             "can": can,
             **forms,
         },
@@ -279,13 +371,17 @@ def discrepancy_list(request):
             messages.success(request, _("Tolerance saved."))
             return redirect("custody:discrepancy_list")
     show_all = request.GET.get("all") == "1"
+    discrepancies = list(
+        selectors.discrepancy_list(user=request.user, open_only=not show_all)[:200]
+    )
     return render(
         request,
         "custody/discrepancy_list.html",
         {
-            "discrepancies": selectors.discrepancy_list(user=request.user, open_only=not show_all)[
-                :200
-            ],
+            "discrepancies": discrepancies,
+            "readable": stock_selectors.readable_item_ids(
+                user=request.user, item_ids=[d.item_id for d in discrepancies]
+            ),
             "show_all": show_all,
             "settings": settings_row,
             "form": form,
@@ -319,7 +415,12 @@ def discrepancy_resolve(request, discrepancy_id):
         if _submitted(form, resolve):
             messages.success(request, _("Discrepancy resolved."))
             return redirect("custody:transfer_detail", discrepancy.transfer_id)
-    return render(request, "custody/discrepancy_resolve.html", {"d": discrepancy, "form": form})
+    readable = stock_selectors.readable_item_ids(user=request.user, item_ids=[discrepancy.item_id])
+    return render(
+        request,
+        "custody/discrepancy_resolve.html",
+        {"d": discrepancy, "form": form, "readable": bool(readable)},
+    )
 
 
 # --- Stock-takes ---------------------------------------------------------------------------
@@ -364,29 +465,59 @@ def stocktake_list(request):
     )
 
 
+def _list_query(source) -> str:
+    """The stock-take list's filters (tab, search) as a query string, so that a
+    check sent from the list comes back to the same view of it."""
+    kept = {k: source.get(k) for k in ("show", "q") if source.get(k)}
+    return ("?" + urlencode(kept)) if kept else ""
+
+
 def _stocktake_page(
-    request, stocktake, *, check_form=None, sign_off_form=None, add_form=None, photos_again=False
+    request,
+    stocktake,
+    *,
+    sign_off_form=None,
+    add_form=None,
+    photos_again=False,
+    bulk_form=None,
+    rest_form=None,
 ):
-    lines = selectors.stocktake_lines(stocktake=stocktake)
-    checked_item = check_form.data.get("item") if check_form is not None else None
-    for line in lines:
-        # Each row has its own form; the one just sent keeps its input and errors.
-        if checked_item == str(line.item_id):
-            line.check_form = check_form
-        else:
-            line.check_form = StockTakeCheckForm(
-                initial={"item": line.item_id, "result": line.result},
-                auto_id=f"id_%s_{line.item_id}",
-            )
+    show = request.GET.get("show", "all")
+    if show not in selectors.STOCKTAKE_SHOW:
+        show = "all"
+    q = request.GET.get("q", "").strip()[:64]
+    page = STOCKTAKE_LINE_PAGES.page(
+        selectors.stocktake_line_page_query(stocktake=stocktake, show=show, q=q), request.GET
+    )
+    counts = selectors.stocktake_counts(stocktake=stocktake)
+    labels = {
+        "all": _("All"),
+        "unchecked": _("Not checked yet"),
+        "found": _("Found"),
+        "damaged": _("Found damaged"),
+        "missing": _("Missing"),
+        "added": _("Added"),
+    }
     return render(
         request,
         "custody/stocktake_detail.html",
         {
             "stocktake": stocktake,
             "is_open": stocktake.status == stocktake.Status.OPEN,
-            "lines": lines,
-            "report": selectors.stocktake_report(stocktake=stocktake, lines=lines),
+            "can_check": stocktake.status == stocktake.Status.OPEN
+            and request.user.has_perm("custody.run_stocktake"),
+            "lines": page.rows,
+            "page": page,
+            "show": show,
+            "q": q,
+            "tabs": [(key, labels[key], counts[key]) for key in selectors.STOCKTAKE_SHOW],
+            "counts": counts,
+            "list_query": _list_query(request.GET),
+            "report": selectors.stocktake_report(stocktake=stocktake),
             "preview": selectors.stocktake_sign_off_preview(user=request.user, stocktake=stocktake),
+            "scan_form": StockTakeScanForm(),
+            "bulk_form": bulk_form or StockTakeBulkForm(),
+            "rest_form": rest_form or StockTakeRestForm(),
             "sign_off_form": sign_off_form or SignOffForm(),
             "add_form": add_form or StockTakeAddForm(),
             "photos_to_choose_again": photos_again,
@@ -404,20 +535,57 @@ def stocktake_detail(request, stocktake_id):
     return _stocktake_page(request, stocktake)
 
 
+def _line_page(request, stocktake, line, form=None):
+    return render(
+        request,
+        "custody/stocktake_line.html",
+        {
+            "stocktake": stocktake,
+            "line": line,
+            "is_open": stocktake.status == stocktake.Status.OPEN,
+            "form": form
+            or StockTakeCheckForm(
+                initial={
+                    "item": line.item_id,
+                    "result": line.result
+                    if line.result != line.Result.UNCHECKED
+                    else line.Result.FOUND,
+                    "weight_kg": line.weight_measured or "",
+                    "note": line.note,
+                },
+                auto_id=f"id_%s_{line.item_id}",
+            ),
+            "list_query": _list_query(request.GET),
+        },
+    )
+
+
+# One line: found damaged, re-weighed, a note or a photo.
+@logs_access(AccessAction.STOCKTAKE_VIEW)
+@login_required
+@permission_required(VIEW_PERM, raise_exception=True)
+@require_GET
+def stocktake_line(request, stocktake_id, item_id):
+    stocktake = selectors.stocktake_get(user=request.user, stocktake_id=stocktake_id)
+    line = selectors.stocktake_line_get(stocktake=stocktake, item_id=item_id)
+    access_shows(request, obj=stocktake, details={"item": line.item.sms_number})
+    return _line_page(request, stocktake, line)
+
+
 @access_exempt(WRITE_ONLY)
 @login_required
 @permission_required("custody.run_stocktake", raise_exception=True)
 @require_POST
 def stocktake_check(request, stocktake_id):
     stocktake = selectors.stocktake_get(user=request.user, stocktake_id=stocktake_id)
-    item = stock_selectors.item_get(user=request.user, item_id=request.POST.get("item"))
-    form = StockTakeCheckForm(request.POST, request.FILES, auto_id=f"id_%s_{item.pk}")
+    line = selectors.stocktake_line_get(stocktake=stocktake, item_id=request.POST.get("item"))
+    form = StockTakeCheckForm(request.POST, request.FILES, auto_id=f"id_%s_{line.item_id}")
 
     def check(data):
         services.stocktake_check(
             actor=request.user,
             stocktake=stocktake,
-            item=item,
+            item=line.item,
             result=data["result"],
             weight_kg=data["weight_kg"] or None,
             note=data["note"],
@@ -425,8 +593,167 @@ def stocktake_check(request, stocktake_id):
         )
 
     if not _submitted(form, check):
-        return _stocktake_page(request, stocktake, check_form=form)
-    return redirect(reverse("custody:stocktake_detail", args=[stocktake.pk]) + f"#item-{item.pk}")
+        return _line_page(request, stocktake, line, form)
+    messages.success(
+        request,
+        _("%(number)s recorded: %(result)s.")
+        % {
+            "number": line.item.sms_number,
+            "result": StockTakeLine.Result(form.cleaned_data["result"]).label,
+        },
+    )
+    return redirect(
+        reverse("custody:stocktake_detail", args=[stocktake.pk])
+        + _list_query(request.GET)
+        + f"#item-{line.item_id}"
+    )
+
+
+def _scan_message(result) -> tuple[str, str]:
+    """(level, sentence) of a scan's outcome, for the page and for the script."""
+    if result.outcome == result.FOUND:
+        return "success", _("%(number)s: found.") % {"number": result.line.item.sms_number}
+    if result.outcome == result.ALREADY:
+        line = result.line
+        if not line.expected:
+            return "info", _("%(number)s: registered during this stock-take, already listed.") % {
+                "number": line.item.sms_number
+            }
+        return "warning", _("%(number)s: already checked (%(result)s, %(who)s).") % {
+            "number": line.item.sms_number,
+            "result": line.get_result_display(),
+            "who": line.checked_by.display_name if line.checked_by else "—",
+        }
+    return "error", _(
+        "%(number)s: not in this stock-take. If the item is here, register it below."
+    ) % {"number": result.number}
+
+
+# A scanned or typed number: checks one item found. The page's script sends it
+# asking for JSON and shows the answer at once; without the script the page
+# comes back with the answer on top and the cursor in the field.
+@logs_access(AccessAction.STOCKTAKE_VIEW)
+@login_required
+@permission_required("custody.run_stocktake", raise_exception=True)
+@require_POST
+def stocktake_scan(request, stocktake_id):
+    stocktake = selectors.stocktake_get(user=request.user, stocktake_id=stocktake_id)
+    form = StockTakeScanForm(request.POST)
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    scanned = []
+
+    def scan(data):
+        scanned.append(
+            services.stocktake_scan(actor=request.user, stocktake=stocktake, number=data["number"])
+        )
+
+    if not _submitted(form, scan):
+        errors = [str(e) for errs in form.errors.values() for e in errs]
+        level, text = "error", " ".join(errors) or _("Scan a label or type an SMS number.")
+        payload = {"outcome": "invalid"}
+    else:
+        result = scanned[0]
+        level, text = _scan_message(result)
+        payload = {"outcome": result.outcome}
+        if result.line is not None:
+            payload.update(
+                item=str(result.line.item_id),
+                number=result.line.item.sms_number,
+                result=result.line.result,
+                result_label=result.line.get_result_display(),
+            )
+        access_shows(
+            request,
+            obj=stocktake,
+            details={"scanned": result.number, "outcome": result.outcome},
+        )
+    if wants_json:
+        counts = selectors.stocktake_counts(stocktake=stocktake)
+        preview = selectors.stocktake_sign_off_preview(user=request.user, stocktake=stocktake)
+        return JsonResponse(
+            {
+                **payload,
+                "level": level,
+                "message": text,
+                "counts": counts,
+                "missing": preview["count"],
+                "rest_label": ngettext(
+                    "The %(count)s item not checked yet is here: record it as found",
+                    "All the %(count)s items not checked yet are here: record them as found",
+                    counts["unchecked"],
+                )
+                % {"count": counts["unchecked"]},
+            }
+        )
+    getattr(messages, level)(request, text)
+    return redirect(
+        reverse("custody:stocktake_detail", args=[stocktake.pk])
+        + _list_query(request.POST)
+        + "#scan"
+    )
+
+
+@access_exempt(WRITE_ONLY)
+@login_required
+@permission_required("custody.run_stocktake", raise_exception=True)
+@require_POST
+def stocktake_check_many(request, stocktake_id):
+    """The items ticked in the list, all recorded with one result."""
+    stocktake = selectors.stocktake_get(user=request.user, stocktake_id=stocktake_id)
+    form = StockTakeBulkForm(request.POST)
+    done = []
+
+    def check(data):
+        done.extend(
+            services.stocktake_check_many(
+                actor=request.user,
+                stocktake=stocktake,
+                items=data["items"],
+                result=data["result"],
+            )
+        )
+
+    if not _submitted(form, check):
+        return _stocktake_page(request, stocktake, bulk_form=form)
+    messages.success(
+        request,
+        ngettext(
+            "%(count)s item recorded: %(result)s.",
+            "%(count)s items recorded: %(result)s.",
+            len(done),
+        )
+        % {"count": len(done), "result": StockTakeLine.Result(form.cleaned_data["result"]).label},
+    )
+    return redirect(
+        reverse("custody:stocktake_detail", args=[stocktake.pk]) + _list_query(request.POST)
+    )
+
+
+@access_exempt(WRITE_ONLY)
+@login_required
+@permission_required("custody.run_stocktake", raise_exception=True)
+@require_POST
+def stocktake_check_rest(request, stocktake_id):
+    """ "All the rest found", confirmed with the count the page showed."""
+    stocktake = selectors.stocktake_get(user=request.user, stocktake_id=stocktake_id)
+    form = StockTakeRestForm(request.POST)
+    done = []
+
+    def rest(data):
+        done.append(
+            services.stocktake_check_rest(
+                actor=request.user, stocktake=stocktake, confirm=data["confirm_rest"]
+            )
+        )
+
+    if not _submitted(form, rest):
+        return _stocktake_page(request, stocktake, rest_form=form)
+    messages.success(
+        request,
+        ngettext("%(count)s item recorded as found.", "%(count)s items recorded as found.", done[0])
+        % {"count": done[0]},
+    )
+    return redirect("custody:stocktake_detail", stocktake.pk)
 
 
 @access_exempt(WRITE_ONLY)

@@ -7,10 +7,11 @@ or ``Site.scoped_users`` (but administration's user management, which sets
 them).
 """
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts import management_scope
 from accounts.management_scope import Reach
+from ledger.models import LedgerEntry
 
 from .models import Site
 
@@ -77,6 +78,43 @@ def restrict_to_scope(
         for field in fields:
             condition |= Q(**{f"{field}__isnull": True})
     return queryset.filter(condition)
+
+
+def restrict_to_readable(queryset: QuerySet, user, *, item_field: str = "") -> QuerySet:
+    """Narrow ``queryset`` (items, or rows tied to an item through
+    ``item_field``: a photo's ``"item"``) to what ``user`` may **read**: the
+    items in their scope, and the items a store of their scope sent away by
+    transfer, wherever those are now — a store manager can still open what
+    they have just sent (read-only: every write asks ``restrict_to_scope``).
+
+    "Sent" is read from the custody ledger: a ``dispatched`` entry written at
+    one of the user's stores (the entry's site is the origin). An item that
+    merely passed through another store, or that a store they never held
+    sent, stays out of reach."""
+    site_field = f"{item_field}__site" if item_field else "site"
+    if not _active(user) or user.all_sites:
+        return restrict_to_scope(queryset, user, site_field=site_field)
+    sites = visible_sites(user).values("pk")
+    # EXISTS per row: one item's page looks up that item's entries (ledger
+    # index on item), not every dispatch of the country.
+    sent = LedgerEntry.objects.filter(
+        item_id=OuterRef(f"{item_field}__pk" if item_field else "pk"),
+        event=LedgerEntry.Event.DISPATCHED,
+        site__in=sites,
+    )
+    return queryset.filter(Q(**{f"{site_field}__in": sites}) | Exists(sent))
+
+
+def sent_by_scope(user, item) -> bool:
+    """Whether ``item`` is outside the user's scope but was sent away by one of
+    their stores (the page then shows it read-only, with where it is now)."""
+    if not _active(user) or user.all_sites:
+        return False
+    if item.site_id is not None and visible_sites(user).filter(pk=item.site_id).exists():
+        return False
+    return LedgerEntry.objects.filter(
+        event=LedgerEntry.Event.DISPATCHED, item_id=item.pk, site__in=visible_sites(user)
+    ).exists()
 
 
 def can_see_site(user, site) -> bool:

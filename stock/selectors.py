@@ -29,7 +29,7 @@ from .models import (
     StockItem,
     StockTotal,
 )
-from .scope import restrict_to_scope, visible_sites
+from .scope import restrict_to_readable, restrict_to_scope, sent_by_scope, visible_sites
 
 Status = StockItem.Status
 
@@ -87,6 +87,36 @@ def item_get(*, user, item_id) -> StockItem:
     except (StockItem.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
         # A malformed UUID is just "not found".
         raise Http404 from exc
+
+
+def item_read(*, user, item_id) -> tuple[StockItem, bool]:
+    """One item the user may read, and whether it is read-only to them because
+    it is no longer theirs: an item in their scope, or one a store of their
+    scope sent away (stock.scope.restrict_to_readable), else Http404. Writes
+    use ``item_get``, which only knows the scope."""
+    queryset = restrict_to_readable(StockItem.objects.all(), user).select_related(
+        "site", "item_type__category", "created_by"
+    )
+    try:
+        item = queryset.prefetch_related(
+            Prefetch("photos", queryset=ItemPhoto.objects.select_related("uploaded_by"))
+        ).get(pk=item_id)
+    except (StockItem.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
+        raise Http404 from exc
+    return item, sent_by_scope(user, item)
+
+
+def readable_item_ids(*, user, item_ids) -> set:
+    """Which of ``item_ids`` the user may open (``item_read``): the lines of a
+    transfer, discrepancy or stock-take link only to those."""
+    ids = [i for i in item_ids if i is not None]
+    if not ids:
+        return set()
+    return set(
+        restrict_to_readable(StockItem.objects.filter(pk__in=ids), user).values_list(
+            "pk", flat=True
+        )
+    )
 
 
 def item_history(*, item: StockItem) -> list[dict]:
@@ -202,8 +232,9 @@ def dashboard_totals(*, user) -> dict:
 
 def photo_get(*, user, photo_id) -> ItemPhoto:
     """A photo of an item the user may see, else Http404."""
-    queryset = restrict_to_scope(
-        ItemPhoto.objects.select_related("item"), user, site_field="item__site"
+    # The photos of the items the user may read (an item their store sent away too).
+    queryset = restrict_to_readable(
+        ItemPhoto.objects.select_related("item"), user, item_field="item"
     )
     try:
         return queryset.get(pk=photo_id)

@@ -183,7 +183,8 @@ def item_list(request):
 @login_required
 @permission_required("stock.view_stockitem", raise_exception=True)
 def item_detail(request, item_id):
-    item = selectors.item_get(user=request.user, item_id=item_id)
+    # Read-only when a store of the user's sent it away (stock.scope).
+    item, sent_away = selectors.item_read(user=request.user, item_id=item_id)
     access_shows(request, obj=item)
     definitions = selectors.custom_fields_of_item(item=item)
     return render(
@@ -191,6 +192,7 @@ def item_detail(request, item_id):
         "stock/item_detail.html",
         {
             "item": item,
+            "sent_away": sent_away,
             "sections": item_sections(item),
             "custom_rows": [(d, (item.custom_values or {}).get(d.key)) for d in definitions],
             # Each photo with its file checked against its SHA-256 (and its

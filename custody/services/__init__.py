@@ -23,9 +23,13 @@ working: the names below are the package's public ones.
 from .common import custody_settings
 from .discrepancies import discrepancy_resolve, settings_update
 from .stocktakes import (
+    ScanResult,
     stocktake_check,
+    stocktake_check_many,
+    stocktake_check_rest,
     stocktake_open,
     stocktake_register_item,
+    stocktake_scan,
     stocktake_sign_off,
 )
 from .transfers import (
@@ -38,12 +42,16 @@ from .transfers import (
 
 __all__ = [
     "ReceiptCheck",
+    "ScanResult",
     "custody_settings",
     "discrepancy_resolve",
     "settings_update",
     "stocktake_check",
+    "stocktake_check_many",
+    "stocktake_check_rest",
     "stocktake_open",
     "stocktake_register_item",
+    "stocktake_scan",
     "stocktake_sign_off",
     "transfer_cancel",
     "transfer_create",

@@ -12,6 +12,7 @@ change status at sign-off through stock.services.item_move.
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -25,6 +26,7 @@ from core.errors import raise_errors
 from core.text import text_errors
 from ledger import chain as ledger
 from stock import services as stock_services
+from stock.marks import normalise_mark
 from stock.models import ItemType, Site, StockItem
 from stock.scope import can_see_site
 
@@ -65,9 +67,12 @@ def stocktake_open(*, actor, site: Site, notes: str = "") -> StockTake:
             )
     except IntegrityError:
         raise ValidationError({"site": [_("A stock-take of this site is already open.")]}) from None
-    expected = StockItem.objects.filter(
-        site=site, status__in=[Status.IN_STOCK, Status.MISSING]
-    ).values_list("pk", "status", "weight_kg")
+    # In SMS-number order: the lines' ids then follow it, and the page lists by id.
+    expected = (
+        StockItem.objects.filter(site=site, status__in=[Status.IN_STOCK, Status.MISSING])
+        .order_by("sms_number")
+        .values_list("pk", "status", "weight_kg")
+    )
     StockTakeLine.objects.bulk_create(
         [
             StockTakeLine(
@@ -153,6 +158,140 @@ def stocktake_check(
         },
     )
     return line
+
+
+@dataclass
+class ScanResult:
+    """What a scanned or typed number gave: ``outcome`` is one of
+    FOUND (checked found now), ALREADY (checked before: nothing changed),
+    NOT_LISTED (no line of this stock-take has that number or mark);
+    ``line`` the stock-take line (None when not listed)."""
+
+    FOUND = "found"
+    ALREADY = "already"
+    NOT_LISTED = "not_listed"
+
+    outcome: str
+    number: str
+    line: StockTakeLine | None = None
+
+
+def _line_by_number(stocktake: StockTake, number: str) -> StockTakeLine | None:
+    lines = StockTakeLine.objects.select_related("item__item_type__category", "checked_by")
+    line = lines.filter(stocktake=stocktake, item__sms_number=number.upper()).first()
+    if line is None and normalise_mark(number):
+        # A label may carry the CITES mark rather than the SMS number.
+        line = lines.filter(stocktake=stocktake, item__cites_mark=normalise_mark(number)).first()
+    return line
+
+
+@transaction.atomic
+def stocktake_scan(*, actor, stocktake: StockTake, number: str) -> ScanResult:
+    """One scanned or typed SMS number (or CITES mark): the expected item with
+    that number is checked *found* (``stocktake_check``); one already checked
+    is left as it is (a second scan changes nothing); a number not on the
+    list is said so. Blank input is a ValidationError on ``number``."""
+    require(actor, RUN_STOCKTAKE)
+    stocktake = _locked_stocktake(actor=actor, stocktake=stocktake)
+    _require_open(stocktake)
+    number = " ".join((number or "").split())
+    if not number:
+        raise ValidationError({"number": [_("Scan a label or type an SMS number.")]})
+    if len(number) > 64:
+        raise ValidationError({"number": [_("This is not an SMS number.")]})
+    line = _line_by_number(stocktake, number)
+    if line is None or not line.expected:
+        outcome = ScanResult.NOT_LISTED if line is None else ScanResult.ALREADY
+        return ScanResult(outcome=outcome, number=number, line=line)
+    if line.result != StockTakeLine.Result.UNCHECKED:
+        return ScanResult(outcome=ScanResult.ALREADY, number=number, line=line)
+    line = stocktake_check(
+        actor=actor, stocktake=stocktake, item=line.item, result=StockTakeLine.Result.FOUND
+    )
+    return ScanResult(outcome=ScanResult.FOUND, number=number, line=line)
+
+
+@transaction.atomic
+def stocktake_check_many(
+    *, actor, stocktake: StockTake, items: Iterable, result: str
+) -> list[StockTakeLine]:
+    """The same result for many expected items at once (ticked in the list):
+    each checked through ``stocktake_check``, in one transaction — all or
+    nothing."""
+    require(actor, RUN_STOCKTAKE)
+    stocktake = _locked_stocktake(actor=actor, stocktake=stocktake)
+    _require_open(stocktake)
+    item_ids = list(dict.fromkeys(str(getattr(i, "pk", i)) for i in items))
+    if not item_ids:
+        raise ValidationError({"items": [_("Tick at least one item.")]})
+    R = StockTakeLine.Result
+    if result not in (R.FOUND, R.DAMAGED, R.MISSING):
+        raise ValidationError({"result": [_("Choose found, damaged or missing.")]})
+    try:
+        listed = set(
+            str(pk)
+            for pk in StockTakeLine.objects.filter(
+                stocktake=stocktake, expected=True, item_id__in=item_ids
+            ).values_list("item_id", flat=True)
+        )
+    except (ValueError, ValidationError):
+        listed = set()
+    if listed != set(item_ids):
+        raise ValidationError({"items": [_("Some of the ticked items are not on this list.")]})
+    return [
+        stocktake_check(actor=actor, stocktake=stocktake, item=item_id, result=result)
+        for item_id in item_ids
+    ]
+
+
+@transaction.atomic
+def stocktake_check_rest(*, actor, stocktake: StockTake, confirm: int | None) -> int:
+    """ "All the rest found": every expected item not checked yet is checked
+    *found*. ``confirm`` must name how many the page showed; when the count
+    is not that any more (another counter, an ODK submission), nothing is
+    recorded and the message says the new count. Returns how many."""
+    require(actor, RUN_STOCKTAKE)
+    stocktake = _locked_stocktake(actor=actor, stocktake=stocktake)
+    _require_open(stocktake)
+    rest = list(
+        StockTakeLine.objects.filter(
+            stocktake=stocktake, expected=True, result=StockTakeLine.Result.UNCHECKED
+        )
+        .order_by("id")
+        .values_list("item_id", flat=True)
+    )
+    if not rest:
+        raise ValidationError({"confirm_rest": [_("Every item is checked already.")]})
+    if confirm is None:
+        raise ValidationError(
+            {
+                "confirm_rest": [
+                    ngettext(
+                        "Confirm that the %(count)s item not checked yet was found.",
+                        "Confirm that the %(count)s items not checked yet were found.",
+                        len(rest),
+                    )
+                    % {"count": len(rest)}
+                ]
+            }
+        )
+    if confirm != len(rest):
+        raise ValidationError(
+            {
+                "confirm_rest": [
+                    _(
+                        "The list changed since this page was shown: %(count)s items are not "
+                        "checked now, not %(confirmed)s. Nothing was recorded; confirm again."
+                    )
+                    % {"count": len(rest), "confirmed": confirm}
+                ]
+            }
+        )
+    for item_id in rest:
+        stocktake_check(
+            actor=actor, stocktake=stocktake, item=item_id, result=StockTakeLine.Result.FOUND
+        )
+    return len(rest)
 
 
 # Not durable: the form's one-time token is spent in the same transaction

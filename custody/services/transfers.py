@@ -257,10 +257,16 @@ class ReceiptCheck:
     seal_intact: bool = True
     weight_kg: object = None
     note: str = ""
+    # "Arrived as dispatched": no weight typed means the dispatched weight,
+    # vouched for by the receiving officer (the ledger entry says so).
+    as_dispatched: bool = False
 
 
-def _tolerance_exceeded(dispatched: Decimal, received: Decimal) -> tuple[bool, Decimal]:
-    tolerance = custody_settings().transfer_weight_tolerance_percent
+def _tolerance_exceeded(
+    dispatched: Decimal, received: Decimal, tolerance: Decimal | None = None
+) -> tuple[bool, Decimal]:
+    if tolerance is None:
+        tolerance = custody_settings().transfer_weight_tolerance_percent
     percent = (abs(received - dispatched) * 100 / dispatched).quantize(Decimal("0.01"))
     return percent > tolerance, percent
 
@@ -285,6 +291,10 @@ def _raise_discrepancy(*, actor, transfer, line, kind, details) -> Discrepancy:
     return discrepancy
 
 
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def _receipt_weights(checks: list[ReceiptCheck], lines: dict) -> dict[str, Decimal | None]:
     """The weight of each item checked present; raises every problem of ``checks``."""
     errors: dict[str, list[str]] = {}
@@ -301,7 +311,9 @@ def _receipt_weights(checks: list[ReceiptCheck], lines: dict) -> dict[str, Decim
                 % {"number": line.item.sms_number}
             ]
             continue
-        if check.present:
+        if check.present and check.as_dispatched and _blank(check.weight_kg):
+            weights[key] = line.weight_dispatched
+        elif check.present:
             weights[key] = parse_weight(check.weight_kg, field=f"weight_{key}", errors=errors)
         for message in text_errors(TransferItem, note=check.note).get("note", []):
             errors[f"note_{key}"] = [message]
@@ -311,7 +323,15 @@ def _receipt_weights(checks: list[ReceiptCheck], lines: dict) -> dict[str, Decim
     return weights
 
 
-def _receive_present(*, actor, transfer, line, received: Decimal) -> None:
+def _receive_present(
+    *,
+    actor,
+    transfer,
+    line,
+    received: Decimal,
+    tolerance: Decimal,
+    as_dispatched: bool = False,
+) -> None:
     """An item checked present: into the destination's stock, with the
     discrepancies its weight or seal call for."""
     line.weight_received = received
@@ -319,14 +339,11 @@ def _receive_present(*, actor, transfer, line, received: Decimal) -> None:
     line.open = False
     line.save()
     stock_services.item_move(item=line.item, site=transfer.destination, status=Status.IN_STOCK)
-    exceeded, percent = _tolerance_exceeded(line.weight_dispatched, received)
-    append_received(
-        actor=actor,
-        transfer=transfer,
-        line=line,
-        difference_percent=percent,
-        seal_intact=line.seal_intact,
-    )
+    exceeded, percent = _tolerance_exceeded(line.weight_dispatched, received, tolerance)
+    details = {"difference_percent": percent, "seal_intact": line.seal_intact}
+    if as_dispatched:
+        details["as_dispatched"] = True
+    append_received(actor=actor, transfer=transfer, line=line, **details)
     if exceeded:
         _raise_discrepancy(
             actor=actor,
@@ -337,7 +354,7 @@ def _receive_present(*, actor, transfer, line, received: Decimal) -> None:
                 "weight_dispatched": line.weight_dispatched,
                 "weight_received": received,
                 "difference_percent": percent,
-                "tolerance_percent": custody_settings().transfer_weight_tolerance_percent,
+                "tolerance_percent": tolerance,
             },
         )
     if not line.seal_intact:
@@ -370,15 +387,30 @@ def transfer_receive(*, actor, transfer: Transfer, checks: Iterable[ReceiptCheck
     weights = _receipt_weights(checks, lines)
 
     now = timezone.now()
+    # The country's tolerance once, and every item checked locked in one query.
+    tolerance = custody_settings().transfer_weight_tolerance_percent
+    items = {
+        item.pk: item
+        for item in StockItem.objects.select_for_update()
+        .filter(pk__in=[lines[str(c.item_id)].item_id for c in checks])
+        .order_by("pk")
+    }
     for check in checks:
         key = str(check.item_id)
         line = lines[key]
-        line.item = StockItem.objects.select_for_update().get(pk=line.item_id)
+        line.item = items[line.item_id]
         line.received_by, line.received_at = actor, now
         line.present, line.note = bool(check.present), (check.note or "").strip()
         if check.present:
             line.seal_intact = bool(check.seal_intact)
-            _receive_present(actor=actor, transfer=transfer, line=line, received=weights[key])
+            _receive_present(
+                actor=actor,
+                transfer=transfer,
+                line=line,
+                received=weights[key],
+                tolerance=tolerance,
+                as_dispatched=check.as_dispatched and _blank(check.weight_kg),
+            )
             continue
         line.state = State.MISSING_REPORTED
         line.save()

@@ -15,7 +15,7 @@ from reporting import forms as reporting_forms
 from reporting import services as reporting_services
 from stock import forms as stock_forms
 from stock import selectors, services
-from stock.models import Site, StockItem
+from stock.models import ItemType, Site, StockItem
 from tests.stock.conftest import register
 
 pytestmark = pytest.mark.django_db
@@ -163,7 +163,14 @@ def _forms(reg):
         selectors.item_filter(user=reg.manager_x, data={}).form,
         selectors.archive_filter(user=reg.manager_x, data={}).form,
         stock_forms.CustomFieldForm(languages=[("en", "English"), ("fr", "French")]),
-        custody_forms.TransferForm(destinations=Site.objects.all(), items=StockItem.objects.all()),
+        custody_forms.TransferForm(
+            destinations=Site.objects.all(),
+            items=StockItem.objects.all(),
+            item_types=ItemType.objects.all(),
+        ),
+        custody_forms.StockTakeScanForm(),
+        custody_forms.StockTakeBulkForm(),
+        custody_forms.StockTakeRestForm(),
         custody_forms.DispatchForm(),
         custody_forms.CancelForm(),
         custody_forms.ReceiveForm(lines=[]),
