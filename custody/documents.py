@@ -1,7 +1,11 @@
-"""Printable transfer documents (country schema data, rendered in memory):
+"""Printable custody documents (country schema data, rendered in memory):
 the dispatch manifest and the receipt, as PDF, with a QR code that opens the
 transfer on the country's host, and a signed checkpoint of the custody ledger
-at the foot of each page."""
+at the foot of each page; the stock-take sheet, to count a store on paper.
+
+Each item line carries the item's own QR code, the one on its label
+(stock.labels.SmsCode: exactly the SMS number), so a scanner reads the same
+number from the label, the manifest and the sheet."""
 
 import io
 from xml.sax.saxutils import escape
@@ -15,7 +19,9 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import (
+    Flowable,
     Image,
     Paragraph,
     SimpleDocTemplate,
@@ -26,12 +32,45 @@ from reportlab.platypus import (
 
 from ledger import checkpoints
 from ledger.documents import draw_checkpoint
+from stock.labels import SmsCode
 
-from .models import Transfer, TransferItem
+from .models import StockTakeLine, Transfer, TransferItem
 from .selectors import transfer_receipts
+
+# The item codes in tables: large enough to scan from paper at arm's length.
+CODE_SIZE = 15 * mm
 
 MANIFEST = "manifest"
 RECEIPT = "receipt"
+
+
+def _one_line(text: str, style, width: float) -> Paragraph:
+    """``text`` (an SMS number, a mark: no spaces to wrap at) on one line in a
+    cell ``width`` wide, set smaller when it would not fit; never broken."""
+    room = width - 12  # the cell's default padding, 6 points a side
+    size = style.fontSize
+    natural = stringWidth(text, style.fontName, size)
+    if natural > room:
+        size = max(4.0, size * room / natural)
+    fitted = style.clone(f"{style.name}-{size:.1f}", fontSize=size, leading=size * 1.2)
+    return Paragraph(escape(text), fitted)
+
+
+class _TickBox(Flowable):
+    """An empty box to tick by hand (or ticked: a result already recorded)."""
+
+    def __init__(self, *, ticked: bool = False, size: float = 4.5 * mm):
+        super().__init__()
+        self.ticked = ticked
+        self.width = self.height = size
+
+    def draw(self):
+        size = self.width
+        self.canv.setLineWidth(0.8)
+        self.canv.rect(0, 0, size, size, stroke=1, fill=0)
+        if self.ticked:
+            self.canv.line(size * 0.2, size * 0.2, size * 0.8, size * 0.8)
+            self.canv.line(size * 0.2, size * 0.8, size * 0.8, size * 0.2)
 
 
 def transfer_url(*, country, transfer: Transfer) -> str:
@@ -133,17 +172,30 @@ def render_transfer_pdf(
         Spacer(1, 5 * mm),
     ]
 
-    header = [_("Photo"), _("SMS number"), _("CITES mark"), _("Type"), _("Weight dispatched")]
+    header = [
+        _("Photo"),
+        _("Code"),
+        _("SMS number"),
+        _("CITES mark"),
+        _("Type"),
+        _("Weight dispatched"),
+    ]
     if kind == RECEIPT:
         header += [_("Present"), _("Seal intact"), _("Weight received")]
-    rows = [[p(h) for h in header]]
+    # Headings wrap at spaces only (a narrow column never cuts a word).
+    heading = small.clone("heading", fontSize=7, leading=8.5, splitLongWords=0)
+    rows = [[Paragraph(escape(str(h)), heading) for h in header]]
+    widths = [20 * mm, 21 * mm, 32 * mm, 39 * mm, 40 * mm, 28 * mm]
+    if kind == RECEIPT:
+        widths = [20 * mm, 20 * mm, 26 * mm, 26 * mm, 22 * mm, 18 * mm, 14 * mm, 14 * mm, 20 * mm]
     total = 0
     for line in lines:
         item = line.item
         row = [
             _thumbnail(item),
-            p(item.sms_number),
-            p(item.cites_mark or "—"),
+            SmsCode(item.sms_number, size=CODE_SIZE),
+            _one_line(item.sms_number, small, widths[2]),
+            _one_line(item.cites_mark or "—", small, widths[3]),
             p(item.item_type.label()),
             p(
                 _kg(
@@ -160,12 +212,9 @@ def render_transfer_pdf(
         rows.append(row)
         total += line.weight_dispatched or item.weight_kg
     rows.append(
-        ["", p(_("Total: %(count)s items") % {"count": len(lines)}), "", "", p(_kg(total))]
+        ["", "", p(_("Total: %(count)s items") % {"count": len(lines)}), "", "", p(_kg(total))]
         + ([""] * 3 if kind == RECEIPT else [])
     )
-    widths = [22 * mm, 32 * mm, 36 * mm, 32 * mm, 24 * mm]
-    if kind == RECEIPT:
-        widths = [20 * mm, 28 * mm, 30 * mm, 26 * mm, 22 * mm, 16 * mm, 16 * mm, 22 * mm]
     table = Table(rows, colWidths=widths, repeatRows=1)
     table.setStyle(
         TableStyle(
@@ -198,6 +247,134 @@ def render_transfer_pdf(
 
     def footer(canvas, doc_):
         draw_checkpoint(canvas, checkpoint=checkpoint, left=15 * mm, bottom=7 * mm)
+
+    doc.build(story, onFirstPage=footer, onLaterPages=footer)
+    return out.getvalue()
+
+
+def render_stocktake_sheet(*, country, stocktake, lines) -> bytes:
+    """The stock-take sheet: every item expected at the store (and any added),
+    each with its code, to tick Found / Damaged / Missing and write the weight
+    measured; who counted and a witness sign at the end."""
+    styles = getSampleStyleSheet()
+    small = styles["BodyText"].clone("small", fontSize=8, leading=10)
+    out = io.BytesIO()
+    title = _("Stock-take sheet")
+    doc = SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=19 * mm,
+        title=f"{title} {stocktake.reference}",
+        author=country.name,
+    )
+
+    def p(text, style=small):
+        return Paragraph(escape(str(text)), style)
+
+    head = [
+        [p(_("Stock-take"), styles["BodyText"]), p(stocktake.reference, styles["Heading2"])],
+        [p(_("Store")), p(f"{stocktake.site.name} ({stocktake.site.code})")],
+        [
+            p(_("Opened")),
+            p(
+                f"{formats.date_format(timezone.localtime(stocktake.opened_at), 'DATETIME_FORMAT')}"
+                f" — {stocktake.opened_by.display_name}"
+            ),
+        ],
+        [p(_("Status")), p(stocktake.get_status_display())],
+        [
+            p(_("Items")),
+            p(formats.number_format(len(lines), force_grouping=True)),
+        ],
+    ]
+    story = [
+        Paragraph(escape(f"{country.name} — {title}"), styles["Title"]),
+        Table(head, colWidths=[40 * mm, 140 * mm]),
+        Spacer(1, 4 * mm),
+        p(
+            _(
+                "Scan or read each item's code, tick one box, and write the weight "
+                "when it is weighed again. Items found that are not listed: write them "
+                "at the end."
+            )
+        ),
+        Spacer(1, 3 * mm),
+    ]
+    header = [
+        _("Code"),
+        _("SMS number"),
+        _("CITES mark"),
+        _("Type"),
+        _("Expected weight"),
+        _("Found"),
+        _("Damaged"),
+        _("Missing"),
+        _("Weight measured"),
+    ]
+    # Headings wrap at spaces only, small enough for the narrow tick columns.
+    heading = small.clone("heading", fontSize=7, leading=8.5, splitLongWords=0)
+    rows = [[Paragraph(escape(str(h)), heading) for h in header]]
+    widths = [21 * mm, 28 * mm, 29 * mm, 23 * mm, 18 * mm, 14 * mm, 17 * mm, 15 * mm, 15 * mm]
+    result = StockTakeLine.Result
+    results = (result.FOUND, result.DAMAGED, result.MISSING)
+    for line in lines:
+        item = line.item
+        rows.append(
+            [
+                SmsCode(item.sms_number, size=CODE_SIZE),
+                [_one_line(item.sms_number, small, widths[1])]
+                + ([p(_("added during the stock-take"))] if not line.expected else []),
+                _one_line(item.cites_mark or "—", small, widths[2]),
+                p(item.item_type.label()),
+                p(_kg(line.expected_weight)),
+                # A result already recorded is ticked; the others are boxes to tick.
+                *[_TickBox(ticked=line.result == one) for one in results],
+                p(_kg(line.weight_measured) if line.weight_measured is not None else ""),
+            ]
+        )
+    table = Table(rows, colWidths=widths, repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef2f1")),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("ALIGN", (5, 1), (7, -1), "CENTER"),
+                ("LEFTPADDING", (4, 0), (-1, -1), 3),
+                ("RIGHTPADDING", (4, 0), (-1, -1), 3),
+            ]
+        )
+    )
+    roles = [_("Counted by"), _("Witness")]
+    signatures = Table(
+        [
+            [p(r) for r in roles],
+            [p(_("Name")) for _r in roles],
+            [p(_("Signature and date")) for _r in roles],
+        ],
+        colWidths=[90 * mm] * 2,
+        rowHeights=[8 * mm, 14 * mm, 18 * mm],
+    )
+    signatures.setStyle(
+        TableStyle(
+            [("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP")]
+        )
+    )
+    story += [table, Spacer(1, 10 * mm), signatures]
+
+    def footer(canvas, doc_):
+        canvas.saveState()
+        canvas.setFont("Helvetica", 8)
+        canvas.drawRightString(
+            195 * mm,
+            8 * mm,
+            _("%(reference)s — page %(page)s")
+            % {"reference": stocktake.reference, "page": doc_.page},
+        )
+        canvas.restoreState()
 
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return out.getvalue()

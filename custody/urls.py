@@ -26,6 +26,12 @@ urlpatterns = [
     path("stock-takes/<int:stocktake_id>/", views.stocktake_detail, name="stocktake_detail"),
     path("stock-takes/<int:stocktake_id>/check/", views.stocktake_check, name="stocktake_check"),
     path("stock-takes/<int:stocktake_id>/add/", views.stocktake_add, name="stocktake_add"),
+    path("stock-takes/<int:stocktake_id>/sheet.pdf", views.stocktake_sheet, name="stocktake_sheet"),
+    path(
+        "stock-takes/<int:stocktake_id>/labels.pdf",
+        views.stocktake_labels,
+        name="stocktake_labels",
+    ),
     path("stock-takes/<int:stocktake_id>/scan/", views.stocktake_scan, name="stocktake_scan"),
     path(
         "stock-takes/<int:stocktake_id>/check-many/",

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -17,7 +18,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.access import AccessAction, access_exempt, access_shows, logs_access
 from core.paging import PAGE_SIZE, Keyset
 from ledger.checkpoints import Checkpoint
+from stock import labels as stock_labels
 from stock import selectors as stock_selectors
+from stock.forms import LabelFormatForm
 from stock.models import StockItem
 from stock.submissions import TOKEN_FIELD, create_once, spent
 
@@ -521,6 +524,7 @@ def _stocktake_page(
             "sign_off_form": sign_off_form or SignOffForm(),
             "add_form": add_form or StockTakeAddForm(),
             "photos_to_choose_again": photos_again,
+            "label_form": LabelFormatForm(),
         },
     )
 
@@ -817,6 +821,63 @@ def stocktake_sign_off(request, stocktake_id):
         return _stocktake_page(request, stocktake, sign_off_form=form)
     messages.success(request, _("Stock-take signed off."))
     return redirect("custody:stocktake_detail", stocktake.pk)
+
+
+# --- Stock-take sheet and labels: the items' codes on paper ----------------------------
+
+
+@logs_access(AccessAction.DOCUMENT_VIEW)
+@login_required
+@permission_required(VIEW_PERM, raise_exception=True)
+@require_GET
+def stocktake_sheet(request, stocktake_id):
+    """The stock-take's items on paper, each with its label's QR code."""
+    stocktake = selectors.stocktake_get(user=request.user, stocktake_id=stocktake_id)
+    access_shows(request, obj=stocktake, details={"document": "stocktake_sheet"})
+    pdf = documents.render_stocktake_sheet(
+        country=request.tenant,
+        stocktake=stocktake,
+        lines=selectors.stocktake_lines(stocktake=stocktake),
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{stocktake.reference}-sheet.pdf"'
+    return response
+
+
+@logs_access(AccessAction.DOCUMENT_VIEW)
+@login_required
+@permission_required(VIEW_PERM, raise_exception=True)
+@require_GET
+def stocktake_labels(request, stocktake_id):
+    """Labels for every item of the stock-take the user may see (stock.labels)."""
+    stocktake = selectors.stocktake_get(user=request.user, stocktake_id=stocktake_id)
+    label_format = LabelFormatForm(request.GET).chosen()
+    lines = selectors.stocktake_lines(stocktake=stocktake)
+    items = stock_selectors.label_items(
+        user=request.user, item_ids=[line.item_id for line in lines]
+    )
+    if not items:
+        messages.error(request, _("This stock-take has no item to label."))
+        return redirect("custody:stocktake_detail", stocktake.pk)
+    if len(items) > stock_selectors.LABELS_LIMIT:
+        messages.error(
+            request,
+            _(
+                "Labels can be printed for at most %(limit)s items at once: print this "
+                "store's labels from the item list, one type at a time."
+            )
+            % {"limit": number_format(stock_selectors.LABELS_LIMIT, force_grouping=True)},
+        )
+        return redirect("custody:stocktake_detail", stocktake.pk)
+    access_shows(
+        request,
+        obj=stocktake,
+        details={"document": "labels", "label_format": label_format, "count": len(items)},
+    )
+    pdf = stock_labels.render_labels(items, label_format=label_format, title=stocktake.reference)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{stocktake.reference}-labels.pdf"'
+    return response
 
 
 # --- Ledger ------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from core.text import limit_length
 from . import selectors
 from .field_rules import fields_for_type
 from .fields import DateInput, ItemTypeChoiceField, SiteChoiceField
+from .labels import DEFAULT_FORMAT, format_choices
 from .models import (
     ArchiveRecord,
     CustomFieldDefinition,
@@ -490,3 +491,29 @@ def text_to_choices(text: str, languages) -> list[dict]:
         }
         choices.append({"value": value, "labels": labels or {languages[0][0]: value}})
     return choices
+
+
+class PhotoAddForm(forms.Form):
+    """Photos added to a registered item (its content is checked by stock.services)."""
+
+    photos = MultiplePhotoField(
+        label=_("Photos"),
+        help_text=_("Take or choose one or more photos (JPEG, PNG or WebP)."),
+    )
+    caption = forms.CharField(
+        label=_("Caption"),
+        required=False,
+        max_length=200,
+        help_text=_("Optional: what the photos show (e.g. “after re-weighing”)."),
+    )
+
+
+class LabelFormatForm(forms.Form):
+    """The label stock a PDF of labels is laid out for."""
+
+    label_format = forms.ChoiceField(label=_("Label size"), choices=format_choices)
+
+    def chosen(self) -> str:
+        if self.is_valid():
+            return self.cleaned_data["label_format"]
+        return DEFAULT_FORMAT

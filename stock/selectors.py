@@ -5,6 +5,7 @@ The item list and the archive: the scope first, then their FilterSet
 (stock.filters), which says which filters there are and what they accept.
 """
 
+import uuid
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -228,6 +229,33 @@ def dashboard_totals(*, user) -> dict:
         key=lambda r: (r["category"].order, r["item_type"].order, r["item_type"].code),
     )
     return result
+
+
+# The most labels one PDF holds: a few sheets' worth of a store, and a
+# request that renders in a few seconds.
+LABELS_LIMIT = 600
+
+
+def _uuids(values) -> list[uuid.UUID]:
+    ids = []
+    for value in values:
+        try:
+            ids.append(uuid.UUID(str(value)))
+        except (TypeError, ValueError):
+            continue  # a malformed id names no item
+    return ids
+
+
+def label_items(*, user, item_ids) -> list[StockItem]:
+    """The items among ``item_ids`` the user may see, by SMS number (the
+    others are left out: nothing says whether they exist). At most
+    LABELS_LIMIT + 1, so a caller can tell there were too many."""
+    queryset = restrict_to_scope(StockItem.objects.filter(pk__in=_uuids(item_ids)), user)
+    return list(
+        queryset.select_related("site", "item_type__category").order_by("sms_number")[
+            : LABELS_LIMIT + 1
+        ]
+    )
 
 
 def photo_get(*, user, photo_id) -> ItemPhoto:

@@ -9,25 +9,30 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import number_format
+from django.utils.http import urlencode
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.access import AccessAction, access_exempt, access_shows, logs_access
 from core.origin import origin_of
 from core.paging import PAGE_SIZE, Keyset
 from ledger import selectors as ledger_selectors
 
-from . import evidence, selectors, services, submissions
+from . import evidence, labels, selectors, services, submissions
 from .field_rules import fields_for_type
 from .forms import (
     GROUP_TITLES,
     ArchiveForm,
     CorrectForm,
     CustomFieldForm,
+    LabelFormatForm,
+    PhotoAddForm,
     RegisterForm,
     RegisterStartForm,
     add_service_errors,
@@ -175,6 +180,9 @@ def item_list(request):
             "next_cursor": page.next_cursor,
             "previous_cursor": page.previous_cursor,
             "filtered": filterset.filtered,
+            "label_form": LabelFormatForm(),
+            "label_filters": _list_filters(request.GET),
+            "labels_limit": selectors.LABELS_LIMIT,
         },
     )
 
@@ -199,6 +207,8 @@ def item_detail(request, item_id):
             # GPS position for people who may see originals).
             "photos": evidence.photos_for_page(item.photos.all(), user=request.user),
             "originals_allowed": evidence.may_see_original(request.user),
+            "photo_form": PhotoAddForm(),
+            "label_form": LabelFormatForm(),
             "history": item_history_rows(
                 selectors.item_history(item=item), definitions={d.key: d for d in definitions}
             ),
@@ -364,6 +374,127 @@ def item_archive(request, item_id):
         "stock/item_archive.html",
         {"item": item, "form": form, "destroyed": ArchiveRecord.Reason.DESTROYED},
     )
+
+
+@access_exempt("adds photos; each is in the item's history (who, when, SHA-256)")
+@login_required
+@permission_required("stock.correct_item", raise_exception=True)
+@require_POST
+def item_photos_add(request, item_id):
+    """Photos added after registration (the form is on the item page)."""
+    item = selectors.item_get(user=request.user, item_id=item_id)
+    form = PhotoAddForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            added = services.photos_add(
+                actor=request.user,
+                item=item,
+                uploads=form.cleaned_data["photos"],
+                caption=form.cleaned_data["caption"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)s photo added to %(number)s.",
+                    "%(count)s photos added to %(number)s.",
+                    len(added),
+                )
+                % {"count": len(added), "number": item.sms_number},
+            )
+            return redirect(reverse("stock:item_detail", args=[item.pk]) + "#photos")
+    # The files cannot be shown again: say what was wrong, at the top of the
+    # item's page (nothing was added).
+    for errors in form.errors.values():
+        for text in errors:
+            messages.error(request, text)
+    return redirect("stock:item_detail", item_id=item.pk)
+
+
+# --- Labels -----------------------------------------------------------------------
+
+# Query parameters of the item list that are not its filters.
+_NOT_FILTERS = {ITEM_PAGES.next_param, ITEM_PAGES.previous_param, "item", "which", "label_format"}
+
+
+def _list_filters(params) -> list[tuple[str, str]]:
+    """The item list's filters in ``params`` (a QueryDict), paging left out."""
+    return [
+        (key, value)
+        for key in params
+        if key not in _NOT_FILTERS
+        for value in params.getlist(key)
+        if value != ""
+    ]
+
+
+def _labels_pdf(items, *, label_format: str, name: str) -> HttpResponse:
+    pdf = labels.render_labels(items, label_format=label_format, title=name)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@logs_access(AccessAction.DOCUMENT_VIEW)
+@login_required
+@permission_required("stock.view_stockitem", raise_exception=True)
+@require_GET
+def item_label(request, item_id):
+    """The item's label, alone (a roll) or on a sheet (its first place)."""
+    item = selectors.item_get(user=request.user, item_id=item_id)
+    label_format = LabelFormatForm(request.GET).chosen()
+    access_shows(request, obj=item, details={"document": "label", "label_format": label_format})
+    return _labels_pdf([item], label_format=label_format, name=f"{item.sms_number}-label")
+
+
+@logs_access(AccessAction.DOCUMENT_VIEW)
+@login_required
+@permission_required("stock.view_stockitem", raise_exception=True)
+@require_GET
+def item_labels(request):
+    """Labels for the items ticked in the list (``which=ticked``) or for the
+    whole filtered list, up to selectors.LABELS_LIMIT."""
+    label_format = LabelFormatForm(request.GET).chosen()
+    filters = _list_filters(request.GET)
+    back = reverse("stock:item_list") + ("?" + urlencode(filters) if filters else "")
+    ticked = request.GET.get("which") == "ticked"
+    if ticked:
+        items = selectors.label_items(user=request.user, item_ids=request.GET.getlist("item"))
+        if not items:
+            messages.error(request, _("Tick the items whose labels you want, then try again."))
+            return redirect(back)
+    else:
+        filterset = selectors.item_filter(user=request.user, data=request.GET)
+        items = list(filterset.qs[: selectors.LABELS_LIMIT + 1])
+        if not items:
+            messages.error(request, _("No item matches these filters: no label to print."))
+            return redirect(back)
+    if len(items) > selectors.LABELS_LIMIT:
+        messages.error(
+            request,
+            _(
+                "Labels can be printed for at most %(limit)s items at once. "
+                "Narrow the list with the filters (e.g. one store or one type)."
+            )
+            % {"limit": number_format(selectors.LABELS_LIMIT, force_grouping=True)},
+        )
+        return redirect(back)
+    access_shows(
+        request,
+        details={
+            "document": "labels",
+            "label_format": label_format,
+            "which": "ticked" if ticked else "list",
+            "count": len(items),
+            "first": items[0].sms_number,
+            "last": items[-1].sms_number,
+        },
+        filters=None if ticked else filterset.active(),
+    )
+    return _labels_pdf(items, label_format=label_format, name=f"labels-{len(items)}")
 
 
 def _photo_response(handle, *, content_type: str):

@@ -19,7 +19,8 @@ and ``__all__`` (NON_FIELD_ERRORS) for the item as a whole (e.g. archived).
 Who may do what: registering needs ``stock.register_item`` and the site in the
 actor's scope (else a ValidationError on ``site``); correcting, archiving and
 adding photos need ``correct_item`` / ``archive_item`` / ``register_item`` or
-``correct_item`` (else PermissionDenied, accounts.permissions) and the item's
+``correct_item`` (``photos_add``, from the item page: ``correct_item``) (else
+PermissionDenied, accounts.permissions) and the item's
 site in scope (else Http404, as for any object outside the scope). The ODK
 sync and custody call these same functions; stock's rows (items, photos,
 history, totals) are written here only. Registration, corrections and
@@ -47,7 +48,7 @@ from .field_definitions import (
     definition_snapshot,
 )
 from .fields import CORRECTABLE_EXTRA, ITEM_FIELDS, NOT_CORRECTABLE, clean_item_fields
-from .registration import item_register, photo_add
+from .registration import item_register, photo_add, photos_add
 from .totals import TotalsKey, item_move, totals_adjust
 
 __all__ = [
@@ -71,6 +72,7 @@ __all__ = [
     "item_move",
     "item_register",
     "photo_add",
+    "photos_add",
     "plan_correction",
     "totals_adjust",
 ]

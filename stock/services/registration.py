@@ -13,7 +13,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from accounts.permissions import may, require_any
+from accounts.permissions import may, require, require_any
 from core.errors import raise_errors
 from core.text import text_errors
 from ledger import chain as ledger
@@ -137,3 +137,43 @@ def photo_add(*, actor, item: StockItem, upload, caption: str = "") -> ItemPhoto
     if messages:
         raise ValidationError({"photos": messages})
     return store_photo(actor=actor, item=item, checked=checked[0], caption=caption.strip())
+
+
+@transaction.atomic
+def photos_add(*, actor, item: StockItem, uploads: Iterable, caption: str = "") -> list[ItemPhoto]:
+    """Photos added to a registered item from its page: each checked and
+    fingerprinted (SHA-256 of the original bytes) exactly as at registration,
+    all or none. Who may: whoever may correct the item (``stock.correct_item``
+    and the item's site in scope, else PermissionDenied / Http404) — a photo
+    is part of the item's record, like its values. Not for an archived item:
+    its record was closed when it left custody (destroyed, returned...), and a
+    photo taken afterwards could not show the item as it was held. Each photo
+    is in the item's history (who, when, SHA-256), as registration's are."""
+    require(actor, "stock.correct_item")
+    item = locked_item_in_scope(actor=actor, item=item)
+    if item.is_archived:
+        raise ValidationError(
+            {NON_FIELD_ERRORS: [_("This item is archived; photos can no longer be added.")]}
+        )
+    caption = (caption or "").strip()
+    raise_errors(text_errors(ItemPhoto, caption=caption))
+    uploads = [upload for upload in uploads if upload]
+    if not uploads:
+        raise ValidationError({"photos": [_("Choose at least one photo.")]})
+    checked, messages = check_photos(uploads)
+    # The same file twice (a second click, the same photo chosen again) is
+    # refused: the item already has it, with its fingerprint.
+    if not messages:
+        seen = set(ItemPhoto.objects.filter(item=item).values_list("sha256", flat=True))
+        for upload, photo in zip(uploads, checked, strict=True):
+            if photo.sha256 in seen:
+                messages.append(
+                    _("%(name)s: this photo is already on the item.")
+                    % {"name": getattr(upload, "name", "") or photo.sha256[:12]}
+                )
+            seen.add(photo.sha256)
+    if messages:
+        raise ValidationError({"photos": messages})
+    return [
+        store_photo(actor=actor, item=item, checked=photo, caption=caption) for photo in checked
+    ]

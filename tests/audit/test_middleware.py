@@ -108,6 +108,8 @@ def pages(w):
         "stock:item_correct": (w.manager_x, f"/items/{item.pk}/correct/", A.ITEM_VIEW, item),
         "stock:item_archive": (w.manager_x, f"/items/{item.pk}/archive/", A.ITEM_VIEW, item),
         "stock:photo_original": (w.admin, f"/photos/{w.photo.pk}/", A.PHOTO_VIEW, w.photo),
+        "stock:item_label": (w.admin, f"/items/{item.pk}/label.pdf", A.DOCUMENT_VIEW, item),
+        "stock:item_labels": (w.admin, "/items/labels.pdf?which=list", A.DOCUMENT_VIEW, None),
         "stock:archive_list": (w.admin, "/archive/", A.ARCHIVE_LIST, None),
         "stock:marks_to_do": (w.admin, "/marks-to-do/", A.ITEM_LIST, None),
         "custody:transfer_list": (w.admin, "/transfers/", A.TRANSFER_LIST, None),
@@ -136,6 +138,18 @@ def pages(w):
             w.admin,
             f"/stock-takes/{w.stocktake.pk}/",
             A.STOCKTAKE_VIEW,
+            w.stocktake,
+        ),
+        "custody:stocktake_sheet": (
+            w.admin,
+            f"/stock-takes/{w.stocktake.pk}/sheet.pdf",
+            A.DOCUMENT_VIEW,
+            w.stocktake,
+        ),
+        "custody:stocktake_labels": (
+            w.admin,
+            f"/stock-takes/{w.stocktake.pk}/labels.pdf",
+            A.DOCUMENT_VIEW,
             w.stocktake,
         ),
         "custody:stocktake_line": (
