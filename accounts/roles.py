@@ -52,6 +52,7 @@ ROLES: dict[str, Role] = {
             "custody.verify_ledger",
             "reporting.view_reports",
             "reporting.export_reports",
+            "imports.import_register",
         ),
         requires_two_factor=True,
     ),

@@ -90,6 +90,12 @@ class AccessAction(models.TextChoices):
     CORRECTION_REQUESTED = "correction_requested", _("Asked for a correction")
     CORRECTION_APPROVED = "correction_approved", _("Approved a correction")
     CORRECTION_REJECTED = "correction_rejected", _("Rejected a correction")
+    # The register import (imports)
+    IMPORT_TEMPLATE = "import_template", _("Downloaded the register import template")
+    IMPORT_CHECK = "import_check", _("Checked a register file (dry run)")
+    IMPORT_RUN = "import_run", _("Imported a register file")
+    IMPORT_VIEW = "import_view", _("Opened a register import")
+    REGISTER_EXPORT = "register_export", _("Exported the whole register")
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,63 @@ def append(
     return entry
 
 
+@dataclass(frozen=True)
+class NewEntry:
+    """One entry of ``append_many``: what ``append`` takes, the actor aside."""
+
+    event: str
+    site: object = None
+    item: object = None
+    transfer: object = None
+    stocktake: object = None
+    payload: dict | None = None
+
+
+def append_many(entries: list[NewEntry], *, actor) -> list[LedgerEntry]:
+    """Append ``entries`` in order, by one actor, under one head lock: one
+    INSERT for all of them and one update of the head (a batch of
+    registrations, e.g. the register import). The chain is the one ``append``
+    builds, entry by entry (each links to the one before and is signed), and
+    the listeners hear each entry in order, as with ``append``."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("ledger.append_many must run inside the transaction of the change")
+    if not entries:
+        return []
+    for new in entries:
+        if new.event not in Event.values:
+            raise ValueError(f"unknown ledger event {new.event!r}")
+    head = _locked_head()
+    now = timezone.now()
+    actor_id = getattr(actor, "pk", None)
+    actor_name = actor.get_username() if actor is not None else ""
+    rows = []
+    sequence, prev_hash = head.last_sequence, head.last_hash
+    for new in entries:
+        sequence += 1
+        entry = LedgerEntry(
+            sequence=sequence,
+            event=new.event,
+            occurred_at=now,
+            actor_id=actor_id,
+            actor_name=actor_name,
+            site_id=getattr(new.site, "pk", new.site),
+            item_id=getattr(new.item, "pk", new.item),
+            transfer_id=getattr(new.transfer, "pk", new.transfer),
+            stocktake_id=getattr(new.stocktake, "pk", new.stocktake),
+            payload=jsonable(new.payload),
+            prev_hash=prev_hash,
+        )
+        entry.hash = compute_hash(entry)
+        entry.signature = signing.sign_entry(entry.hash)
+        prev_hash = entry.hash
+        rows.append(entry)
+    LedgerEntry.objects.bulk_create(rows)
+    head.last_sequence, head.last_hash = sequence, prev_hash
+    head.save(update_fields=["last_sequence", "last_hash"])
+    listeners.notify_many(rows)
+    return rows
+
+
 # --- Verification ----------------------------------------------------------------
 
 

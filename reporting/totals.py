@@ -213,6 +213,66 @@ def entry_appended(entry: LedgerEntry) -> None:
         )
 
 
+def entries_appended(entries: list[LedgerEntry]) -> None:
+    """``entry_appended`` for a batch (ledger.append_many, e.g. the register
+    import): one read for all the items, the writes sent together. The same
+    steps and the same result as one by one; a batch that names an item
+    twice, or an item the aggregates already hold, goes one by one."""
+    wanted = [e for e in entries if e.event in STATE_EVENTS and e.item_id is not None]
+    ids = [str(e.item_id) for e in wanted]
+    if len(wanted) < 2 or len(set(ids)) != len(ids):
+        for entry in entries:
+            entry_appended(entry)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.id, "
+            + _READ_SQL[len("SELECT ") :].replace("i.id = %s", "i.id = ANY(%s::uuid[])"),
+            [ids],
+        )
+        rows = {str(row[0]): row[1:] for row in cursor.fetchall()}
+        if len(rows) != len(ids) or any(row[5] is not None for row in rows.values()):
+            for entry in entries:
+                entry_appended(entry)
+            return
+        zone = country_zone()
+        positions, transitions = [], []
+        for entry in wanted:
+            type_id, source, received_on, mark, number = rows[str(entry.item_id)][:5]
+            info = ItemInfo(entry.item_id, number, type_id, None, source, received_on, mark)
+            payload = entry.payload or {}
+            day = effective_day(
+                entry.event,
+                entry.occurred_at.astimezone(zone).date(),
+                received_on=received_on,
+                archived_on=payload.get("archived_on"),
+                last_day=None,
+            )
+            state, transition = step(
+                info, None, entry.sequence, day, entry.event, entry.site_id, payload
+            )
+            params = _position_params(info, state, day)
+            if transition is None:
+                positions.append(params)
+                continue
+            params.update(_transition_params(transition))
+            params["marked"] = 1 if mark else 0
+            transitions.append(params)
+        # Positions, then transitions, then their movements in one statement
+        # (grouped by key: the batch's movements add up as one by one).
+        cursor.executemany(_UPSERT_POSITION, positions + transitions)
+        if transitions:
+            cursor.executemany(
+                f"INSERT INTO reporting_itemtransition ({_TRANSITION_COLUMNS})"
+                + _INSERT_TRANSITION_VALUES,
+                transitions,
+            )
+            cursor.execute(
+                _contribute_sql(_BOOKED + " WHERE t.sequence = ANY(%(sequences)s)", 1),
+                {"sequences": [t["sequence"] for t in transitions]},
+            )
+
+
 def _rebook_item(cursor, info: ItemInfo, zone) -> None:
     """The item's classification changed: take its movements off under the
     old one, replay its ledger entries and book them under the new one."""

@@ -101,6 +101,7 @@ TENANT_APPS = [
     "administration",
     "odk",
     "reporting",
+    "imports",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -13,5 +13,6 @@ urlpatterns = [
     path("administration/", include("administration.urls")),
     path("odk/", include("odk.urls")),
     path("reports/", include("reporting.urls")),
+    path("import/", include("imports.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

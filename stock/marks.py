@@ -293,3 +293,26 @@ def allocate_sms_number(*, year: int | None = None) -> str:
     year = year or timezone.localdate().year
     serial = _next_serial(ItemNumberSerial, year=year)
     return f"{current_country_code()}-{year}-{serial:06d}"
+
+
+@transaction.atomic(savepoint=False)
+def allocate_sms_numbers(count: int, *, year: int | None = None) -> list[str]:
+    """``count`` consecutive SMS numbers in one statement (a batch of
+    registrations, e.g. the register import): the counter moves by ``count``
+    under the same row lock as ``allocate_sms_number``."""
+    if count < 1:
+        return []
+    if not connection.in_atomic_block:
+        raise RuntimeError("Serials are allocated inside the registering transaction")
+    year = year or timezone.localdate().year
+    table = ItemNumberSerial._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (year, last_serial) VALUES (%s, %s)"  # noqa: S608 (the model's table)
+            f" ON CONFLICT (year) DO UPDATE SET last_serial = {table}.last_serial + %s"
+            " RETURNING last_serial",
+            [year, count, count],
+        )
+        last = cursor.fetchone()[0]
+    country = current_country_code()
+    return [f"{country}-{year}-{serial:06d}" for serial in range(last - count + 1, last + 1)]

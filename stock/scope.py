@@ -118,6 +118,10 @@ def sent_by_scope(user, item) -> bool:
 
 
 def can_see_site(user, site) -> bool:
+    # A user who sees every site sees this one: no query (a batch of
+    # registrations, e.g. the register import, asks once per row).
+    if sees_all_sites(user) and getattr(site, "pk", None) is not None:
+        return True
     return visible_sites(user).filter(pk=site.pk).exists()
 
 

@@ -31,6 +31,8 @@ LAYERS = {
     "odk": 4,
     "administration": 4,
     "audit": 4,
+    # Bringing in a country's existing register from a spreadsheet.
+    "imports": 4,
     # Wiring: countries provisioned from a protocol; settings, URLs, Celery.
     "provisioning": 5,
     "sms_platform": 5,
@@ -45,6 +47,8 @@ SAME_LAYER = {
     ("odk", "custody"): "stock-take checks made in ODK Collect go through custody's services",
     ("administration", "reporting"): "the evidence check verifies the report snapshots' hashes",
     ("administration", "audit"): "the activity pages read and write the access log",
+    ("imports", "audit"): "checks, imports and downloads of a register, from the web or the "
+    "command, are recorded in the access log",
     ("sms_platform", "backups"): "the platform console lists the restore drills",
 }
 

@@ -30,7 +30,8 @@ archiving append their custody ledger entry in the same transaction.
 the names below are the package's public ones.
 """
 
-from .archive import item_archive
+from .archive import archive_check_new, item_archive
+from .common import check_photos
 from .corrections import (
     APPROVE_CORRECTION,
     Approval,
@@ -47,9 +48,22 @@ from .field_definitions import (
     custom_field_save,
     definition_snapshot,
 )
-from .fields import CORRECTABLE_EXTRA, ITEM_FIELDS, NOT_CORRECTABLE, clean_item_fields
-from .registration import item_register, photo_add, photos_add
-from .totals import TotalsKey, item_move, totals_adjust
+from .fields import (
+    CORRECTABLE_EXTRA,
+    ITEM_FIELDS,
+    NOT_CORRECTABLE,
+    clean_item_fields,
+    mark_holders_cached,
+)
+from .registration import (
+    Registration,
+    item_register,
+    items_register_many,
+    photo_add,
+    photos_add,
+    registration_check,
+)
+from .totals import TotalsKey, item_move, totals_add_many, totals_adjust
 
 __all__ = [
     "APPROVE_CORRECTION",
@@ -58,7 +72,10 @@ __all__ = [
     "ITEM_FIELDS",
     "NOT_CORRECTABLE",
     "Approval",
+    "Registration",
     "TotalsKey",
+    "archive_check_new",
+    "check_photos",
     "clean_item_fields",
     "correction_approve",
     "correction_needs_approval",
@@ -71,8 +88,12 @@ __all__ = [
     "item_correct",
     "item_move",
     "item_register",
+    "items_register_many",
+    "mark_holders_cached",
     "photo_add",
     "photos_add",
     "plan_correction",
+    "registration_check",
+    "totals_add_many",
     "totals_adjust",
 ]

@@ -72,6 +72,45 @@ def _archive_errors(
     return errors
 
 
+def archive_check_new(
+    *,
+    received_on,
+    reason: str,
+    archived_on,
+    authority_reference: str,
+    destruction_method: str = "",
+    witnesses: str = "",
+    incident_reference: str = "",
+    notes: str = "",
+) -> dict[str, list[str]]:
+    """The errors ``item_archive`` would give for an item not registered yet
+    (received on ``received_on``, no custody event): the register import's
+    dry run of an item its old register holds as archived."""
+    if received_on is None and isinstance(archived_on, datetime.date):
+        received_on = archived_on  # the date received has its own error
+    item = StockItem(status=StockItem.Status.IN_STOCK, received_on=received_on)
+    item.pk = None
+    errors = _archive_errors(
+        item=item,
+        reason=reason,
+        archived_on=archived_on,
+        authority_reference=(authority_reference or "").strip(),
+        destruction_method=destruction_method.strip(),
+        witnesses=witnesses.strip(),
+        incident_reference=incident_reference.strip(),
+    )
+    for name, messages in text_errors(
+        ArchiveRecord,
+        authority_reference=(authority_reference or "").strip(),
+        destruction_method=destruction_method.strip(),
+        witnesses=witnesses.strip(),
+        incident_reference=incident_reference.strip(),
+        notes=notes,
+    ).items():
+        errors.setdefault(name, messages)
+    return errors
+
+
 # The custody events: what happened to the piece, not to its record
 # (registration and corrections are data entry, dated when typed).
 CUSTODY_EVENTS = (
@@ -88,6 +127,8 @@ CUSTODY_EVENTS = (
 def _last_custody_event(item: StockItem):
     """(what, the day in the country's time zone) of the item's last custody
     event in the ledger, or None."""
+    if item.pk is None:
+        return None
     entry = (
         LedgerEntry.objects.filter(item_id=item.pk, event__in=CUSTODY_EVENTS)
         .order_by("-sequence")
@@ -114,10 +155,14 @@ def item_archive(
     incident_reference: str = "",
     notes: str = "",
     related_items: Iterable[StockItem] = (),
+    permission: str = "stock.archive_item",
 ) -> ArchiveRecord:
     """Take ``item`` out of the stock for good: status archived, one
-    ArchiveRecord, and its weight and pieces leave the in-stock totals."""
-    require(actor, "stock.archive_item")
+    ArchiveRecord, and its weight and pieces leave the in-stock totals.
+    ``permission``: the permission of the caller's path (the register import
+    archives the items an old register holds as archived with its own,
+    imports.import_register)."""
+    require(actor, permission)
     item = locked_item_in_scope(actor=actor, item=item)
     if item.is_archived:
         raise ValidationError({NON_FIELD_ERRORS: [_("This item is already archived.")]})

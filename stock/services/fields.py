@@ -9,8 +9,10 @@ the checks after it (the first that fails gives the field's message). Checks
 that compare two fields are in ``ITEM_CHECKS``.
 """
 
+import contextvars
 import re
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from decimal import Decimal
@@ -257,13 +259,7 @@ def check_mark(mark: str, *, item_type: ItemType, weight_kg=None, exclude_pk=Non
                 )
                 % values
             )
-    taken = StockItem.objects.filter(
-        Q(cites_mark=parsed.text)
-        | Q(mark_series=parsed.series, mark_year=parsed.year, mark_serial=parsed.serial)
-    )
-    if exclude_pk is not None:
-        taken = taken.exclude(pk=exclude_pk)
-    holder = taken.values_list("sms_number", "cites_mark").first()
+    holder = _mark_holder(parsed, exclude_pk=exclude_pk)
     if holder:
         result.errors.append(
             _("Serial %(serial)s of %(year)s is already on item %(number)s (mark %(mark)s).")
@@ -275,6 +271,63 @@ def check_mark(mark: str, *, item_type: ItemType, weight_kg=None, exclude_pk=Non
             }
         )
     return result
+
+
+# Set by mark_holders_cached(): the marks already on items, read once per
+# (series, year) for a batch that checks many marks before writing any.
+_holders_cache: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "sms_mark_holders", default=None
+)
+
+
+@contextmanager
+def mark_holders_cached():
+    """Within the block, check_mark reads the serials of each (series, year)
+    once instead of asking per mark: for a batch that checks thousands of
+    marks before writing any (the register import's check). A mark taken by
+    someone else meanwhile is still refused when the batch is written (the
+    database's unique constraints)."""
+    token = _holders_cache.set({})
+    try:
+        yield
+    finally:
+        _holders_cache.reset(token)
+
+
+def _mark_holder(parsed: marks.ParsedMark, *, exclude_pk=None):
+    """(SMS number, mark) of the item holding ``parsed``'s serial or text, or None."""
+    cache = _holders_cache.get()
+    if cache is None or exclude_pk is not None:
+        taken = StockItem.objects.filter(
+            Q(cites_mark=parsed.text)
+            | Q(mark_series=parsed.series, mark_year=parsed.year, mark_serial=parsed.serial)
+        )
+        if exclude_pk is not None:
+            taken = taken.exclude(pk=exclude_pk)
+        # No ORDER BY: with the model's ordering, PostgreSQL walks the whole
+        # register by date to find that a mark is free.
+        return next(iter(taken.order_by().values_list("sms_number", "cites_mark")[:1]), None)
+    if "texts" not in cache:
+        # Marks stored without their parts (flagged collisions): few.
+        cache["texts"] = {
+            mark: (number, mark)
+            for number, mark in StockItem.objects.filter(
+                cites_mark__isnull=False, mark_serial__isnull=True
+            ).values_list("sms_number", "cites_mark")
+        }
+    key = (parsed.series, parsed.year)
+    if key not in cache:
+        serials, texts = {}, {}
+        for number, mark, serial in StockItem.objects.filter(
+            mark_series=parsed.series, mark_year=parsed.year, mark_serial__isnull=False
+        ).values_list("sms_number", "cites_mark", "mark_serial"):
+            serials[serial] = texts[mark] = (number, mark)
+        cache[key] = (serials, texts)
+        cache["texts"].update(texts)
+    serials, _texts = cache[key]
+    # The same text under another series is left to the unique constraint
+    # on cites_mark when the batch is written.
+    return serials.get(parsed.serial) or cache["texts"].get(parsed.text)
 
 
 def mark_parts(parsed: marks.ParsedMark | None) -> dict:

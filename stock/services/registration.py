@@ -8,6 +8,8 @@ functions, inside their own transactions: neither is durable.
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
@@ -25,6 +27,7 @@ from ..scope import can_see_site
 from .common import check_photos, locked_item_in_scope, store_photo
 from .fields import (
     ITEM_FIELDS,
+    MarkCheck,
     check_mark,
     clean_item_fields,
     generate_mark,
@@ -32,11 +35,28 @@ from .fields import (
     longest,
     mark_parts,
 )
-from .totals import TotalsKey, totals_adjust
+from .totals import TotalsKey, totals_add_many, totals_adjust
 
 
-@transaction.atomic
-def item_register(
+@dataclass
+class Registration:
+    """One registration checked by ``registration_check`` and ready to write:
+    the cleaned fields, custom values, the typed mark checked (or None) and
+    the checked photos."""
+
+    site: Site
+    item_type: ItemType
+    clean: dict
+    values: dict
+    mark: MarkCheck | None
+    photos: list = dc_field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.mark.warnings) if self.mark is not None else []
+
+
+def registration_check(
     *,
     actor,
     site: Site,
@@ -45,11 +65,17 @@ def item_register(
     custom_values: dict | None = None,
     photos: Iterable = (),
     cites_mark: str | None = None,
-) -> StockItem:
-    """Register one item at ``site``; allocates its SMS number and, when the
-    type needs one and none is given, its CITES mark (see stock.marks)."""
+    permission: str = "stock.register_item",
+) -> Registration:
+    """Every check of a registration, writing nothing: raises ValidationError
+    {field: [messages]} (the keys of stock.services), else returns what
+    ``item_register`` / ``items_register_many`` write. ``permission``: the
+    permission of the caller's path (the register import has its own,
+    imports.import_register); the site must be in the actor's scope either way.
+    A typed mark's collision with another item is checked here; two marks of
+    one batch against each other are the batch's to check."""
     errors: dict[str, list[str]] = {}
-    if not may(actor, "stock.register_item") or not can_see_site(actor, site):
+    if not may(actor, permission) or not can_see_site(actor, site):
         errors["site"] = [_("You may not register items at this site.")]
     elif not site.active:
         errors["site"] = [_("This site is closed.")]
@@ -74,27 +100,73 @@ def item_register(
     if photo_errors:
         errors["photos"] = photo_errors
     raise_errors(errors)
+    return Registration(
+        site=site, item_type=item_type, clean=clean, values=values, mark=mark, photos=checked
+    )
 
-    if mark is not None:
-        mark_columns = mark_parts(mark.parsed)
+
+def _mark_columns(registration: Registration) -> dict:
+    clean, item_type = registration.clean, registration.item_type
+    if registration.mark is not None:
+        columns = mark_parts(registration.mark.parsed)
         # An older inventory's mark whose weight differs: kept, and listed.
-        mark_columns["mark_flag"] = MarkFlag.LEGACY_WEIGHT if mark.warnings else ""
-    elif marks.mark_required(
+        columns["mark_flag"] = MarkFlag.LEGACY_WEIGHT if registration.mark.warnings else ""
+        return columns
+    if marks.mark_required(
         item_type=item_type, weight_kg=clean["weight_kg"], length_cm=longest(clean)
     ):
-        mark_columns = generate_mark(item_type=item_type, weight_kg=clean["weight_kg"])
-    else:
-        mark_columns = {}
-    item = StockItem(
-        sms_number=marks.allocate_sms_number(),
+        return generate_mark(item_type=item_type, weight_kg=clean["weight_kg"])
+    return {}
+
+
+def _new_item(*, actor, registration: Registration, sms_number: str) -> StockItem:
+    return StockItem(
+        sms_number=sms_number,
+        site=registration.site,
+        item_type=registration.item_type,
+        status=StockItem.Status.IN_STOCK,
+        custom_values=registration.values,
+        created_by=actor,
+        **_mark_columns(registration),
+        **registration.clean,
+    )
+
+
+def _registered_payload(item: StockItem, extra: dict | None = None) -> dict:
+    return {
+        "sms_number": item.sms_number,
+        "item_type": item.item_type.code,
+        "cites_mark": item.cites_mark,
+        "weight_kg": item.weight_kg,
+        "pieces": item.pieces,
+        "site": item.site.code,
+        **(extra or {}),
+    }
+
+
+@transaction.atomic
+def item_register(
+    *,
+    actor,
+    site: Site,
+    item_type: ItemType,
+    data: dict,
+    custom_values: dict | None = None,
+    photos: Iterable = (),
+    cites_mark: str | None = None,
+) -> StockItem:
+    """Register one item at ``site``; allocates its SMS number and, when the
+    type needs one and none is given, its CITES mark (see stock.marks)."""
+    registration = registration_check(
+        actor=actor,
         site=site,
         item_type=item_type,
-        status=StockItem.Status.IN_STOCK,
-        custom_values=values,
-        created_by=actor,
-        **mark_columns,
-        **clean,
+        data=data,
+        custom_values=custom_values,
+        photos=photos,
+        cites_mark=cites_mark,
     )
+    item = _new_item(actor=actor, registration=registration, sms_number=marks.allocate_sms_number())
     try:
         with transaction.atomic():
             item.save(force_insert=True)
@@ -104,7 +176,7 @@ def item_register(
         raise ValidationError(
             {"cites_mark": [_("The mark %(mark)s is already in use.") % {"mark": item.cites_mark}]}
         ) from None
-    for photo in checked:
+    for photo in registration.photos:
         store_photo(actor=actor, item=item, checked=photo)
     totals_adjust(before=None, after=TotalsKey.of(item))
     ledger.append(
@@ -112,16 +184,54 @@ def item_register(
         actor=actor,
         site=site,
         item=item,
-        payload={
-            "sms_number": item.sms_number,
-            "item_type": item_type.code,
-            "cites_mark": item.cites_mark,
-            "weight_kg": item.weight_kg,
-            "pieces": item.pieces,
-            "site": site.code,
-        },
+        payload=_registered_payload(item),
     )
     return item
+
+
+@transaction.atomic
+def items_register_many(
+    *, actor, registrations: list[Registration], payloads: list[dict] | None = None
+) -> list[StockItem]:
+    """Write many checked registrations (``registration_check``) at once, in
+    the caller's transaction: their SMS numbers in one allocation, one INSERT
+    for the items, the totals summed per (site, type), one ledger append of
+    every REGISTERED entry (``payloads[i]`` is added to item i's). The
+    register import writes through here; the checks are the single
+    registration's. A typed mark taken meanwhile by another registration
+    fails the whole batch (ValidationError on ``cites_mark``)."""
+    if not registrations:
+        return []
+    numbers = marks.allocate_sms_numbers(len(registrations))
+    items = [
+        _new_item(actor=actor, registration=registration, sms_number=number)
+        for registration, number in zip(registrations, numbers, strict=True)
+    ]
+    try:
+        with transaction.atomic():
+            StockItem.objects.bulk_create(items)
+    except IntegrityError:
+        raise ValidationError(
+            {"cites_mark": [_("A mark of this batch was taken meanwhile by another item.")]}
+        ) from None
+    for item, registration in zip(items, registrations, strict=True):
+        for photo in registration.photos:
+            store_photo(actor=actor, item=item, checked=photo)
+    totals_add_many([TotalsKey.of(item) for item in items])
+    extras = payloads or [{}] * len(items)
+    ledger.append_many(
+        [
+            ledger.NewEntry(
+                event=ledger.Event.REGISTERED,
+                site=item.site_id,
+                item=item.pk,
+                payload=_registered_payload(item, extra),
+            )
+            for item, extra in zip(items, extras, strict=True)
+        ],
+        actor=actor,
+    )
+    return items
 
 
 @transaction.atomic

@@ -89,3 +89,26 @@ def item_move(*, item: StockItem, site: Site | None = None, status: str | None =
     item.save(update_fields=[*changes, "updated_at"])
     totals_adjust(before=before, after=TotalsKey.of(item))
     return item
+
+
+def totals_add_many(keys: list[TotalsKey]) -> None:
+    """Add many new items' contributions (a batch of registrations): summed
+    per (site, type, status) first, one UPSERT per group."""
+    groups: dict[tuple, list] = {}
+    for key in keys:
+        group = groups.setdefault((key.site_id, key.item_type_id, key.status), [0, 0, Decimal(0)])
+        group[0] += 1
+        group[1] += key.pieces
+        group[2] += Decimal(key.weight_kg)
+    with connection.cursor() as cursor:
+        for (site_id, item_type_id, status), (items, pieces, weight) in sorted(groups.items()):
+            cursor.execute(
+                "INSERT INTO stock_stocktotal"
+                " (site_id, item_type_id, status, items, pieces, weight_kg)"
+                " VALUES (%s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT ON CONSTRAINT stock_total_unique DO UPDATE SET"
+                " items = stock_stocktotal.items + EXCLUDED.items,"
+                " pieces = stock_stocktotal.pieces + EXCLUDED.pieces,"
+                " weight_kg = stock_stocktotal.weight_kg + EXCLUDED.weight_kg",
+                [site_id, item_type_id, status, items, pieces, weight],
+            )
