@@ -16,6 +16,7 @@ from django_tenants.utils import get_public_schema_name, schema_context
 
 from accounts.models import User
 from accounts.roles import AUDITOR, HQ_OFFICER, ROLES, SMS_ADMINISTRATOR, STORE_MANAGER
+from custody.demo import seed_demo_custody
 from stock.demo import seed_demo_stock as register_demo_stock
 from stock.models import Site
 from tenants.models import Country, host_url
@@ -123,8 +124,19 @@ def seed_demo_stock(country: Country) -> None:
     register_demo_stock(country=country)
 
 
-@transaction.atomic
 def demo_setup() -> DemoResult:
+    result = _demo_country_setup()
+    # Then daily work to look at: stock-takes (signed, open) and transfers in
+    # each state, with discrepancies to resolve (custody.demo). After the
+    # transaction above: each custody service is a transaction of its own
+    # (durable), as in real work.
+    with schema_context(Country.objects.get(code=DEMO_CODE).schema_name):
+        seed_demo_custody()
+    return result
+
+
+@transaction.atomic
+def _demo_country_setup() -> DemoResult:
     if connection.schema_name != get_public_schema_name():
         raise RuntimeError("The demo is set up from the public schema.")
     provisioning = country_provision(protocol=protocol_load(DEMO_PROTOCOL), send_invitations=False)
@@ -169,6 +181,9 @@ def _demo_user(spec: DemoUser, **extra) -> User:
     for name, value in extra.items():
         setattr(user, name, value)
     # Demo only: fixed passwords that are printed, so anyone can try each role.
-    user.set_password(spec.password)
+    # Set only when it differs: a new hash (new salt) would change the session
+    # hash and sign every demo user out at each `./sms run`.
+    if not user.has_usable_password() or not user.check_password(spec.password):
+        user.set_password(spec.password)
     user.save()
     return user

@@ -271,6 +271,8 @@ SESSION_COOKIE_DOMAIN = None
 # Flash messages ride in the (per-schema, __Host-) session rather than a cookie of their own.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 CSRF_COOKIE_DOMAIN = None
+# A refused form (CSRF) answers SMS's own page, in the user's language (core/error_pages.py).
+CSRF_FAILURE_VIEW = "core.error_pages.csrf_failure"
 
 CACHES = {
     "default": {

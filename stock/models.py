@@ -470,7 +470,10 @@ class ItemPhoto(models.Model):
         permissions = [
             ("view_original_photo", _("Can view original photos (with their GPS position)"))
         ]
-        triggers = _never_delete("itemphoto")
+        # Written once: the file, its SHA-256 and size are the evidence. Not
+        # even the application may change them (a hash rewritten to match a
+        # swapped file would pass every check).
+        triggers = _append_only("itemphoto")
 
     def __str__(self):
         return f"{self.item_id} {self.sha256[:12]}"
