@@ -1,11 +1,11 @@
 """Charts as inline SVG drawn on the server (no JavaScript, no CDN, nothing
 to download): stock over time, one line per category or site."""
 
-from decimal import Decimal
-
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+
+from core import display
 
 # The legend's swatches take the same colours from reporting.css (.swatch-0 …):
 # the Content-Security-Policy allows no style="" attribute.
@@ -73,7 +73,7 @@ def line_chart(
         path = " ".join(f"{x(i):.1f},{y(getattr(m, metric)):.1f}" for i, m in enumerate(points))
         name = escape(label_of(key))
         last = getattr(points[-1], metric)
-        shown = f"{Decimal(last):,.3f} kg" if metric == "weight_kg" else f"{last:,}"
+        shown = display.weight(last) if metric == "weight_kg" else display.count(last)
         parts.append(
             f'<polyline fill="none" stroke="{color}" stroke-width="2" '
             f'vector-effect="non-scaling-stroke" points="{path}">'
@@ -86,7 +86,7 @@ def line_chart(
         parts.append(
             f'<text x="2" y="{TOP + y(value) - 4:.1f}" font-size="{FONT_PX}" fill="#444" '
             f'stroke="#fff" stroke-width="3" paint-order="stroke">'
-            f"{value:,.0f}{(' ' + unit) if unit else ''}</text>"
+            f"{display.count(round(value))}{(' ' + unit) if unit else ''}</text>"
         )
     # Month labels: the first starts at the left edge, the last ends at the
     # right one (never clipped); every other one is "minor", hidden when the

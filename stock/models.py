@@ -415,6 +415,16 @@ class StockItem(models.Model):
                 OpClass(Upper("case_reference"), name="text_pattern_ops"),
                 name="stock_item_case_upper",
             ),
+            # The wider search (stock.filters.wider_search) and the sort by weight.
+            models.Index(
+                OpClass(Upper("exhibit_reference"), name="text_pattern_ops"),
+                name="stock_item_exhibit_upper",
+            ),
+            models.Index(
+                OpClass(Upper("species"), name="text_pattern_ops"),
+                name="stock_item_species_upper",
+            ),
+            models.Index(fields=["weight_kg", "sms_number"], name="stock_item_weight_number"),
         ]
         constraints = [
             models.UniqueConstraint(

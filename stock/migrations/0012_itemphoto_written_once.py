@@ -8,7 +8,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('stock', '0010_truncate_refused'),
+        ('stock', '0011_item_list_search_sort'),
     ]
 
     operations = [
