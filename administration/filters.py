@@ -4,6 +4,7 @@ page's, and the custom field changes take the filters that apply to them."""
 
 import django_filters
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from audit.filters import PersonFilter
 from core.filters import ScopedFilterSet, date_range
@@ -26,7 +27,10 @@ def _field_filter():
 class _ChangeFilterSet(ScopedFilterSet):
     user = PersonFilter(field_name="changed_by", label=_("Changed by"))
     date_from, date_to = date_range(
-        "changed_at", start_label=_("From"), end_label=_("To"), whole_days=True
+        "changed_at",
+        start_label=_("From"),
+        end_label=pgettext_lazy("end of a period", "To"),
+        whole_days=True,
     )
 
 

@@ -37,6 +37,7 @@ class DemoUser:
     role: str
     all_sites: bool = False
     sites: tuple[str, ...] = ()
+    language: str = ""  # empty: the country's default language
 
 
 # "admin" is also the protocol's first administrator; the demo gives it a password.
@@ -72,6 +73,17 @@ DEMO_USERS = (
         "demo-store-pass",
         STORE_MANAGER,
         sites=("north-store",),
+    ),
+    # The HQ officer again, reading SMS in Portuguese (as in Angola, Mozambique,
+    # Guinea-Bissau): the demo in Portuguese without changing the country's language.
+    DemoUser(
+        "hq.pt",
+        "Joana Técnica-Sede",
+        "hq.pt@demoland.example",
+        "demo-hq-pass",
+        HQ_OFFICER,
+        all_sites=True,
+        language="pt",
     ),
     DemoUser(
         "auditor",
@@ -163,6 +175,8 @@ def _demo_user(spec: DemoUser, **extra) -> User:
     user.full_name = spec.full_name
     user.email = spec.email
     user.all_sites = spec.all_sites
+    if spec.language:
+        user.language = spec.language
     user.is_active = True
     for name, value in extra.items():
         setattr(user, name, value)

@@ -116,7 +116,8 @@ def test_demo_setup_is_idempotent_and_its_logins_work(client):
 
     with schema_context("xd"):
         assert Site.objects.count() == 4
-        assert User.objects.filter(is_active=True).count() == 5
+        assert User.objects.filter(is_active=True).count() == 6
+        assert User.objects.get(username="hq.pt").language == "pt"
         north = User.objects.get(username="store.north")
         assert list(north.scoped_sites.values_list("code", flat=True)) == ["north-store"]
         assert not north.all_sites
