@@ -133,8 +133,10 @@ ROLES: dict[str, Role] = {
 
 def role_of(user) -> Role | None:
     """The user's role (the first of their groups that is a known role)."""
+    from .backends import group_names
+
     names = {role.name: role for role in ROLES.values()}
-    for group_name in user.groups.values_list("name", flat=True):
+    for group_name in group_names(user):
         if group_name in names:
             return names[group_name]
     return None

@@ -148,6 +148,21 @@ def two_factor_reset(*, user) -> None:
 
 
 @transaction.atomic
+def password_confirm(*, user, password: str) -> bool:
+    """Whether ``password`` is ``user``'s, for a page that asks for it again
+    outside sign-in (e.g. the ODK Central address). Counts like a sign-in
+    (accounts.throttle.passwords): wrong ones move the account's lockout, and
+    a locked account is refused even with the right password, so such a page
+    is no way round the lockout for someone holding an open session."""
+    if throttle.passwords.is_locked(user):
+        return False
+    if user.check_password(password or ""):
+        throttle.passwords.clear(user)
+        return True
+    throttle.passwords.record_failure(user)
+    return False
+
+
 def user_set_language(*, user, language: str) -> None:
     """Save the user's language; empty means the country's default."""
     if language and language not in dict(settings.LANGUAGES):

@@ -19,9 +19,11 @@ from django.utils.translation import gettext as _
 
 # The ledger's public verify function (the ledger may move to an app of its
 # own: only this import follows it).
+from core import display
 from ledger.chain import verify_chain
 from reporting.evidence import snapshots_verify
 from stock.evidence import MISSING, photos_verify
+from tenants.current import country_zone
 
 from . import selectors
 
@@ -130,10 +132,10 @@ def evidence_notify(*, country, report: EvidenceReport) -> int:
         }
         body = (
             _(
-                "The nightly evidence check of %(country)s at %(time)s (UTC) found records "
+                "The nightly evidence check of %(country)s at %(time)s found records "
                 "whose files or ledger entries no longer match what was recorded:"
             )
-            % {"country": country.name, "time": timezone.now().strftime("%Y-%m-%d %H:%M")}
+            % {"country": country.name, "time": display.when(timezone.now(), zone=country_zone())}
             + "\n\n"
             + "\n".join(f"- {line}" for line in report.lines())
             + "\n\n"

@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.permission_labels import permission_label
 from accounts.roles import ROLES
 from core.text import limit_length
 from stock.scope import visible_sites
@@ -74,7 +75,7 @@ class UserEditForm(ScopeForm):
 
 class _PermissionChoice(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj):
-        return f"{obj.name} ({obj.content_type.app_label}.{obj.codename})"
+        return permission_label(obj)
 
 
 class RoleForm(forms.Form):

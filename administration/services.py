@@ -6,6 +6,7 @@ carries the administrator's address and browser; services never see requests.
 """
 
 import datetime
+from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -26,11 +27,13 @@ from accounts.permissions import require
 from accounts.roles import ROLES, SUPPORT_FULL, SUPPORT_READ_ONLY
 from audit.models import AccessEvent, SupportGrantSummary
 from audit.services import Origin, event_record
+from core import display
 from core.errors import raise_errors
 from core.text import text_errors
 from stock.models import Site
 from stock.scope import reach_of
 from stock.services import corrections as stock_corrections
+from tenants.current import country_zone
 
 from . import selectors
 from .models import SupportGrant
@@ -217,7 +220,11 @@ def _sessions_of(user) -> list[Session]:
 
 def _end_sessions(user) -> int:
     sessions = _sessions_of(user)
-    Session.objects.filter(pk__in=[s.pk for s in sessions]).delete()
+    # Through the session engine: with cached_db it drops the cached copy as
+    # well as the row (a row deleted alone would leave the session working).
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    for session in sessions:
+        store(session_key=session.session_key).delete()
     return len(sessions)
 
 
@@ -562,16 +569,16 @@ def support_login_notify(*, user, country) -> int:
         subject = _("Support access used on %(country)s") % {"country": country.name}
         body = _(
             "The platform staff member %(staff)s signed in to %(country)s with the "
-            "support account %(account)s at %(time)s (UTC).\n\n"
-            "The access is valid until %(until)s (UTC). Everything it does is in "
+            "support account %(account)s at %(time)s.\n\n"
+            "The access is valid until %(until)s. Everything it does is in "
             "the access log. An administrator can end it at any time under "
             "Administration → Support access.\n"
         ) % {
             "staff": grant.staff_username,
             "country": country.name,
             "account": user.username,
-            "time": timezone.now().strftime("%Y-%m-%d %H:%M"),
-            "until": grant.valid_until.strftime("%Y-%m-%d %H:%M"),
+            "time": display.when(timezone.now(), zone=country_zone()),
+            "until": display.when(grant.valid_until, zone=country_zone()),
         }
     transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients))
     return len(recipients)

@@ -18,16 +18,19 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.permission_labels import permission_label
 from accounts.roles import ROLES
 from audit.selectors import access_event_filter, access_event_list
+from core import display
 from core.access import AccessAction, access_exempt, access_shows, logs_access
 from core.forms import add_service_errors
 from core.origin import origin_of
 from core.paging import PAGE_SIZE, Keyset
 from core.spreadsheet import CsvWriter
+from stock import wording
 from stock.scope import reach_of
 
-from . import selectors, services
+from . import activity_words, selectors, services
 from .forms import (
     CountrySettingsForm,
     DecisionForm,
@@ -247,7 +250,9 @@ def role_list(request):
             "group": group,
             "label": built_in[group.name].label if group.name in built_in else group.name,
             "built_in": group.name in built_in,
-            "permissions": sorted(p.name for p in group.permissions.all()),
+            "permissions": sorted(
+                permission_label(p) for p in group.permissions.select_related("content_type")
+            ),
         }
         for group in groups
     ]
@@ -319,7 +324,7 @@ def support_list(request):
                 % {
                     "staff": grant.staff_username,
                     "account": grant.user.username,
-                    "until": timezone.localtime(grant.valid_until).strftime("%Y-%m-%d %H:%M"),
+                    "until": display.when(grant.valid_until),
                 },
             )
             return redirect("administration:support_list")
@@ -405,7 +410,8 @@ def country_settings(request):
 
 
 def _with_site_names(events) -> list:
-    events = list(events)
+    # The details in words, with links to what was seen (administration.activity_words).
+    events = activity_words.describe(events)
     names = selectors.site_names() if any(e.site_id for e in events) else {}
     for event in events:
         event.site_name = names.get(event.site_id, "")
@@ -461,7 +467,7 @@ def activity_csv(request):
     # starts like a formula must stay text in the administrator's spreadsheet.
     writer = CsvWriter(_Echo())
     header = [
-        _("Time (UTC)"),
+        _("Time"),
         _("Username"),
         _("Full name"),
         _("Action"),
@@ -474,6 +480,10 @@ def activity_csv(request):
         _("Details"),
     ]
 
+    # The country's zone, taken now: the lines are written after the request's
+    # middleware has put the default zone back.
+    zone = timezone.get_current_timezone()
+
     def lines():
         import json
 
@@ -481,7 +491,8 @@ def activity_csv(request):
         for event in events.iterator(chunk_size=2000):
             yield writer.writerow(
                 [
-                    event.at.strftime("%Y-%m-%d %H:%M:%S"),
+                    # The country's time with its offset (2026-08-20T09:07:12+03:00).
+                    display.local(event.at, zone).isoformat(timespec="seconds"),
                     event.username,
                     event.user.display_name if event.user else "",
                     event.get_action_display(),
@@ -518,6 +529,14 @@ def changes(request):
             selectors.field_change_list(user=request.user, filters=request.GET)[:PAGE_SIZE]
         )
     access_shows(request, filters={**filters, **page.asked})
+    # In words: "Field: old → new", labels in the user's language.
+    definitions = wording.custom_definitions()
+    for change in page.rows:
+        change.label = wording.item_field_label(change.field, definitions)
+        change.old_text = wording.value_text(change.field, change.old_value, definitions)
+        change.new_text = wording.value_text(change.field, change.new_value, definitions)
+    for change in field_rows:
+        change.rows = wording.definition_changes(change.before, change.after)
     return render(
         request,
         "administration/changes.html",

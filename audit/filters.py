@@ -5,6 +5,7 @@ import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.filters import ScopedFilterSet, date_range
 from stock.filters import SiteFilter
@@ -34,7 +35,12 @@ class PersonFilter(django_filters.ModelChoiceFilter):
 
 class AccessEventFilterSet(ScopedFilterSet):
     user = PersonFilter(label=_("Person"))
-    date_from, date_to = date_range("at", start_label=_("From"), end_label=_("To"), whole_days=True)
+    date_from, date_to = date_range(
+        "at",
+        start_label=_("From"),
+        end_label=pgettext_lazy("end of a period", "To"),
+        whole_days=True,
+    )
     # A plain id column (the table exists in the public schema too).
     site = SiteFilter(field_name="site_id", label=_("Site"))
     item = django_filters.CharFilter(

@@ -20,7 +20,15 @@ What it does, in a database of its own (never the one you work in):
 4. times the real views through django.test.Client on the country host, as an
    HQ officer with every site and as a store manager of one site:
    --requests requests per page after --warmup, and prints median and p95
-   next to the targets.
+   next to the targets — and beside them the time of the raw SQL that
+   answers the page (its own statements on the item, total, photo, change,
+   archive, ledger and report tables, captured from one request and run
+   again on a plain cursor, median of --requests runs): the difference is
+   what the framework adds (sessions, permissions, access log, rendering);
+   and the CPU time this process spent per request (median), which a busy
+   machine inflates far less than the wall times;
+5. with --explain, prints EXPLAIN (ANALYZE, BUFFERS) of the store manager's
+   filtered item list (category + status, page 1) and its shared buffers.
 
 Loading bypasses the services on purpose (a million registrations through
 them would take hours); the views read what the services would have written.
@@ -65,12 +73,25 @@ OTHER_CODES = [f"Q{c}" for c in "MNOPQRSTUVWXYZ"] + [f"X{c}" for c in "EFGHIJKLM
 DEMO_PROTOCOL = ROOT / "provisioning" / "protocols" / "demo.yaml"
 BATCH = 100_000
 
-TARGETS_MS = {  # DESIGN.md: p95 targets
-    "dashboard": 150,
-    "list": 150,
-    "search": 50,
-    "detail": 150,  # no figure in DESIGN.md; held to the list's
+TARGETS_MS = {  # p95 at 1,000,000 items on 2 cores (issue 17: a third of DESIGN.md's)
+    "dashboard": 50,
+    "list": 50,
+    "search": 20,
+    "detail": 50,
 }
+# The tables whose statements answer a page (the rest is the framework's:
+# search_path, the tenant's domain, session, user, permissions, access log,
+# and the cached stores and types).
+DATA_TABLES = (
+    "stock_stockitem",
+    "stock_stocktotal",
+    "stock_itemphoto",
+    "stock_itemchange",
+    "stock_archiverecord",
+    "ledger_",
+    "reporting_",
+    "custody_",
+)
 
 
 def say(text: str) -> None:
@@ -340,15 +361,66 @@ def percentile(values: list[float], pct: float) -> float:
 def timed(client: Client, host: str, paths: list[str], *, requests: int, warmup: int):
     for i in range(warmup):
         client.get(paths[i % len(paths)], HTTP_HOST=host)
-    times = []
+    times, cpu = [], []
     for i in range(requests):
         path = paths[i % len(paths)]
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         response = client.get(path, HTTP_HOST=host)
         times.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - started_cpu) * 1000)
         if response.status_code != 200:
             raise SystemExit(f"{path}: HTTP {response.status_code}")
+    timed.cpu = cpu  # the Python side's CPU per request, beside the wall times
     return times
+
+
+def page_statements(client: Client, host: str, path: str) -> list[str]:
+    """The statements of one request of ``path`` that read the page's own
+    data, as sent (parameters in place)."""
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        client.get(path, HTTP_HOST=host)
+    return [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].lstrip().upper().startswith(("SELECT", "WITH"))
+        and any(table in q["sql"] for table in DATA_TABLES)
+    ]
+
+
+def raw_sql_ms(schema: str, statements: list[str], *, runs: int) -> float:
+    """Median over ``runs`` of the time to run ``statements`` (and fetch
+    their rows) on a plain cursor in ``schema``."""
+    times = []
+    with schema_context(schema), connection.cursor() as cursor:
+        for _ in range(runs):
+            started = time.perf_counter()
+            for sql in statements:
+                cursor.execute(sql)
+                cursor.fetchall()
+            times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def explain(schema: str, statements: list[str], title: str) -> None:
+    """EXPLAIN (ANALYZE, BUFFERS) of the item query among ``statements``."""
+    item_queries = [sql for sql in statements if "stock_stockitem" in sql]
+    if not item_queries:
+        say(f"{title}: no item query captured")
+        return
+    with schema_context(schema), connection.cursor() as cursor:
+        cursor.execute(item_queries[0])  # warm, as the pages are
+        cursor.fetchall()
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {item_queries[0]}")
+        plan = [row[0] for row in cursor.fetchall()]
+    say("")
+    say(f"EXPLAIN (ANALYZE, BUFFERS): {title}")
+    say(item_queries[0])
+    for line in plan:
+        say(f"  {line}")
+    top = next((line for line in plan if "Buffers:" in line), "")
+    say(f"buffers of the whole query: {top.strip()}")
 
 
 def next_page_path(client: Client, host: str, path: str) -> str:
@@ -360,7 +432,9 @@ def next_page_path(client: Client, host: str, path: str) -> str:
     return href if href.startswith("/") else "/items/" + href
 
 
-def run_timings(country: Country, *, requests: int, warmup: int) -> list[tuple]:
+def run_timings(
+    country: Country, *, requests: int, warmup: int, show_plan: bool = False
+) -> list[tuple]:
     from stock.models import ItemCategory, StockItem, StockTotal
 
     host = country_host(country.code)
@@ -442,7 +516,16 @@ def run_timings(country: Country, *, requests: int, warmup: int) -> list[tuple]:
     results = []
     for kind, who, label, paths in cases:
         times = timed(clients[who], host, paths, requests=requests, warmup=warmup)
-        results.append((label, who, statistics.median(times), percentile(times, 95), kind))
+        cpu = statistics.median(timed.cpu)
+        statements = page_statements(clients[who], host, paths[0])
+        sql_ms = raw_sql_ms(country.schema_name, statements, runs=min(requests, 20))
+        results.append(
+            (label, who, statistics.median(times), percentile(times, 95), kind, sql_ms, cpu)
+        )
+    if show_plan:
+        path = f"/items/?category={ivory.pk}&status=in_stock"
+        statements = page_statements(clients["store manager"], host, path)
+        explain(country.schema_name, statements, f"store manager's list {path}")
     return results
 
 
@@ -452,11 +535,21 @@ def report(results, *, items: int, countries: int, requests: int) -> None:
         f"{items:,} items in {BENCH_CODE}, {countries} countries, {requests} requests per page, "
         f"{os.cpu_count()} CPUs, PostgreSQL {connection.cursor().connection.info.server_version}"
     )
-    say(f"{'page':<28} {'user':<14} {'median ms':>10} {'p95 ms':>8} {'target':>8}")
-    for label, who, median, p95, kind in results:
+    say(
+        f"{'page':<28} {'user':<14} {'median ms':>10} {'p95 ms':>8} {'target':>8}"
+        f" {'':<6} {'raw SQL ms':>10} {'CPU ms':>7}"
+    )
+    for label, who, median, p95, kind, sql_ms, cpu in results:
         target = TARGETS_MS[kind]
         verdict = "ok" if p95 < target else "MISSED"
-        say(f"{label:<28} {who:<14} {median:>10.1f} {p95:>8.1f} {'<' + str(target):>8} {verdict}")
+        say(
+            f"{label:<28} {who:<14} {median:>10.1f} {p95:>8.1f} {'<' + str(target):>8}"
+            f" {verdict:<6} {sql_ms:>10.2f} {cpu:>7.1f}"
+        )
+    say(
+        "raw SQL: the page's own statements run again on a plain cursor (median);"
+        " CPU: this process's CPU per request (median; PostgreSQL's not included)"
+    )
 
 
 def main() -> None:
@@ -466,6 +559,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--skip-migrate", action="store_true")
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="print EXPLAIN (ANALYZE, BUFFERS) of the store manager's filtered list",
+    )
     args = parser.parse_args()
     database = settings.DATABASES["default"]["NAME"]
     if database == "sms":
@@ -479,7 +577,9 @@ def main() -> None:
     country = ensure_countries(args.countries)
     with schema_context(country.schema_name):
         ensure_items(args.items)
-    results = run_timings(country, requests=args.requests, warmup=args.warmup)
+    results = run_timings(
+        country, requests=args.requests, warmup=args.warmup, show_plan=args.explain
+    )
     report(
         results,
         items=args.items,

@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
+from core import display
+
 # Notes, reasons, witnesses, resolution and sign-off notes.
 NOTE_MAX_LENGTH = 2000
 # A one-line text without a model field of its own (a form's short inputs).
@@ -20,8 +22,8 @@ LINE_MAX_LENGTH = 200
 def too_long(label, limit: int, length: int) -> str:
     return _("%(field)s: at most %(limit)s characters (this text has %(length)s).") % {
         "field": capfirst(str(label)),
-        "limit": f"{limit:,}",
-        "length": f"{length:,}",
+        "limit": display.count(limit),
+        "length": display.count(length),
     }
 
 

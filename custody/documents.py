@@ -12,7 +12,6 @@ from xml.sax.saxutils import escape
 
 import segno
 from django.urls import reverse
-from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from reportlab.lib import colors
@@ -30,6 +29,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from core import display
 from ledger import checkpoints
 from ledger.documents import draw_checkpoint
 from stock.labels import SmsCode
@@ -97,9 +97,7 @@ def _thumbnail(item) -> object:
 
 
 def _kg(value) -> str:
-    if value is None:
-        return "—"
-    return f"{formats.number_format(value, 3, use_l10n=True)} kg"
+    return display.weight(value)
 
 
 def _yes_no(value) -> str:
@@ -142,14 +140,14 @@ def render_transfer_pdf(
         [p(_("Seal numbers")), p(transfer.seal_numbers or "—")],
         [p(_("Courier / vehicle")), p(f"{transfer.courier or '—'} / {transfer.vehicle or '—'}")],
         [p(_("Dispatching officer")), p(transfer.dispatching_officer or "—")],
-        [p(_("Dispatched")), p(formats.date_format(timezone.localtime(when), "DATETIME_FORMAT"))],
+        [p(_("Dispatched")), p(display.when(when))],
     ]
     if kind == RECEIPT:
         # Who received the items and when: one row per receipt (a partial
         # receipt and its completion are two).
         for receipt in transfer_receipts(lines):
             who, at, count = receipt["who"], receipt["when"], receipt["count"]
-            moment = formats.date_format(timezone.localtime(at), "DATETIME_FORMAT")
+            moment = display.when(at)
             head.append(
                 [
                     p(_("Received")),
@@ -279,15 +277,12 @@ def render_stocktake_sheet(*, country, stocktake, lines) -> bytes:
         [p(_("Store")), p(f"{stocktake.site.name} ({stocktake.site.code})")],
         [
             p(_("Opened")),
-            p(
-                f"{formats.date_format(timezone.localtime(stocktake.opened_at), 'DATETIME_FORMAT')}"
-                f" — {stocktake.opened_by.display_name}"
-            ),
+            p(f"{display.when(stocktake.opened_at)} — {stocktake.opened_by.display_name}"),
         ],
         [p(_("Status")), p(stocktake.get_status_display())],
         [
             p(_("Items")),
-            p(formats.number_format(len(lines), force_grouping=True)),
+            p(display.count(len(lines))),
         ],
     ]
     story = [

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.triggers import no_truncate
 from stock.models import ItemPhoto, Site, StockItem
@@ -124,10 +125,12 @@ class TransferItem(models.Model):
     class State(models.TextChoices):
         DRAFT = "draft", _("To be dispatched")
         IN_TRANSIT = "in_transit", _("In transit")
-        RECEIVED = "received", _("Received")
+        # Contexts: an item's state, where gendered languages differ from the
+        # transfer's status (pt "recebido" / "recebida").
+        RECEIVED = "received", pgettext_lazy("state of an item in a transfer", "Received")
         MISSING_REPORTED = "missing_reported", _("Reported missing")
         LOST = "lost", _("Declared missing")
-        CANCELLED = "cancelled", _("Cancelled")
+        CANCELLED = "cancelled", pgettext_lazy("state of an item in a transfer", "Cancelled")
 
     OPEN_STATES = (State.DRAFT, State.IN_TRANSIT, State.MISSING_REPORTED)
 

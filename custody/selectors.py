@@ -373,7 +373,7 @@ def ledger_checkpoint_check(*, user, text: str) -> checkpoints.CheckpointResult:
 
 def ledger_recent(*, user, limit: int = 50) -> list[LedgerEntry]:
     _require_ledger_check(user)
-    return list(LedgerEntry.objects.select_related("site").order_by("-sequence")[:limit])
+    return list(LedgerEntry.objects.select_related("site", "item").order_by("-sequence")[:limit])
 
 
 def transfer_actions(*, user, transfer: Transfer) -> dict:

@@ -29,12 +29,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from pyodk.errors import PyODKError
 
+from accounts import management_scope
 from accounts.models import User
 from accounts.permissions import require
 from accounts.roles import ROLES, STORE_MANAGER
+from accounts.services import password_confirm
 from core.errors import raise_errors
 from core.text import text_errors
 from stock.models import StockItem
+from stock.scope import reach_of
 from tenants.current import current_country
 
 from . import central, crypto, xlsforms
@@ -71,6 +74,14 @@ def connection_save(
     """
     if actor is not None:
         _require_admin(actor)
+        # The connection serves every store: Central receives the whole
+        # register (the items list) and SMS takes in what Central sends. Like
+        # the country's settings, only an administrator of all sites changes
+        # it (scope is a ceiling, accounts.management_scope).
+        if not management_scope.may_change_country(reach_of(actor)):
+            raise ValidationError(
+                _("Only an administrator of all sites changes the ODK Central connection.")
+            )
     conn = CentralConnection.objects.select_for_update().first() or CentralConnection()
     errors = {}
     try:
@@ -86,7 +97,11 @@ def connection_save(
         errors["password"] = [
             _("The address changed: enter the password of the Central account again.")
         ]
-    if address_changed and actor is not None and not actor.check_password(current_password):
+    if (
+        address_changed
+        and actor is not None
+        and not password_confirm(user=actor, password=current_password)
+    ):
         errors["current_password"] = [
             _("Enter your own SMS password to change the address of ODK Central.")
         ]

@@ -16,6 +16,7 @@ from django_tenants.utils import get_public_schema_name, schema_context
 
 from accounts.models import User
 from accounts.roles import AUDITOR, HQ_OFFICER, ROLES, SMS_ADMINISTRATOR, STORE_MANAGER
+from custody.demo import seed_demo_custody
 from stock.demo import seed_demo_stock as register_demo_stock
 from stock.models import Site
 from tenants.models import Country, host_url
@@ -36,6 +37,7 @@ class DemoUser:
     role: str
     all_sites: bool = False
     sites: tuple[str, ...] = ()
+    language: str = ""  # empty: the country's default language
 
 
 # "admin" is also the protocol's first administrator; the demo gives it a password.
@@ -71,6 +73,17 @@ DEMO_USERS = (
         "demo-store-pass",
         STORE_MANAGER,
         sites=("north-store",),
+    ),
+    # The HQ officer again, reading SMS in Portuguese (as in Angola, Mozambique,
+    # Guinea-Bissau): the demo in Portuguese without changing the country's language.
+    DemoUser(
+        "hq.pt",
+        "Joana Técnica-Sede",
+        "hq.pt@demoland.example",
+        "demo-hq-pass",
+        HQ_OFFICER,
+        all_sites=True,
+        language="pt",
     ),
     DemoUser(
         "auditor",
@@ -111,8 +124,19 @@ def seed_demo_stock(country: Country) -> None:
     register_demo_stock(country=country)
 
 
-@transaction.atomic
 def demo_setup() -> DemoResult:
+    result = _demo_country_setup()
+    # Then daily work to look at: stock-takes (signed, open) and transfers in
+    # each state, with discrepancies to resolve (custody.demo). After the
+    # transaction above: each custody service is a transaction of its own
+    # (durable), as in real work.
+    with schema_context(Country.objects.get(code=DEMO_CODE).schema_name):
+        seed_demo_custody()
+    return result
+
+
+@transaction.atomic
+def _demo_country_setup() -> DemoResult:
     if connection.schema_name != get_public_schema_name():
         raise RuntimeError("The demo is set up from the public schema.")
     provisioning = country_provision(protocol=protocol_load(DEMO_PROTOCOL), send_invitations=False)
@@ -151,10 +175,15 @@ def _demo_user(spec: DemoUser, **extra) -> User:
     user.full_name = spec.full_name
     user.email = spec.email
     user.all_sites = spec.all_sites
+    if spec.language:
+        user.language = spec.language
     user.is_active = True
     for name, value in extra.items():
         setattr(user, name, value)
     # Demo only: fixed passwords that are printed, so anyone can try each role.
-    user.set_password(spec.password)
+    # Set only when it differs: a new hash (new salt) would change the session
+    # hash and sign every demo user out at each `./sms run`.
+    if not user.has_usable_password() or not user.check_password(spec.password):
+        user.set_password(spec.password)
     user.save()
     return user

@@ -1,17 +1,23 @@
 """Charts as inline SVG drawn on the server (no JavaScript, no CDN, nothing
 to download): stock over time, one line per category or site."""
 
-from decimal import Decimal
-
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from core import display
+
 # The legend's swatches take the same colours from reporting.css (.swatch-0 …):
 # the Content-Security-Policy allows no style="" attribute.
 PALETTE = ("#1f5f8b", "#c0392b", "#27ae60", "#8e44ad", "#d35400", "#16a085", "#7f8c8d", "#2c3e50")
-WIDTH, HEIGHT = 720, 260
-LEFT, RIGHT, TOP, BOTTOM = 64, 12, 12, 28
+# The chart is as wide as its box, HEIGHT pixels high, and never scaled: its
+# text is FONT_PX real pixels at 1366 px and on a phone alike. The lines are
+# drawn in an inner SVG stretched to the width (PLOT_UNITS across), with
+# strokes that keep their width; the labels sit in the outer SVG, placed in
+# percent of the width, so nothing is squeezed or clipped.
+HEIGHT, TOP, BOTTOM = 260, 22, 26
+PLOT_UNITS = 1000
+FONT_PX = 12
 MAX_LINES = 8
 
 
@@ -39,50 +45,74 @@ def line_chart(
         return mark_safe(f'<p class="hint">{escape(empty)}</p>')
     values = [float(getattr(m, metric)) for _k, v in lines for m in v]
     top = _nice_max(max(values + [0]))
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    step = plot_w / max(len(months) - 1, 1)
+    plot_h = HEIGHT - TOP - BOTTOM
+    last_index = max(len(months) - 1, 1)
 
-    def x(i):
-        return LEFT + i * step
+    def x(i):  # in plot units
+        return i * PLOT_UNITS / last_index
 
-    def y(v):
-        return TOP + plot_h - (float(v) / top) * plot_h
+    def y(v):  # in pixels from the plot's top
+        return plot_h - (float(v) / top) * plot_h
 
     unit = "kg" if metric == "weight_kg" else ""
     parts = [
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'<svg class="chart" width="100%" height="{HEIGHT}" role="img" '
         f'xmlns="http://www.w3.org/2000/svg" aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
+        f'<svg x="0" y="{TOP}" width="100%" height="{plot_h}" overflow="visible" '
+        f'viewBox="0 0 {PLOT_UNITS} {plot_h}" preserveAspectRatio="none">',
     ]
     for fraction in (0, 0.25, 0.5, 0.75, 1):
-        value = top * fraction
-        yy = y(value)
+        yy = y(top * fraction)
         parts.append(
-            f'<line x1="{LEFT}" y1="{yy:.1f}" x2="{WIDTH - RIGHT}" y2="{yy:.1f}" '
-            f'stroke="#dde" stroke-width="1"/>'
-            f'<text x="{LEFT - 6}" y="{yy + 4:.1f}" font-size="11" text-anchor="end" '
-            f'fill="#555">{value:,.0f}{(" " + unit) if unit and fraction == 1 else ""}</text>'
+            f'<line x1="0" y1="{yy:.1f}" x2="{PLOT_UNITS}" y2="{yy:.1f}" '
+            f'stroke="#dde" stroke-width="1" vector-effect="non-scaling-stroke"/>'
         )
-    every = max(1, len(months) // 8)
-    for i, month in enumerate(months):
-        if i % every == 0 or i == len(months) - 1:
-            parts.append(
-                f'<text x="{x(i):.1f}" y="{HEIGHT - 8}" font-size="11" text-anchor="middle" '
-                f'fill="#555">{month:%Y-%m}</text>'
-            )
     for n, (key, points) in enumerate(lines):
         color = PALETTE[n % len(PALETTE)]
         path = " ".join(f"{x(i):.1f},{y(getattr(m, metric)):.1f}" for i, m in enumerate(points))
         name = escape(label_of(key))
         last = getattr(points[-1], metric)
-        shown = f"{Decimal(last):,.3f} kg" if metric == "weight_kg" else f"{last:,}"
+        shown = display.weight(last) if metric == "weight_kg" else display.count(last)
         parts.append(
-            f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{path}">'
+            f'<polyline fill="none" stroke="{color}" stroke-width="2" '
+            f'vector-effect="non-scaling-stroke" points="{path}">'
             f"<title>{name}: {escape(shown)}</title></polyline>"
+        )
+    parts.append("</svg>")
+    # The scale's values sit just above their grid line, at the left edge.
+    for fraction in (0.25, 0.5, 0.75, 1):
+        value = top * fraction
+        parts.append(
+            f'<text x="2" y="{TOP + y(value) - 4:.1f}" font-size="{FONT_PX}" fill="#444" '
+            f'stroke="#fff" stroke-width="3" paint-order="stroke">'
+            f"{display.count(round(value))}{(' ' + unit) if unit else ''}</text>"
+        )
+    # Month labels: the first starts at the left edge, the last ends at the
+    # right one (never clipped); every other one is "minor", hidden when the
+    # chart is narrow (a container query in reporting.css: a phone, or two
+    # charts side by side) so that they do not run into each other.
+    every = max(1, len(months) // 8)
+    shown_months = [i for i in range(len(months)) if i % every == 0]
+    if shown_months[-1] != len(months) - 1:
+        if len(months) - 1 - shown_months[-1] < every:
+            shown_months.pop()
+        shown_months.append(len(months) - 1)
+    for rank, i in enumerate(shown_months):
+        percent = 100 * i / last_index if len(months) > 1 else 0
+        anchor = "start" if i == 0 else "end" if i == len(months) - 1 else "middle"
+        last = i == len(months) - 1
+        before_last = rank == len(shown_months) - 2
+        minor = ' class="minor"' if not last and (rank % 2 or before_last) and rank else ""
+        parts.append(
+            f'<text x="{percent:.2f}%" y="{HEIGHT - 8}" font-size="{FONT_PX}" '
+            f'text-anchor="{anchor}" fill="#444"{minor}>{months[i]:%Y-%m}</text>'
         )
     parts.append("</svg>")
     legend = "".join(
         f'<li><span class="swatch swatch-{n % len(PALETTE)}"></span>{escape(label_of(key))}</li>'
         for n, (key, _points) in enumerate(lines)
     )
-    return mark_safe("".join(parts) + f'<ul class="chart-legend">{legend}</ul>')
+    return mark_safe(
+        '<div class="chart-box">' + "".join(parts) + f'</div><ul class="chart-legend">{legend}</ul>'
+    )

@@ -59,8 +59,13 @@ RESOLUTIONS = {
 
 
 def resolution(kind: str) -> str:
+    """The resolution's reference as the Management Authority writes it, in the
+    active language (Res. Conf. in English, Resolução Conf. in Portuguese)."""
     number, revision = RESOLUTIONS[kind]
-    return f"Res. Conf. {number} (Rev. {revision})"
+    return str(_("Res. Conf. %(number)s (Rev. %(revision)s)")) % {
+        "number": number,
+        "revision": revision,
+    }
 
 
 KINDS = {

@@ -16,10 +16,11 @@ from decimal import Decimal
 from django.utils import formats
 from django.utils.translation import gettext as _
 
+from core import display
 from core.spreadsheet import CsvWriter, xlsx_value
 from ledger.documents import draw_checkpoint
 
-from .documents import DATE, INT, KG, Document
+from .documents import DATE, INT, KG, YEAR, Document
 from .figures import bulk
 
 CONTENT_TYPES = {
@@ -27,7 +28,7 @@ CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "pdf": "application/pdf",
 }
-NUMBER_FORMATS = {INT: "#,##0", KG: "#,##0.000", DATE: "yyyy-mm-dd"}
+NUMBER_FORMATS = {INT: "#,##0", KG: "#,##0.000", DATE: "yyyy-mm-dd", YEAR: "0"}
 
 
 def render(document: Document, fmt: str) -> bytes:
@@ -155,8 +156,8 @@ def _xlsx_sheets(workbook, document: Document) -> None:
                     if strong:
                         sheet.write_blank(row, column_index, None, bold)
                     continue
-                if kind == INT:
-                    write_number(row, column_index, int(value), number_formats[(INT, strong)])
+                if kind in (INT, YEAR):
+                    write_number(row, column_index, int(value), number_formats[(kind, strong)])
                 elif kind == KG:
                     # A float is exact enough for 3 decimals of a kilogram
                     # and is what a spreadsheet sums; the format shows grams.
@@ -220,11 +221,13 @@ def _pdf_cell(value, kind):
     if value in (None, ""):
         return ""
     if kind == INT:
-        return formats.number_format(int(value), 0, use_l10n=True, force_grouping=True)
+        return display.count(value)
+    if kind == YEAR:
+        return display.year(value)
     if kind == KG:
-        return formats.number_format(Decimal(value), 3, use_l10n=True, force_grouping=True)
+        return display.number(value, 3)
     if kind == DATE and isinstance(value, datetime.date):
-        return formats.date_format(value, "SHORT_DATE_FORMAT")
+        return display.day(value)
     return _plain(value)
 
 
@@ -345,9 +348,7 @@ def to_pdf(document: Document) -> bytes:
                             "in the XLSX file of this declaration (sheet “%(sheet)s”)."
                         )
                         % {
-                            "count": formats.number_format(
-                                len(rows), 0, use_l10n=True, force_grouping=True
-                            ),
+                            "count": display.count(len(rows)),
                             "sheet": _sheet_name(table, 0),
                         }
                     ),

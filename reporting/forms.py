@@ -6,6 +6,7 @@ import datetime
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.text import limit_length
 from stock.models import ItemCategory, ItemType, StockItem
@@ -57,7 +58,9 @@ class FiltersForm(forms.Form):
 
 class SummaryForm(FiltersForm):
     start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(
+        label=pgettext_lazy("end of a period", "To"), widget=forms.DateInput(attrs={"type": "date"})
+    )
     group_by = forms.MultipleChoiceField(
         label=_("Break down by"),
         choices=list(GROUPINGS.items()),

@@ -61,6 +61,15 @@ CHART_MONTHS = 24
 CHART_SECONDS = 60
 
 
+def charts_cache_key(*, user, language: str) -> str:
+    """Where the dashboard's drawn charts are kept (CHART_SECONDS): one entry
+    per scope, language and day, as the data they are drawn from."""
+    scope = Scope.of_user(user)
+    today = timezone.now().astimezone(country_zone()).date()
+    scope_key = "all" if scope.site_ids is None else ",".join(map(str, sorted(scope.site_ids)))
+    return f"reporting:charts-drawn:{language}:{scope_key}:{today}"
+
+
 def chart_series(*, user, by: str, months: int = CHART_MONTHS, category_kinds=None) -> dict:
     """Monthly balances (end of month) for the last ``months`` months by
     "category" or "site", in the user's scope, from the aggregates (never a

@@ -10,9 +10,10 @@ database refuses any change to the snapshot.
 import hashlib
 import logging
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -20,6 +21,7 @@ from accounts.permissions import require
 from core.errors import raise_errors
 from core.text import text_errors
 from ledger.models import LedgerHead
+from tenants.current import current_country
 
 from .models import REASONS_MAX_LENGTH, CitesFiling, PrivateHolding, ReportRun
 
@@ -67,12 +69,31 @@ def _progress(run: ReportRun, percent: int, **fields) -> None:
 def report_generate(*, run_id: int) -> ReportRun:
     """Build, render and store one report. A failure is recorded on the run
     (status failed, the error) rather than raised: the page polling it says so."""
-    from .documents import build
-    from .exports import render
-
     run = ReportRun.objects.select_related("requested_by").get(pk=run_id)
     if run.status in (ReportRun.Status.DONE, ReportRun.Status.FAILED):
         return run
+    # A Celery worker has no request: the file is in the requester's language.
+    with translation.override(_requester_language(run.requested_by)):
+        return _generate(run)
+
+
+def _requester_language(user) -> str:
+    """The language the requester reads the pages in: their own choice, else
+    the country's default (as accounts.middleware chooses for a page)."""
+    known = {code for code, _name in settings.LANGUAGES}
+    if user is not None and user.language in known:
+        return user.language
+    country = current_country()
+    if country is not None and country.default_language in known:
+        return country.default_language
+    return settings.LANGUAGE_CODE
+
+
+def _generate(run: ReportRun) -> ReportRun:
+    from .documents import build
+    from .exports import render
+
+    run_id = run.pk
     _progress(run, 5, status=ReportRun.Status.RUNNING)
     try:
         document = build(run.kind, run.parameters, user=run.requested_by, reasons=run.reasons)

@@ -11,12 +11,13 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from core.access import AccessAction, access_exempt, access_shows, logs_access
@@ -37,7 +38,19 @@ TITLES = {
 
 
 def charts_for(user) -> list[tuple[str, str]]:
-    """[(title, svg)]: stock weight at each month end, by category and by site."""
+    """[(title, svg)]: stock weight at each month end, by category and by site.
+    Drawn once per scope, language and CHART_SECONDS (the dashboard shows
+    them on every visit; their labels alone took three queries)."""
+    key = selectors.charts_cache_key(user=user, language=get_language() or "")
+    drawn = cache.get(key)
+    if drawn is not None:
+        return drawn
+    drawn = _draw_charts(user)
+    cache.set(key, drawn, selectors.CHART_SECONDS)
+    return drawn
+
+
+def _draw_charts(user) -> list[tuple[str, str]]:
     labels = Labels()
     charts = []
     for by, title in (
@@ -104,6 +117,12 @@ def report(request, kind):
                     [(row, links[i], i in table.strong_rows) for i, row in enumerate(table.rows)],
                 )
             )
+    detail_page = None
+    if kind == "detail" and rows:
+        rows[0], detail_page = _detail_page(rows[0], request.GET.get("page"))
+    if hasattr(data, "lists"):
+        data = data.copy()
+        data.pop("page", None)
     query = urlencode(list(data.lists()) if hasattr(data, "lists") else data, doseq=True)
     return render(
         request,
@@ -123,8 +142,38 @@ def report(request, kind):
             "export_form": ExportForm(),
             "file_form": _file_form(request.user, kind, document, form),
             "charts": charts_for(request.user) if kind in ("summary", "yearly") else [],
+            "detail_page": detail_page,
         },
     )
+
+
+# The detailed report on screen: this many item lines a page (the export has them all).
+DETAIL_PAGE_ROWS = 100
+
+
+def _detail_page(table_rows, asked):
+    """One page of the detailed report's lines, the total line kept under
+    each page, and where the page sits (number, count, first and last line)."""
+    table, lines = table_rows
+    body = [line for line in lines if not line[2]]
+    totals = [line for line in lines if line[2]]
+    count = max(1, -(-len(body) // DETAIL_PAGE_ROWS))
+    try:
+        number = min(max(int(asked or 1), 1), count)
+    except (TypeError, ValueError):
+        number = 1
+    start = (number - 1) * DETAIL_PAGE_ROWS
+    shown = body[start : start + DETAIL_PAGE_ROWS]
+    page = {
+        "number": number,
+        "count": count,
+        "lines": len(body),
+        "first": start + 1 if shown else 0,
+        "last": start + len(shown),
+        "previous": number - 1 if number > 1 else None,
+        "next": number + 1 if number < count else None,
+    }
+    return (table, shown + totals), page
 
 
 def _file_form(user, kind, document, form):

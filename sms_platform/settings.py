@@ -205,7 +205,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's, reading the permissions in one query (accounts.backends).
+    "accounts.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -262,8 +263,12 @@ OTP_TOTP_THROTTLE_FACTOR = 0
 OTP_STATIC_THROTTLE_FACTOR = 0
 
 # Sessions live in each schema (the table exists in public and in every
-# country schema); cookies are host-only.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# country schema); cookies are host-only. Read from the cache (its keys carry
+# the schema name), written through to the database: no query per request
+# for the session, and nothing lost when the cache is emptied. Ending a
+# session must go through the session engine (administration.services), so
+# that the cached copy goes too.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = int(os.environ.get("SMS_SESSION_SECONDS", str(8 * 3600)))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -271,6 +276,8 @@ SESSION_COOKIE_DOMAIN = None
 # Flash messages ride in the (per-schema, __Host-) session rather than a cookie of their own.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 CSRF_COOKIE_DOMAIN = None
+# A refused form (CSRF) answers SMS's own page, in the user's language (core/error_pages.py).
+CSRF_FAILURE_VIEW = "core.error_pages.csrf_failure"
 
 CACHES = {
     "default": {
@@ -285,11 +292,13 @@ CACHES = {
 }
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English")), ("fr", _("French"))]
+LANGUAGES = [("en", _("English")), ("fr", _("French")), ("pt", _("Portuguese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "UTC"
+# Dates as SMS's countries write them (day first, 24-hour clock): core/display.py.
+FORMAT_MODULE_PATH = ["core.locale_formats"]
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"

@@ -13,4 +13,10 @@ urlpatterns = [
     path("support-access/", audit_views.my_support_grants, name="my_support_grants"),
     path("accounts/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("favicon.ico", views.favicon),
 ]
+
+# SMS's own error pages (core/error_pages.py), in the user's language.
+handler404 = "core.error_pages.page_not_found"
+handler403 = "core.error_pages.permission_denied"
+handler500 = "core.error_pages.server_error"

@@ -3,7 +3,8 @@ page is the stock dashboard (stock.views.dashboard)."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django_tenants.utils import get_public_schema_name
 
 from backups.selectors import drill_list
@@ -28,3 +29,9 @@ def console(request):
         "sms_platform/console.html",
         {"countries": country_overview_list(), "drills": drill_list()},
     )
+
+
+@access_exempt("the browser's icon: a static file")
+def favicon(request):
+    """Browsers that ask /favicon.ico get the SVG icon every page links to."""
+    return redirect(static("favicon.svg"), permanent=True)

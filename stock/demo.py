@@ -29,6 +29,17 @@ SPECIES = {
     "pangolin": ["Smutsia temminckii", "Phataginus tricuspis"],
     "skin": ["Panthera pardus", "Panthera leo"],
 }
+# Where each kind of product plausibly comes from (StockItem.Source), as a
+# store's register shows it: ivory from seizures, natural deaths and
+# problem-animal control, never from dehorning; horn from dehorning too.
+SOURCES = {
+    "ivory": ["seizure"] * 4 + ["natural_mortality"] * 3 + ["management"] * 2 + ["surrender"],
+    "rhino_horn": ["dehorning"] * 3 + ["seizure"] * 3 + ["natural_mortality", "poached_carcass"],
+    "pangolin": ["seizure"] * 5 + ["surrender"],
+    "skin": ["seizure"] * 3 + ["surrender"],
+    "weapon": ["seizure"],
+    "other": ["seizure", "surrender", "unknown"],
+}
 # (min kg, max kg) per kind of type.
 WEIGHTS = {
     "ivory": (0.4, 28.0),
@@ -106,7 +117,6 @@ def seed_demo_stock(*, country, count: int = 300, photo_share: float = 0.2) -> i
     rng = random.Random(f"{country.code}-{count}")
     actor = _registrar()
     today = timezone.localdate()
-    sources = [value for value, _label in StockItem.Source.choices]
     created = []
     for number in range(count):
         item_type = rng.choice(types)
@@ -116,7 +126,7 @@ def seed_demo_stock(*, country, count: int = 300, photo_share: float = 0.2) -> i
         received = today - datetime.timedelta(days=rng.randint(0, 3 * 365))
         data = {
             "weight_kg": weight,
-            "source": rng.choice(sources),
+            "source": rng.choice(SOURCES.get(kind, SOURCES["other"])),
             "received_on": received,
             "acquired_on": received - datetime.timedelta(days=rng.randint(0, 60)),
             "received_by": rng.choice(["J. Mwangi", "A. Diallo", "M. Banda", "S. Okoro"]),
@@ -131,6 +141,7 @@ def seed_demo_stock(*, country, count: int = 300, photo_share: float = 0.2) -> i
                 length_outer_cm=Decimal(str(round(rng.uniform(12, 180), 1))),
             )
         if kind == "rhino_horn" and not item_type.is_lot:
+            # One horn, one position (a piece's is known from its horn).
             data.update(
                 horn_position=rng.choice(["anterior", "posterior"]),
                 base_circumference_cm=Decimal(str(round(rng.uniform(20, 60), 1))),

@@ -8,7 +8,15 @@ Values may be given as a query string gives them (ids, ISO dates) or as
 objects; ``q`` matches the start of the SMS number, the CITES mark (case and
 extra blanks ignored) or the case reference — prefix searches that the
 upper(...) text_pattern_ops indexes answer without scanning.
+
+The stores, categories and types the forms offer come from stock.catalogue
+(cached per country, the stores narrowed to the user's scope) and are
+written by core.forms.QuickSelect: no query and no template per option. A
+value given is still checked against the database (the store among those in
+scope), and a category filters by its types' ids as literals.
 """
+
+from functools import cached_property
 
 import django_filters
 from django import forms
@@ -17,8 +25,9 @@ from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
 from core.filters import ScopedFilterSet, date_range
+from core.forms import QuickSelect
 
-from . import marks
+from . import catalogue, marks
 from .fields import ItemTypeChoiceField, SiteChoiceField
 from .models import ArchiveRecord, ItemCategory, ItemType, Site, StockItem
 from .scope import visible_sites
@@ -49,6 +58,7 @@ class SiteFilter(django_filters.ModelChoiceFilter):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("queryset", Site.objects.none())
+        kwargs.setdefault("widget", QuickSelect)
         super().__init__(*args, **kwargs)
 
     def get_queryset(self, request):
@@ -63,9 +73,30 @@ class SiteFilter(django_filters.ModelChoiceFilter):
 class CategoryFilter(django_filters.ModelChoiceFilter):
     field_class = CategoryChoiceField
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", QuickSelect)
+        super().__init__(*args, **kwargs)
+
 
 class ItemTypeFilter(django_filters.ModelChoiceFilter):
     field_class = ItemTypeChoiceField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", QuickSelect)
+        super().__init__(*args, **kwargs)
+
+
+class QuickChoiceFilter(django_filters.ChoiceFilter):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", QuickSelect)
+        super().__init__(*args, **kwargs)
+
+
+def _offer(field, choices) -> None:
+    """Offer ``choices`` (cached (id, label)) instead of the field's queryset,
+    which stays what a given value is checked against."""
+    empty = [("", field.empty_label)] if field.empty_label is not None else []
+    field.choices = [*empty, *choices]
 
 
 def search(queryset, q: str, *, item: str = ""):
@@ -80,7 +111,44 @@ def search(queryset, q: str, *, item: str = ""):
     )
     for form in marks.canonical_query(q):
         found |= Q(**{f"{item}cites_mark__istartswith": form})
+    found |= wider_search(q, item=item)
     return queryset.filter(found)
+
+
+# Words shorter than this match numbers, marks and references only: "a" would
+# otherwise name nearly every store and type.
+WORD_MIN = 3
+
+
+def wider_search(q: str, *, item: str = "") -> Q:
+    """The rest of what a search matches: the exhibit reference and the
+    species (both from their start, indexed like the number), and the stores
+    and types whose name contains the words (read once from their small
+    tables, then ``site_id IN`` / ``item_type_id IN``)."""
+    found = Q(**{f"{item}exhibit_reference__istartswith": q})
+    if len(q) < WORD_MIN:
+        return found
+    found |= Q(**{f"{item}species__istartswith": q})
+    words = q.casefold()
+    site_ids = list(
+        Site.objects.filter(Q(name__icontains=q) | Q(code__iexact=q)).values_list("pk", flat=True)
+    )
+    if site_ids:
+        found |= Q(**{f"{item}site_id__in": site_ids})
+    type_ids = [
+        item_type.pk
+        for item_type in ItemType.objects.select_related("category")
+        if words == item_type.code.casefold()
+        or any(words in str(label).casefold() for label in (item_type.labels or {}).values())
+        or words in item_type.label().casefold()
+        or words in item_type.category.label().casefold()
+        or any(
+            words in str(label).casefold() for label in (item_type.category.labels or {}).values()
+        )
+    ]
+    if type_ids:
+        found |= Q(**{f"{item}item_type_id__in": type_ids})
+    return found
 
 
 class _ItemFilterSet(ScopedFilterSet):
@@ -89,12 +157,29 @@ class _ItemFilterSet(ScopedFilterSet):
 
     item = ""
 
+    @cached_property
+    def catalogue(self) -> catalogue.Catalogue:
+        return catalogue.load()
+
+    @property
+    def form(self):
+        if not hasattr(self, "_form"):
+            form = super().form
+            known = self.catalogue
+            _offer(form.fields["site"], known.site_choices(self.user))
+            _offer(form.fields["category"], known.category_choices())
+            _offer(form.fields["item_type"], known.type_choices())
+        return self._form
+
     q = django_filters.CharFilter(
         label=_("Search"),
         method="filter_q",
         max_length=100,
         widget=forms.TextInput(
-            attrs={"type": "search", "placeholder": _("SMS number, CITES mark or case")}
+            attrs={
+                "type": "search",
+                "placeholder": _("Number, mark, case, exhibit, species, store or type"),
+            }
         ),
     )
     site = SiteFilter(method="filter_site", label=_("Store"), empty_label=_("All"))
@@ -121,7 +206,7 @@ class _ItemFilterSet(ScopedFilterSet):
         # The category's types as literal ids rather than a join on the type
         # table: the planner then uses the (status, site, received) index of
         # the store's items instead of walking the whole country's.
-        type_ids = list(ItemType.objects.filter(category=value).values_list("pk", flat=True))
+        type_ids = self.catalogue.type_ids_of_category(value.pk)
         return queryset.filter(**{f"{self.item}item_type_id__in": type_ids})
 
     def filter_item_type(self, queryset, name, value):
@@ -131,13 +216,13 @@ class _ItemFilterSet(ScopedFilterSet):
 class ItemFilterSet(_ItemFilterSet):
     """The item list: archived items only when asked for (status=archived)."""
 
-    status = django_filters.ChoiceFilter(
+    status = QuickChoiceFilter(
         label=_("Status"), choices=StockItem.Status.choices, empty_label=_("All")
     )
-    source = django_filters.ChoiceFilter(
+    source = QuickChoiceFilter(
         label=_("Source"), choices=StockItem.Source.choices, empty_label=_("All")
     )
-    legal_status = django_filters.ChoiceFilter(
+    legal_status = QuickChoiceFilter(
         label=_("Legal status"), choices=StockItem.LegalStatus.choices, empty_label=_("All")
     )
     received_from, received_to = date_range(
@@ -160,7 +245,7 @@ class ArchiveFilterSet(_ItemFilterSet):
 
     item = "item__"
 
-    reason = django_filters.ChoiceFilter(
+    reason = QuickChoiceFilter(
         label=_("Reason"), choices=ArchiveRecord.Reason.choices, empty_label=_("All")
     )
     archived_from, archived_to = date_range(

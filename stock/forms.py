@@ -388,10 +388,6 @@ class CustomFieldForm(forms.Form):
             label=_("Choices"),
             required=False,
             widget=forms.Textarea(attrs={"rows": 4}),
-            help_text=_(
-                "Only for choice fields: one choice per line, as value | English label | "
-                "French label."
-            ),
         ),
         10_000,
     )
@@ -408,6 +404,13 @@ class CustomFieldForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.languages = list(languages)
         self.definition = definition
+        # One label per language, in the order of the label fields: value | en | fr | pt.
+        label_names = [
+            str(_("label in %(language)s") % {"language": name}) for _code, name in self.languages
+        ]
+        self.fields["choices_text"].help_text = _(
+            "Only for choice fields: one choice per line, as value | %(labels)s."
+        ) % {"labels": " | ".join(label_names)}
         self.fields["applies_to"].queryset = ItemType.objects.select_related("category")
         self.fields["applies_to"].label_from_instance = lambda obj: (
             f"{obj.category.label()} — {obj.label()}"

@@ -415,6 +415,16 @@ class StockItem(models.Model):
                 OpClass(Upper("case_reference"), name="text_pattern_ops"),
                 name="stock_item_case_upper",
             ),
+            # The wider search (stock.filters.wider_search) and the sort by weight.
+            models.Index(
+                OpClass(Upper("exhibit_reference"), name="text_pattern_ops"),
+                name="stock_item_exhibit_upper",
+            ),
+            models.Index(
+                OpClass(Upper("species"), name="text_pattern_ops"),
+                name="stock_item_species_upper",
+            ),
+            models.Index(fields=["weight_kg", "sms_number"], name="stock_item_weight_number"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -470,7 +480,10 @@ class ItemPhoto(models.Model):
         permissions = [
             ("view_original_photo", _("Can view original photos (with their GPS position)"))
         ]
-        triggers = _never_delete("itemphoto")
+        # Written once: the file, its SHA-256 and size are the evidence. Not
+        # even the application may change them (a hash rewritten to match a
+        # swapped file would pass every check).
+        triggers = _append_only("itemphoto")
 
     def __str__(self):
         return f"{self.item_id} {self.sha256[:12]}"

@@ -20,6 +20,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
+from core import display
+
 ACCEPTED = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 THUMBNAIL_SIZE = (480, 480)
 # Large enough to examine a piece on a screen, small enough to re-encode quickly.
@@ -121,7 +123,7 @@ def _bomb(width: int, height: int, limit: int) -> str:
     return _(
         "The image is too large in pixels (%(pixels)s; at most %(limit)s): it may be a "
         "decompression bomb."
-    ) % {"pixels": f"{width}×{height}" if width else _("too many"), "limit": f"{limit:,}"}
+    ) % {"pixels": f"{width}×{height}" if width else _("too many"), "limit": display.count(limit)}
 
 
 def _thumbnail(image: Image.Image) -> bytes:

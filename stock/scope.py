@@ -5,15 +5,56 @@ through ``visible_sites`` or ``restrict_to_scope`` (reports through
 ``visible_site_ids`` / ``sees_sites``); nothing else reads ``User.all_sites``
 or ``Site.scoped_users`` (but administration's user management, which sets
 them).
+
+A scoped user's site ids are read once (one query) and kept on the user
+object — a request's ``request.user`` lives one request — and every filter
+is written with them as literal ids (``site_id IN (3, 7)``), never as a
+subquery on the scope table: the planner then sees the stores and picks the
+(status, site, received) index of their items instead of walking the whole
+country's (README, "Pages that cost what their data costs"). Any change of a
+scope (the m2m table) makes every kept copy stale in this process; another
+process's request loads its user again anyway.
 """
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from accounts import management_scope
 from accounts.management_scope import Reach
 from ledger.models import LedgerEntry
 
 from .models import Site
+
+# Bumped by any change of any user's scope in this process: a kept copy of
+# site ids made before it is read again.
+_generation = [0]
+_KEPT = "_sms_scope_site_ids"
+
+
+def _scope_changed(**_kwargs) -> None:
+    _generation[0] += 1
+
+
+_SCOPE_TABLE = Site.scoped_users.through
+m2m_changed.connect(_scope_changed, sender=_SCOPE_TABLE, dispatch_uid="stock_scope_m2m")
+post_save.connect(_scope_changed, sender=_SCOPE_TABLE, dispatch_uid="stock_scope_save")
+post_delete.connect(_scope_changed, sender=_SCOPE_TABLE, dispatch_uid="stock_scope_delete")
+
+
+def _scoped_ids(user) -> tuple[int, ...]:
+    """The ids of the sites a scoped (not all-sites) user was given, sorted:
+    one query per user object, schema and scope change."""
+    stamp = (connection.schema_name, user.pk, _generation[0])
+    # getattr/setattr, not __dict__: request.user is a lazy object around the user.
+    kept = getattr(user, _KEPT, None)
+    if kept is not None and kept[0] == stamp:
+        return kept[1]
+    ids = tuple(
+        sorted(_SCOPE_TABLE.objects.filter(user_id=user.pk).values_list("site_id", flat=True))
+    )
+    setattr(user, _KEPT, (stamp, ids))
+    return ids
 
 
 def _active(user) -> bool:
@@ -32,14 +73,16 @@ def visible_sites(user) -> QuerySet:
         return Site.objects.none()
     if user.all_sites:
         return Site.objects.all()
-    return Site.objects.filter(scoped_users=user)
+    return Site.objects.filter(pk__in=_scoped_ids(user))
 
 
 def visible_site_ids(user) -> frozenset | None:
     """The ids of ``visible_sites``; None for a user who sees every site."""
     if sees_all_sites(user):
         return None
-    return frozenset(visible_sites(user).values_list("pk", flat=True))
+    if not _active(user):
+        return frozenset()
+    return frozenset(_scoped_ids(user))
 
 
 def sees_sites(user, site_ids) -> bool:
@@ -69,7 +112,7 @@ def restrict_to_scope(
         return queryset.none()
     if user.all_sites:
         return queryset
-    sites = visible_sites(user).values("pk")
+    sites = list(_scoped_ids(user))
     fields = (site_field,) if isinstance(site_field, str) else site_field
     condition = Q()
     for field in fields:
@@ -78,6 +121,18 @@ def restrict_to_scope(
         for field in fields:
             condition |= Q(**{f"{field}__isnull": True})
     return queryset.filter(condition)
+
+
+def scope_sql(user, column: str) -> tuple[str, list]:
+    """The scope as a condition on ``column`` (a store id) for a statement
+    written in SQL: (" AND column = ANY(%s)", [ids]) for a scoped user,
+    ("", []) for a user who sees every site, and nothing at all for an
+    inactive one."""
+    if not _active(user):
+        return " AND FALSE", []
+    if user.all_sites:
+        return "", []
+    return f" AND {column} = ANY(%s)", [list(_scoped_ids(user))]
 
 
 def restrict_to_readable(queryset: QuerySet, user, *, item_field: str = "") -> QuerySet:
@@ -94,7 +149,7 @@ def restrict_to_readable(queryset: QuerySet, user, *, item_field: str = "") -> Q
     site_field = f"{item_field}__site" if item_field else "site"
     if not _active(user) or user.all_sites:
         return restrict_to_scope(queryset, user, site_field=site_field)
-    sites = visible_sites(user).values("pk")
+    sites = list(_scoped_ids(user))  # literal ids, as restrict_to_scope
     # EXISTS per row: one item's page looks up that item's entries (ledger
     # index on item), not every dispatch of the country.
     sent = LedgerEntry.objects.filter(
@@ -110,10 +165,11 @@ def sent_by_scope(user, item) -> bool:
     their stores (the page then shows it read-only, with where it is now)."""
     if not _active(user) or user.all_sites:
         return False
-    if item.site_id is not None and visible_sites(user).filter(pk=item.site_id).exists():
+    sites = _scoped_ids(user)
+    if item.site_id is not None and item.site_id in sites:
         return False
     return LedgerEntry.objects.filter(
-        event=LedgerEntry.Event.DISPATCHED, item_id=item.pk, site__in=visible_sites(user)
+        event=LedgerEntry.Event.DISPATCHED, item_id=item.pk, site__in=list(sites)
     ).exists()
 
 
@@ -125,6 +181,8 @@ def can_see_site(user, site) -> bool:
     # registrations, e.g. the register import, asks once per row).
     if sees_all_sites(user) and getattr(site, "pk", None) is not None:
         return True
+    if _active(user) and not user.all_sites:
+        return site.pk in _scoped_ids(user)
     return visible_sites(user).filter(pk=site.pk).exists()
 
 

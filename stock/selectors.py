@@ -9,12 +9,14 @@ import uuid
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Case, CharField, F, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import Greatest
 from django.http import Http404
 
 from accounts.permissions import may
 
+from . import catalogue
 from .custom_fields import definitions_for_type
 from .filters import ArchiveFilterSet, ItemFilterSet
 from .marks import MIN_LENGTH_CM, MIN_WEIGHT_KG
@@ -28,9 +30,15 @@ from .models import (
     ItemType,
     Site,
     StockItem,
-    StockTotal,
 )
-from .scope import restrict_to_readable, restrict_to_scope, sent_by_scope, visible_sites
+from .scope import (
+    restrict_to_readable,
+    restrict_to_scope,
+    scope_sql,
+    sent_by_scope,
+    visible_site_ids,
+    visible_sites,
+)
 
 Status = StockItem.Status
 
@@ -129,7 +137,8 @@ def item_history(*, item: StockItem) -> list[dict]:
     "photo" for photos}. The caller got ``item`` through item_get (scope).
     """
     events = [{"kind": "registered", "at": item.created_at, "by": item.created_by}]
-    for photo in item.photos.select_related("uploaded_by"):
+    # .all(): the photos item_get prefetched (with who uploaded them), not a second read.
+    for photo in item.photos.all():
         # Photos sent with the registration are part of it.
         if (photo.uploaded_at - item.created_at).total_seconds() > 5:
             events.append(
@@ -164,11 +173,17 @@ def _zero() -> dict:
     return {"items": 0, "pieces": 0, "weight_kg": Decimal("0.000")}
 
 
-def _add(bucket: dict, row: tuple) -> None:
-    _site, _type, _status, items, pieces, weight_kg = row
-    bucket["items"] += items
-    bucket["pieces"] += pieces
-    bucket["weight_kg"] += weight_kg
+# One statement, the sums done by PostgreSQL: per status (the cards), per
+# store and per type in stock (the tables). ~3 + stores + types rows,
+# whatever the number of items: StockTotal has a row per store, type and
+# status.
+_DASHBOARD_SQL = (
+    "SELECT GROUPING(t.site_id, t.item_type_id), t.status, t.site_id, t.item_type_id,"
+    " sum(t.items), sum(t.pieces), sum(t.weight_kg)"
+    " FROM stock_stocktotal t"
+    " WHERE t.status = ANY(%s) AND t.items > 0{scope}"
+    " GROUP BY GROUPING SETS ((t.status), (t.status, t.site_id), (t.status, t.item_type_id))"
+)
 
 
 def dashboard_totals(*, user) -> dict:
@@ -183,44 +198,50 @@ def dashboard_totals(*, user) -> dict:
     the scope, with zeros when it holds nothing (a store whose whole stock
     was recorded missing must not vanish from the table); the other lists
     only non-zero rows.
+
+    One SQL statement (GROUPING SETS) sums them; stores and types come from
+    stock.catalogue (cached), the scope from stock.scope as literal ids.
     """
-    # Plain tuples, and the few sites and types fetched once: a country with
-    # 50 stores has thousands of total rows, and a model instance (with its
-    # site, type and category) per row cost more than the rest of the page.
-    rows = list(
-        restrict_to_scope(
-            StockTotal.objects.filter(
-                status__in=[Status.IN_STOCK, Status.IN_TRANSIT, Status.MISSING], items__gt=0
-            ),
-            user,
-        ).values_list("site_id", "item_type_id", "status", "items", "pieces", "weight_kg")
-    )
-    active_sites = list(visible_sites(user).filter(active=True))
-    sites = {site.pk: site for site in active_sites}
-    sites.update(Site.objects.in_bulk({row[0] for row in rows} - set(sites)))
-    types = ItemType.objects.select_related("category").in_bulk({row[1] for row in rows})
+    visible = visible_site_ids(user)
+    scope, scope_params = scope_sql(user, "t.site_id")
+    params: list = [[Status.IN_STOCK, Status.IN_TRANSIT, Status.MISSING], *scope_params]
+    with connection.cursor() as cursor:
+        cursor.execute(_DASHBOARD_SQL.format(scope=scope), params)
+        rows = cursor.fetchall()
+    known = catalogue.load()
+    sites = known.sites
+    types = known.types
     result = {"overall": _zero(), "in_transit": _zero(), "missing": _zero()}
-    per_site: dict[int, dict] = {site.pk: {"site": site, **_zero()} for site in active_sites}
+    per_site: dict[int, dict] = {
+        pk: {"site": site, **_zero()}
+        for pk, site in sites.items()
+        if site.active and (visible is None or pk in visible)
+    }
     per_category: dict[int, dict] = {}
     per_type: dict[int, dict] = {}
-    for row in rows:
-        site_id, type_id, status = row[:3]
-        if status == Status.IN_TRANSIT:
-            _add(result["in_transit"], row)
+    for grouping, status, site_id, type_id, items, pieces, weight_kg in rows:
+        sums = {"items": int(items), "pieces": int(pieces), "weight_kg": weight_kg}
+        if grouping == 3:  # per status
+            key = {Status.IN_STOCK: "overall", Status.IN_TRANSIT: "in_transit"}.get(
+                status, "missing"
+            )
+            result[key] = sums
             continue
-        if status == Status.MISSING:
-            _add(result["missing"], row)
+        if status != Status.IN_STOCK:
             continue
-        _add(result["overall"], row)
-        item_type = types[type_id]
-        category = item_type.category
-        _add(per_site.setdefault(site_id, {"site": sites[site_id], **_zero()}), row)
-        _add(per_category.setdefault(category.pk, {"category": category, **_zero()}), row)
-        _add(
-            per_type.setdefault(type_id, {"item_type": item_type, "category": category, **_zero()}),
-            row,
+        if grouping == 1:  # per store
+            site = sites.get(site_id) or Site.objects.get(pk=site_id)
+            per_site[site_id] = {"site": site, **sums}
+            continue
+        item_type = types.get(type_id) or ItemType.objects.select_related("category").get(
+            pk=type_id
         )
-    result["per_site"] = sorted(per_site.values(), key=lambda r: r["site"].name)
+        category = item_type.category
+        per_type[type_id] = {"item_type": item_type, "category": category, **sums}
+        bucket = per_category.setdefault(category.pk, {"category": category, **_zero()})
+        for name, value in sums.items():
+            bucket[name] += value
+    result["per_site"] = sorted(per_site.values(), key=lambda r: (r["site"].name, r["site"].pk))
     result["per_category"] = sorted(
         per_category.values(), key=lambda r: (r["category"].order, r["category"].code)
     )

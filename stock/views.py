@@ -5,13 +5,16 @@ through stock.selectors (which apply the user's site scope: an item outside
 it is a 404); every write through stock.services.
 """
 
+import datetime
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.http import urlencode
 from django.utils.text import capfirst
@@ -19,12 +22,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core import display
 from core.access import AccessAction, access_exempt, access_shows, logs_access
 from core.origin import origin_of
 from core.paging import PAGE_SIZE, Keyset
 from ledger import selectors as ledger_selectors
 
-from . import evidence, labels, selectors, services, submissions
+from . import catalogue, evidence, labels, listing, selectors, services, submissions, wording
 from .field_rules import fields_for_type
 from .forms import (
     GROUP_TITLES,
@@ -38,6 +42,7 @@ from .forms import (
     add_service_errors,
 )
 from .models import ArchiveRecord, MarkFlag, StockItem
+from .templatetags.stock_ui import kg
 
 
 def _country_languages(request) -> list[tuple[str, str]]:
@@ -61,6 +66,10 @@ def _display(item, name):
         return getattr(item, f"get_{name}_display")()
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
+    if isinstance(value, datetime.datetime):
+        return display.when(value)
+    if isinstance(value, datetime.date):
+        return display.day(value)
     return value
 
 
@@ -93,35 +102,28 @@ def item_sections(item) -> list[tuple[str, list[tuple[str, object]]]]:
             [
                 (_("SMS number"), item.sms_number),
                 (_("Registered by"), item.created_by.display_name),
-                (_("Registered on"), item.created_at),
-                (_("Last change"), item.updated_at),
+                (_("Registered on"), display.when(item.created_at)),
+                (_("Last change"), display.when(item.updated_at)),
             ],
         )
     )
     return sections
 
 
-def _field_label(name: str, definitions: dict) -> str:
-    if name.startswith("custom_values."):
-        key = name.split(".", 1)[1]
-        definition = definitions.get(key)
-        return definition.label() if definition else key
-    try:
-        return capfirst(StockItem._meta.get_field(name).verbose_name)
-    except Exception:  # a field since renamed: its stored name is still meaningful
-        return name
-
-
 def item_history_rows(events: list[dict], *, definitions: dict) -> list[dict]:
     """History events with corrections of one moment grouped together and each
     field named by its label (custom fields in the user's language)."""
     rows: list[dict] = []
+    if any(e["kind"] == "change" and e["field"].startswith(wording.CUSTOM_PREFIX) for e in events):
+        # A field no longer applying to the item's type is still named by its label.
+        definitions = {**wording.custom_definitions(), **definitions}
     for event in events:
         if event["kind"] == "change":
+            name = event["field"]
             change = {
-                "label": _field_label(event["field"], definitions),
-                "old": event["old"],
-                "new": event["new"],
+                "label": wording.item_field_label(name, definitions),
+                "old": wording.value_text(name, event["old"], definitions),
+                "new": wording.value_text(name, event["new"], definitions),
             }
             last = rows[-1] if rows else None
             if (
@@ -149,8 +151,31 @@ def dashboard(request):
     """The country's home page: what is in stock, where, of which kind."""
     context = {"totals": None}
     if request.user.has_perm("stock.view_stockitem"):
-        context["totals"] = selectors.dashboard_totals(user=request.user)
+        context["totals"] = _dashboard_links(selectors.dashboard_totals(user=request.user))
     return render(request, "stock/dashboard.html", context)
+
+
+def _dashboard_links(totals: dict) -> dict:
+    """Each figure's link to the items behind it and its weight as shown,
+    prepared once here rather than looked up ~70 times in the template."""
+    base = reverse("stock:item_list")
+    for name in ("overall", "in_transit", "missing"):
+        totals[name]["weight"] = kg(totals[name]["weight_kg"])
+    for key, rows, field in (
+        ("site", totals["per_site"], "site"),
+        ("category", totals["per_category"], "category"),
+        ("item_type", totals["per_type"], "item_type"),
+    ):
+        for row in rows:
+            row["href"] = f"{base}?status=in_stock&{field}={int(row[key].pk)}"
+            row["weight"] = kg(row["weight_kg"])
+            if key != "site":
+                row["label"] = row[key].label()
+    for category in totals["per_category"]:
+        category["types"] = [
+            row for row in totals["per_type"] if row["category"].pk == category["category"].pk
+        ]
+    return totals
 
 
 # --- Items ------------------------------------------------------------------------
@@ -160,15 +185,55 @@ ITEM_PAGES = Keyset(*selectors.ITEM_ORDER, size=PAGE_SIZE)
 ARCHIVE_PAGES = Keyset(*selectors.ARCHIVE_ORDER, size=PAGE_SIZE)
 
 
+STATUS_LABELS = dict(StockItem.Status.choices)
+
+
+def list_rows(items, known: catalogue.Catalogue | None = None) -> None:
+    """What each row of the item list shows, prepared once here (a link, a
+    label, a weight and a date per row looked up in the template cost more
+    than the query): ``item.url``, ``type_label``, ``weight_shown``,
+    ``pieces_shown``, ``status_label`` and ``received_shown`` on each item. A new column adds
+    its own attribute here. Each item's store and type (with its category)
+    are the cached ones (stock.catalogue): the page's query joins nothing."""
+    if not items:
+        return
+    known = known or catalogue.load()
+    # One reverse for the page: every item's link differs only by its id.
+    marker = "00000000-0000-0000-0000-000000000000"
+    detail = reverse("stock:item_detail", args=[marker])
+    type_labels = known.type_labels()
+    sites, types = known.sites, known.types
+    for item in items:
+        if item.site_id in sites and item.item_type_id in types:
+            item.site = sites[item.site_id]
+            item.item_type = types[item.item_type_id]
+        item.url = detail.replace(marker, str(item.pk))
+        item.type_label = type_labels.get(item.item_type_id) or item.item_type.label()
+        # core.display: the one place numbers and dates are written.
+        item.weight_shown = display.weight(item.weight_kg)
+        item.pieces_shown = display.count(item.pieces)
+        item.status_label = STATUS_LABELS.get(item.status, item.status)
+        item.received_shown = display.day(item.received_on)
+
+
 @logs_access(AccessAction.ITEM_LIST)
 @login_required
 @permission_required("stock.view_stockitem", raise_exception=True)
 def item_list(request):
     filterset = selectors.item_filter(user=request.user, data=request.GET)
-    page = ITEM_PAGES.page(filterset.qs, request.GET)
+    # Sorting, counting, thumbnails and export: stock.listing. Stores and
+    # types from the cache (list_rows), not joined to each row.
+    sort = listing.sort_of(request.GET)
+    page = listing.pager(sort).page(filterset.qs.select_related(None), request.GET)
+    list_rows(page.rows, filterset.catalogue)
+    listing.attach_thumbnails(page.rows)
     access_shows(
         request,
-        filters={**filterset.active(), **page.asked},
+        filters={
+            **filterset.active(),
+            **page.asked,
+            **({"sort": sort} if sort != listing.DEFAULT_SORT else {}),
+        },
     )
     return render(
         request,
@@ -180,11 +245,39 @@ def item_list(request):
             "next_cursor": page.next_cursor,
             "previous_cursor": page.previous_cursor,
             "filtered": filterset.filtered,
+            "result_count": listing.result_count(user=request.user, filterset=filterset),
+            "sort": sort,
+            "sorts": [(key, label) for key, (label, _order) in listing.SORTS.items()],
+            "sort_links": listing.sort_links(request.GET, sort),
             "label_form": LabelFormatForm(),
             "label_filters": _list_filters(request.GET),
             "labels_limit": selectors.LABELS_LIMIT,
         },
     )
+
+
+@logs_access(AccessAction.EXPORT, details={"list": "items"})
+@login_required
+@permission_required("stock.view_stockitem", raise_exception=True)
+def item_export(request, fmt):
+    """Exactly the list the filters select (all its pages, in its order), as
+    CSV (streamed) or XLSX; the same scope and filters as the page."""
+    filterset = selectors.item_filter(user=request.user, data=request.GET)
+    sort = listing.sort_of(request.GET)
+    access_shows(request, filters={**filterset.active(), "format": fmt, "sort": sort})
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    if fmt == "xlsx":
+        return FileResponse(
+            listing.xlsx_file(filterset.qs, sort=sort),
+            as_attachment=True,
+            filename=f"items-{stamp}.xlsx",
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    response = StreamingHttpResponse(
+        listing.csv_lines(filterset.qs, sort=sort), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="items-{stamp}.csv"'
+    return response
 
 
 @logs_access(AccessAction.ITEM_VIEW)
@@ -660,7 +753,10 @@ def custom_field_detail(request, definition_id):
         "stock/custom_field_detail.html",
         {
             "definition": definition,
-            "changes": selectors.custom_field_changes(definition=definition),
+            "changes": [
+                (change, wording.definition_changes(change.before, change.after))
+                for change in selectors.custom_field_changes(definition=definition)
+            ],
         },
     )
 

@@ -1,12 +1,11 @@
 """Presentation helpers for reports, and the dashboard's charts."""
 
 import datetime
-from decimal import Decimal
 
 from django import template
-from django.utils import formats
 
 from accounts.permissions import may
+from core import display
 
 register = template.Library()
 
@@ -15,11 +14,13 @@ def _shown(value, kind):
     if value is None or value == "":
         return ""
     if kind == "kg":
-        return formats.number_format(Decimal(value), 3, use_l10n=True, force_grouping=True)
+        return display.number(value, 3)
     if kind == "int":
-        return formats.number_format(int(value), 0, use_l10n=True, force_grouping=True)
+        return display.count(value)
+    if kind == "year":
+        return display.year(value)
     if isinstance(value, datetime.date):
-        return value.isoformat()
+        return display.day(value)
     return value
 
 

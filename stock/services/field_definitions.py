@@ -9,6 +9,7 @@ from accounts.permissions import require
 from core.errors import raise_errors
 
 from ..models import CustomFieldDefinition, FieldDefinitionChange, ItemType
+from ..scope import reach_of
 
 DEFINITION_FIELDS = ("key", "labels", "field_type", "unit", "required", "choices", "order")
 
@@ -35,6 +36,15 @@ def _require_fields_admin(actor) -> None:
         "stock.change_customfielddefinition",
         message=_("Only SMS administrators manage custom fields."),
     )
+    # A field applies to every store's items (required or not, its choices):
+    # like the country's settings, an administrator of some stores only reads
+    # them (scope is a ceiling). Support access is given for all sites.
+    if not (reach_of(actor).every_site or actor.is_superuser):
+        raise ValidationError(
+            _(
+                "Only an administrator of all sites changes the custom fields: they apply to every store."
+            )
+        )
 
 
 def _definition_errors(definition: CustomFieldDefinition, errors: dict) -> None:

@@ -3,22 +3,22 @@
 from decimal import Decimal, InvalidOperation
 
 from django import template
-from django.template.defaultfilters import floatformat
 from django.utils import formats
 from django.utils.translation import gettext as _
 
 from accounts.permissions import may
+from core import display
 from core.words import is_yes
 
 register = template.Library()
+
+GRAM = Decimal("0.001")
 
 
 @register.filter
 def kg(value):
     """A weight in kilograms with its three decimals (grams) and the unit."""
-    if value in (None, ""):
-        return "—"
-    return _("%(weight)s kg") % {"weight": floatformat(value, "3g")}
+    return display.weight(value)
 
 
 @register.filter
@@ -60,7 +60,7 @@ def custom_value(definition, value):
 
         parsed = parse_date(str(value)) if isinstance(value, str) else value
         if parsed:
-            value = formats.date_format(parsed, "SHORT_DATE_FORMAT")
+            value = display.day(parsed)
     unit = getattr(definition, "unit", "")
     return f"{value} {unit}".strip() if unit else value
 

@@ -85,7 +85,8 @@ def test_csv_export_has_the_rows_and_is_itself_logged(client, people, host_a, lo
     response = client.get("/administration/activity/export.csv", {"site": people.site_x.pk})
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0][0] == "Time (UTC)"
+    assert rows[0][0] == "Time"
+    assert rows[1][0].endswith("+00:00")  # the country's time, its offset written
     assert [r[6] for r in rows[1:]] == [item_x.sms_number]
     with schema_context("xa"):
         export = AccessEvent.objects.get(action=A.ACTIVITY_EXPORT)

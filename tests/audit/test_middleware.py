@@ -104,6 +104,8 @@ def pages(w):
     return {
         "home": (w.admin, "/", A.DASHBOARD_VIEW, None),
         "stock:item_list": (w.admin, "/items/?q=KE", A.ITEM_LIST, None),
+        "stock:item_export_csv": (w.admin, "/items/export.csv?q=KE", A.EXPORT, None),
+        "stock:item_export_xlsx": (w.admin, "/items/export.xlsx", A.EXPORT, None),
         "stock:item_detail": (w.admin, f"/items/{item.pk}/", A.ITEM_VIEW, item),
         "stock:item_correct": (w.manager_x, f"/items/{item.pk}/correct/", A.ITEM_VIEW, item),
         "stock:item_archive": (w.manager_x, f"/items/{item.pk}/archive/", A.ITEM_VIEW, item),

@@ -27,7 +27,10 @@ LOCALE = BASE_DIR / "locale"
 LANGUAGES = [code for code, _name in settings.LANGUAGES]
 # Every language but the source one is a human translation that must be complete.
 TRANSLATED = [code for code in LANGUAGES if code != "en"]
-PLURAL_FORMS = {"fr": "nplurals=2; plural=(n > 1);"}  # French: singular for 0 and 1
+PLURAL_FORMS = {
+    "fr": "nplurals=2; plural=(n > 1);",  # French: singular for 0 and 1
+    "pt": "nplurals=2; plural=(n != 1);",  # European/African Portuguese: plural for 0
+}
 # The same exclusions as the makemessages command in the README.
 NOT_SOURCE = {".venv", "var", "node_modules", "bench", "locale", "media", "staticfiles"}
 

@@ -322,3 +322,78 @@ def test_a_store_manager_cannot_set_the_address(reg):
             password=PASSWORD,
             current_password=DEFAULT_PASSWORD,
         )
+
+
+# --- Scope is a ceiling: the connection serves every store -----------------------------
+
+
+@pytest.mark.django_db
+def test_a_one_store_administrator_cannot_point_central_elsewhere(reg, fake, client, host_a):
+    """Central receives the whole register (the items list of every store) and
+    SMS takes in what it sends: an administrator of one store must not aim it
+    at a server of their own (issue 11's probe, pen test of 30 Nov)."""
+    from accounts.roles import SMS_ADMINISTRATOR
+    from tests.factories import make_user
+
+    services.connection_save(
+        actor=reg.admin,
+        base_url="https://central.example.org",
+        username=USERNAME,
+        password=PASSWORD,
+        current_password=DEFAULT_PASSWORD,
+    )
+    one_store = make_user(role=SMS_ADMINISTRATOR, sites=[reg.site_x])
+    with pytest.raises(ValidationError):
+        services.connection_save(
+            actor=one_store,
+            base_url=fake.url,
+            username="me@attacker.example",
+            password="their-own-central",
+            current_password=DEFAULT_PASSWORD,
+        )
+    # Through the page as a browser would: refused, nothing changed.
+    client.force_login(one_store)
+    client.defaults["HTTP_HOST"] = host_a
+    response = client.post(
+        "/odk/connection/",
+        {
+            "base_url": fake.url,
+            "username": "me@attacker.example",
+            "password": "their-own-central",
+            "current_password": DEFAULT_PASSWORD,
+        },
+    )
+    assert response.status_code == 200
+    assert "Only an administrator of all sites" in response.text
+    conn = CentralConnection.objects.get()
+    assert (conn.base_url, conn.username) == ("https://central.example.org", USERNAME)
+    assert crypto.decrypt(conn.password_encrypted) == PASSWORD
+
+
+@pytest.mark.django_db
+def test_wrong_sms_passwords_on_the_connection_page_count_towards_the_lockout(reg):
+    """The SMS password asked for a new address is no way round the lockout:
+    wrong ones count like wrong sign-ins, and a locked account is refused."""
+    from accounts import throttle
+
+    for attempt in range(throttle.FAILURE_LIMIT):
+        with pytest.raises(ValidationError) as caught:
+            services.connection_save(
+                actor=reg.admin,
+                base_url="https://central.example.org",
+                username=USERNAME,
+                password=PASSWORD,
+                current_password=f"guess-{attempt}",
+            )
+        assert set(caught.value.message_dict) == {"current_password"}
+    assert throttle.passwords.is_locked(reg.admin)
+    with pytest.raises(ValidationError) as caught:
+        services.connection_save(
+            actor=reg.admin,
+            base_url="https://central.example.org",
+            username=USERNAME,
+            password=PASSWORD,
+            current_password=DEFAULT_PASSWORD,
+        )
+    assert set(caught.value.message_dict) == {"current_password"}
+    assert not CentralConnection.objects.exists()

@@ -153,3 +153,15 @@ def test_the_connection_page_stores_the_password_encrypted(reg, fake, as_user):
     from odk import crypto
 
     assert crypto.decrypt(conn.password_encrypted) == "s3cret-pass"
+
+
+def test_the_connection_form_looks_like_the_other_forms(reg, as_user):
+    # Same markup as every other form (a field block per input, the app's
+    # submit button), so sms.css styles it; an error sits by its field.
+    page = as_user(reg.admin).get("/odk/connection/").content.decode()
+    assert 'class="panel stack"' in page
+    assert page.count('<div class="field') >= 3
+    assert '<button type="submit">' in page
+    response = as_user(reg.admin).post("/odk/connection/", {"base_url": "not a url"})
+    assert response.status_code == 200
+    assert 'class="field has-error"' in response.content.decode()

@@ -132,10 +132,10 @@ def test_missing_file(tmp_path):
     assert "cannot read" in str(caught.value)
 
 
-@pytest.mark.parametrize("name", ["demo.yaml", "exemple-fr.yaml"])
+@pytest.mark.parametrize("name", ["demo.yaml", "exemple-fr.yaml", "exemplo-pt.yaml"])
 def test_shipped_protocols_are_valid(name, settings):
     protocol = protocol_load(settings.BASE_DIR / "provisioning" / "protocols" / name)
-    assert protocol.country.code in {"XD", "XF"}
+    assert protocol.country.code in {"XD", "XF", "XL"}
 
 
 def test_a_cites_type_without_its_class_is_refused_by_name():

@@ -181,6 +181,24 @@ def test_no_role_no_reports(history, as_user):
 def test_dashboard_and_reports_home_draw_charts(history, as_user):
     client = as_user(history.reg.hq)
     home = client.get(reverse("reporting:home")).content.decode()
-    assert home.count("<svg") == 2
+    assert home.count('<svg class="chart"') == 2
     dashboard = client.get("/").content.decode()
     assert "<svg" in dashboard and "Stock over time by site" in dashboard
+
+
+def test_chart_text_is_real_pixels_and_never_clipped(history, as_user):
+    # Not scaled with the width (no viewBox on the chart itself): a label is
+    # 12 px at 1366 px and on a phone; the first month starts at the left
+    # edge and the last ends at the right one.
+    import re
+
+    client = as_user(history.reg.hq)
+    page = client.get(reverse("reporting:home")).content.decode()
+    chart = page[page.index('<svg class="chart"') :]
+    chart = chart[: chart.index('<ul class="chart-legend">')]
+    outer = chart[: chart.index(">")]
+    assert "viewBox" not in outer and 'height="260"' in outer
+    sizes = [int(s) for s in re.findall(r'font-size="(\d+)"', chart)]
+    assert sizes and min(sizes) >= 11
+    months = re.findall(r'text-anchor="(start|middle|end)"[^>]*>(\d{4}-\d{2})<', chart)
+    assert months[0][0] == "start" and months[-1][0] == "end"

@@ -1,11 +1,13 @@
 """The platform-staff console: public host, staff only, counts and no stock data."""
 
+import datetime
 import re
 
 import pytest
 from django.urls import NoReverseMatch, reverse
 from django_tenants.utils import schema_context
 
+from core import display
 from tests.factories import SiteFactory, make_user
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +48,8 @@ def test_staff_sees_every_country_with_counts_and_no_stock_data(
     html = response.content.decode()
     a_row = row_of(html, "XA")
     assert a_row[:4] == ["XA", "Alphaland", "Active", "xa.localhost"]
-    assert a_row[4] == country_a.created_at.strftime("%Y-%m-%d")
+    # One date format on every page (core.display): "30 Nov 2026".
+    assert a_row[4] == display.day(country_a.created_at, zone=datetime.UTC)
     assert a_row[5:] == list(counts(country_a))
     assert int(a_row[5]) >= 1 and int(a_row[6]) >= 1
     assert 'href="http://xa.localhost:8000/"' in html

@@ -33,3 +33,19 @@ def test_demo_stock_is_varied_and_its_totals_match(reg, country_a):
     # Running it again adds nothing (demo_setup runs on every start).
     assert seed_demo_stock(country=country_a, count=60) == 0
     assert StockItem.objects.count() == 60
+
+
+def test_demo_sources_are_plausible(reg, country_a):
+    seed_demo_stock(country=country_a, count=60, photo_share=0)
+    items = StockItem.objects.select_related("item_type__category")
+    ivory = items.filter(item_type__category__kind="ivory")
+    assert ivory.exists()
+    assert not ivory.filter(source="dehorning").exists()
+    assert set(ivory.values_list("source", flat=True)) <= {
+        "seizure",
+        "natural_mortality",
+        "management",
+        "surrender",
+    }
+    # Seizures carry their case reference.
+    assert not items.filter(source="seizure", case_reference="").exists()

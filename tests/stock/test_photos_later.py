@@ -11,10 +11,10 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import formats
 from django_tenants.utils import schema_context
 
 from accounts.roles import STORE_MANAGER
+from core import display
 from stock import services
 from stock.models import ItemPhoto, StockItem
 from tests.factories import make_user
@@ -70,9 +70,10 @@ def test_added_photos_show_who_and_when_in_the_countrys_time_zone(
     client.post(f"/items/{item.pk}/photos/", {"photos": [jpeg_upload("late.jpg")]})
     photo = photos_of(item)[-1]
     html = client.get(f"/items/{item.pk}/").content.decode()
-    assert "(EAT)" in html  # East Africa Time, the country's zone
-    local = photo.uploaded_at.astimezone(zoneinfo.ZoneInfo("Africa/Nairobi"))
-    assert formats.date_format(local, "SHORT_DATETIME_FORMAT") in html
+    # East Africa Time, the country's zone, written as every time is (core.display).
+    shown = display.when(photo.uploaded_at, zone=zoneinfo.ZoneInfo("Africa/Nairobi"))
+    assert shown.endswith(" EAT")
+    assert f"Added by {photo.uploaded_by.display_name}, {shown}" in html
 
 
 def test_a_bad_file_is_refused_and_nothing_is_stored(login, stock_setup, items):

@@ -218,6 +218,40 @@ def test_only_administrators_manage_fields_and_key_is_fixed(reg, fields):
     assert not CustomFieldDefinition.objects.filter(key="grade").exists()
 
 
+def test_a_one_store_administrator_cannot_change_the_countrys_fields(reg, fields):
+    """Custom fields apply to every store's items: an administrator of one
+    store neither adds, changes nor deactivates them (pen test of 30 Nov:
+    north's administrator deactivated a field of the whole country)."""
+    from accounts.roles import SMS_ADMINISTRATOR
+    from tests.factories import make_user
+
+    seal, _condition = fields
+    one_store = make_user(role=SMS_ADMINISTRATOR, sites=[reg.site_x])
+    with pytest.raises(ValidationError):
+        services.custom_field_deactivate(actor=one_store, definition=seal)
+    with pytest.raises(ValidationError):
+        services.custom_field_save(
+            actor=one_store,
+            definition=seal,
+            data={
+                "key": "seal",
+                "labels": {"en": "Seal number", "fr": "Numéro de scellé"},
+                "field_type": "integer",
+                "required": False,
+                "applies_to": [reg.tusk],
+            },
+        )
+    with pytest.raises(ValidationError):
+        services.custom_field_save(
+            actor=one_store,
+            definition=None,
+            data={"key": "grade", "labels": {"en": "Grade"}, "field_type": "text"},
+        )
+    seal.refresh_from_db()
+    assert seal.active and seal.required
+    assert not CustomFieldDefinition.objects.filter(key="grade").exists()
+
+
 # --- corrections ----------------------------------------------------------------------
 
 

@@ -13,7 +13,7 @@ from tests.stock.conftest import image_bytes, register, upload
 
 PROTECTED = {
     "stock_stockitem": {"pgtrigger_stockitem_no_delete"},
-    "stock_itemphoto": {"pgtrigger_itemphoto_no_delete"},
+    "stock_itemphoto": {"pgtrigger_itemphoto_no_delete", "pgtrigger_itemphoto_no_update"},
     "stock_itemchange": {"pgtrigger_itemchange_no_delete", "pgtrigger_itemchange_no_update"},
     "stock_archiverecord": {
         "pgtrigger_archiverecord_no_delete",
@@ -70,6 +70,9 @@ def test_delete_of_an_item_is_refused_by_sql_and_by_the_orm(reg):
     _refused(lambda: ItemPhoto.objects.filter(item=item).delete())
     _refused(lambda: ItemChange.objects.filter(item=item).delete())
     _refused(lambda: ItemChange.objects.filter(item=item).update(reason="nothing"))
+    # A photo's hash can't be rewritten to match a swapped file.
+    _refused(lambda: ItemPhoto.objects.filter(item=item).update(sha256="0" * 64))
+    _refused(lambda: ItemPhoto.objects.filter(item=item).update(file="items/other.jpg"))
     assert StockItem.objects.filter(pk=item.pk).exists()
     assert ItemPhoto.objects.filter(item=item).count() == 1
     assert ItemChange.objects.get(item=item).reason == "re-weighed"

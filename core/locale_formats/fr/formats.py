@@ -1,0 +1,7 @@
+# Dates and times on SMS's pages in French: see core/display.py.
+DATE_FORMAT = "j N Y"  # 20 août 2026, 3 sept. 2026
+DATETIME_FORMAT = "j N Y, H:i"
+SHORT_DATE_FORMAT = "d/m/Y"
+SHORT_DATETIME_FORMAT = "d/m/Y H:i"
+TIME_FORMAT = "H:i"
+FIRST_DAY_OF_WEEK = 1

@@ -1,0 +1,152 @@
+"""Pages that cost what their data costs (issue 17): the scope and the
+category as literal ids the planner can use, the stores and types read from
+the cache and still right after a change, the dashboard summed in one
+statement, permissions and roles in one query, no server-side cursor on the
+list, and sessions that end everywhere though they are read from the cache."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import schema_context
+
+from accounts.permissions import may
+from accounts.roles import HQ_OFFICER, ROLES, STORE_MANAGER, role_of
+from core.forms import QuickSelect
+from stock import selectors
+from stock.models import StockItem
+from stock.scope import restrict_to_scope, visible_site_ids
+from tests.factories import ItemTypeFactory, SiteFactory, make_user
+from tests.stock.conftest import register
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_scope_is_written_with_the_users_site_ids_not_a_subquery(reg):
+    sql = str(selectors.item_list(user=reg.manager_x).query)
+    where = sql.split(" WHERE ", 1)[1]
+    assert f'"stock_stockitem"."site_id" IN ({reg.site_x.pk})' in where
+    assert "scoped_users" not in sql
+    # Everyone else: no store at all for a user given none, nothing for an inactive one.
+    nobody = make_user(role=STORE_MANAGER)
+    assert list(restrict_to_scope(StockItem.objects.all(), nobody)) == []
+    reg.manager_x.is_active = False
+    assert visible_site_ids(reg.manager_x) == frozenset()
+    assert list(selectors.item_list(user=reg.manager_x)) == []
+
+
+def test_a_scope_changed_on_either_side_is_seen_at_once_by_the_same_user_object(reg):
+    item_y = register(reg, site=reg.site_y, actor=reg.manager_y)
+    manager = reg.manager_x
+    assert visible_site_ids(manager) == {reg.site_x.pk}  # kept on the object now
+    reg.site_y.scoped_users.add(manager)  # from the store's side
+    assert visible_site_ids(manager) == {reg.site_x.pk, reg.site_y.pk}
+    assert item_y in selectors.item_list(user=manager)
+    manager.scoped_sites.remove(reg.site_y)  # from the user's side
+    assert visible_site_ids(manager) == {reg.site_x.pk}
+    assert item_y not in selectors.item_list(user=manager)
+
+
+def test_the_kept_site_ids_are_not_carried_into_another_country(reg, country_b):
+    manager = reg.manager_x
+    assert visible_site_ids(manager) == {reg.site_x.pk}
+    with schema_context(country_b.schema_name):
+        # The same id in another schema is another person, with no store here.
+        assert visible_site_ids(manager) == frozenset()
+
+
+def test_filter_options_come_from_the_cache_and_follow_a_change_at_once(reg, host_a):
+    client = Client(HTTP_HOST=host_a)
+    client.force_login(reg.manager_x)
+    page = client.get("/items/").content.decode()
+    assert "Store X" in page and "Store Y" not in page
+    reg.site_x.name = "Store X, renamed"
+    reg.site_x.save()
+    new = SiteFactory(code="site-z", name="Store Z")
+    new.scoped_users.add(reg.manager_x)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/items/").content.decode()
+    assert "Store X, renamed" in page and "Store Z" in page and "Store Y" not in page
+    # The stores, categories and types offered: no query for them, no cursor.
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert not any(s.lstrip().upper().startswith("DECLARE") for s in sql)
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/items/")
+    assert not any(
+        'FROM "stock_site"' in q["sql"] or 'FROM "stock_itemtype"' in q["sql"]
+        for q in queries.captured_queries
+    )
+
+
+def test_a_category_filters_by_its_types_ids_from_the_cache(reg):
+    register(reg, item_type=reg.scales)
+    assert selectors.item_filter(user=reg.hq, data={}).form  # the catalogue is cached now
+    new_type = ItemTypeFactory(code="scales-bag", category=reg.pangolin, counting="lot")
+    sql = str(selectors.item_list(user=reg.hq, filters={"category": reg.pangolin.pk}).query)
+    assert f"IN ({reg.scales.pk}, {new_type.pk})" in sql
+
+
+def test_the_dashboard_is_one_statement_over_the_totals(reg):
+    register(reg)
+    register(reg, site=reg.site_y, actor=reg.manager_y)
+    selectors.dashboard_totals(user=reg.manager_x)  # stores, types and scope kept
+    with CaptureQueriesContext(connection) as queries:
+        mine = selectors.dashboard_totals(user=reg.manager_x)
+    assert len(queries.captured_queries) == 1
+    assert "GROUPING SETS" in queries.captured_queries[0]["sql"]
+    assert mine["overall"]["items"] == 1
+    assert [row["site"] for row in mine["per_site"]] == [reg.site_x]
+    assert selectors.dashboard_totals(user=reg.hq)["overall"]["items"] == 2
+    nobody = make_user(role=STORE_MANAGER)
+    assert selectors.dashboard_totals(user=nobody)["overall"]["items"] == 0
+    assert selectors.dashboard_totals(user=nobody)["per_site"] == []
+
+
+def test_dashboard_links_are_prepared_and_go_to_the_right_items(reg, host_a):
+    register(reg)
+    client = Client(HTTP_HOST=host_a)
+    client.force_login(reg.manager_x)
+    page = client.get("/").content.decode()
+    assert f'href="/items/?status=in_stock&amp;site={reg.site_x.pk}"' in page
+    assert f'href="/items/?status=in_stock&amp;category={reg.ivory.pk}"' in page
+    assert f'href="/items/?status=in_stock&amp;item_type={reg.tusk.pk}"' in page
+    assert "Store Y" not in page
+
+
+def test_permissions_and_roles_are_read_in_one_query_per_user_object(reg):
+    from accounts.models import User
+
+    user = User.objects.get(pk=reg.manager_x.pk)
+    with CaptureQueriesContext(connection) as queries:
+        assert may(user, "stock.view_stockitem")
+        assert not may(user, "accounts.manage_users")
+        assert role_of(user) == ROLES[STORE_MANAGER]
+    assert len(queries.captured_queries) == 1
+    # Groups changed on this object: read again.
+    user.groups.set([Group.objects.get(name=ROLES[HQ_OFFICER].name)])
+    assert role_of(user) == ROLES[HQ_OFFICER]
+    inactive = User.objects.get(pk=reg.manager_y.pk)
+    inactive.is_active = False
+    assert not may(inactive, "stock.view_stockitem")
+
+
+def test_an_ended_session_is_gone_from_the_cache_too(reg, host_a):
+    from administration import services as admin_services
+
+    client = Client(HTTP_HOST=host_a)
+    client.force_login(reg.manager_x)
+    assert client.get("/items/").status_code == 200  # the session is cached now
+    assert admin_services.user_sessions_end(actor=reg.admin, user=reg.manager_x) == 1
+    response = client.get("/items/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_quick_select_writes_what_djangos_select_writes():
+    from django import forms
+
+    choices = [("", "All"), (1, "Store <b>&</b>"), (2, 'Store "2"')]
+    quick = QuickSelect(choices=choices).render("site", "2", attrs={"id": "id_site"})
+    django = forms.Select(choices=choices).render("site", "2", attrs={"id": "id_site"})
+    assert quick == django
+    assert "<b>" not in quick
