@@ -17,11 +17,13 @@ from audit.selectors import access_event_list
 from core.access import AccessAction, declaration_of_callback
 from custody import services as custody_services
 from custody.models import Discrepancy
+from imports import services as import_services
 from odk.models import AppUser, Submission
 from reporting import services as reporting_services
 from stock import services as stock_services
 from tests.custody.conftest import check, dispatch, draft
 from tests.factories import DEFAULT_PASSWORD, make_user
+from tests.imports.conftest import named
 from tests.odk.conftest import register_values
 from tests.odk.fake_central import PASSWORD, USERNAME, FakeCentral
 from tests.stock.conftest import image_bytes, make_register, register, upload
@@ -77,6 +79,13 @@ def world(in_country_a, fake):
     )
     reg.run = reporting_services.report_generate(run_id=run.pk)
     assert reg.run.is_ready, reg.run.error
+    # A register import checked by a dry run (its pages and its checked file).
+    template = import_services.template_build(actor=reg.admin, record=False)
+    imported = import_services.run_upload(actor=reg.admin, upload=named(template, "old.xlsx"))
+    import_services.run_request(
+        actor=reg.admin, run=imported, dry_run=True, valid_only=False, queue=False
+    )
+    reg.import_run = import_services.run_process(run_id=imported.pk, dry_run=True)
 
     odk_services.connection_save(
         actor=reg.admin,
@@ -113,6 +122,27 @@ def pages(w):
         "stock:item_label": (w.admin, f"/items/{item.pk}/label.pdf", A.DOCUMENT_VIEW, item),
         "stock:item_labels": (w.admin, "/items/labels.pdf?which=list", A.DOCUMENT_VIEW, None),
         "stock:archive_list": (w.admin, "/archive/", A.ARCHIVE_LIST, None),
+        "imports:home": (w.admin, "/import/", A.IMPORT_VIEW, None),
+        "imports:template": (w.admin, "/import/template.xlsx", A.IMPORT_TEMPLATE, None),
+        "imports:export": (w.admin, "/import/register.xlsx", A.REGISTER_EXPORT, None),
+        "imports:run_detail": (
+            w.admin,
+            f"/import/{w.import_run.pk}/",
+            A.IMPORT_VIEW,
+            w.import_run,
+        ),
+        "imports:mapping": (
+            w.admin,
+            f"/import/{w.import_run.pk}/columns/",
+            A.IMPORT_VIEW,
+            w.import_run,
+        ),
+        "imports:checked": (
+            w.admin,
+            f"/import/{w.import_run.pk}/checked.xlsx",
+            A.IMPORT_VIEW,
+            w.import_run,
+        ),
         "stock:marks_to_do": (w.admin, "/marks-to-do/", A.ITEM_LIST, None),
         "custody:transfer_list": (w.admin, "/transfers/", A.TRANSFER_LIST, None),
         "custody:transfer_new": (w.manager_x, "/transfers/new/", A.ITEM_LIST, None),

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django_tenants.utils import schema_context
 
 from backups.models import RestoreDrill
 from backups.pgbackrest_source import _free_port, server_bindir
@@ -136,6 +137,13 @@ def production_cluster(made):
 
 
 def _media_copy(media_root: Path, dest: Path) -> None:
+    # Where the storage really wrote the country's files: the folder that
+    # holds countries/<schema>/ (MEDIA_ROOT as the storage read it).
+    from stock.models import ItemPhoto
+
+    with schema_context(SCHEMA):
+        stored = Path(ItemPhoto.objects.order_by("pk").first().file.path)
+    media_root = next(parent.parent for parent in stored.parents if parent.name == "countries")
     subprocess.run(
         [str(ROOT / "scripts" / "media_backup.sh"), str(dest)],
         env={**os.environ, "SMS_MEDIA_ROOT": str(media_root), "SMS_S3_BUCKET": ""},

@@ -46,7 +46,7 @@ def test_store_manager_adds_a_photo_and_prints_the_label(page, store, tmp_path):
     gallery = page.locator("#photos")
     expect(gallery.locator("img[src*='/photos/']")).to_have_count(1)
     expect(gallery).to_contain_text("After re-weighing")
-    expect(gallery).to_contain_text(re.compile(r"Added by .+, .+ \(UTC\)"))
+    expect(gallery).to_contain_text(re.compile(r"Added by .+, .+ \d{2}:\d{2} UTC"))
     expect(page.locator(".history").last).to_contain_text("Photo added")
     with schema_context("xa"):
         photo = ItemPhoto.objects.get(item=item)
