@@ -44,8 +44,10 @@ def copy_items(source_id, count: int) -> None:
         )
         columns = [row[0] for row in cursor.fetchall() if row[0] not in ("id", "sms_number")]
         listed = ", ".join(f'"{c}"' for c in columns)
-        # The CITES mark is unique: the copies have none.
-        selected = ", ".join("NULL" if c == "cites_mark" else f'"{c}"' for c in columns)
+        # The CITES mark and its serial are unique: the copies have none.
+        unmarked = {"cites_mark": "NULL", "mark_series": "''", "mark_year": "NULL"}
+        unmarked["mark_serial"] = "NULL"
+        selected = ", ".join(unmarked.get(c, f'"{c}"') for c in columns)
         # Column names come from information_schema, not from input.
         query = (
             f"INSERT INTO stock_stockitem (id, sms_number, {listed}) "  # noqa: S608
