@@ -207,9 +207,13 @@ def test_a_photo_missing_from_the_media_copy_fails_the_pgbackrest_drill(
 ):
     _media_copy(media_root, tmp_path / "media-backup")
     copy = (tmp_path / "media-backup" / "latest" / "files").resolve()
-    photo = next(
-        path for path in sorted(copy.rglob("*")) if path.suffix.lower() in (".jpg", ".png")
-    )
+    # An original photo (thumbnails and display copies are not hashed).
+    from stock.models import ItemPhoto
+
+    with schema_context(SCHEMA):
+        stored = Path(ItemPhoto.objects.order_by("pk").first().file.path)
+    root = next(parent.parent for parent in stored.parents if parent.name == "countries")
+    photo = copy / stored.relative_to(root)
     photo.unlink()
     _use_pgbackrest(settings, production_cluster, tmp_path / "media-backup")
 
