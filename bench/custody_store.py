@@ -59,6 +59,48 @@ def ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def _backend_cpu() -> float:
+    """CPU seconds of this connection's PostgreSQL backend (same machine: /proc)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Step:
+    """Wall time, this process's CPU (the application), the database
+    backend's CPU and the number of SQL statements of one step."""
+
+    def __enter__(self):
+        from django.test.utils import CaptureQueriesContext
+
+        self.queries = CaptureQueriesContext(connection)
+        self.queries.__enter__()
+        self.db = _backend_cpu()
+        self.cpu = time.process_time()
+        self.wall = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu
+        self.db = _backend_cpu() - self.db
+        self.queries.__exit__(*exc)
+        # Less the two statements _backend_cpu itself sent.
+        self.count = len(self.queries.captured_queries) - 1
+        return False
+
+    def __str__(self):
+        return (
+            f"{self.wall * 1000:.0f} ms wall, {self.cpu * 1000:.0f} ms app CPU, "
+            f"{self.db * 1000:.0f} ms database CPU, {self.count} SQL statements"
+        )
+
+
 def setup_store(items: int):
     from django.contrib.auth.models import Group
 
@@ -132,20 +174,24 @@ def main() -> None:
         f"{page.content.decode().count('name="items" value=')} rows on the page"
     )
     times = []
-    for number in numbers:
-        started = time.perf_counter()
-        answer = client.post(url + "scan/", {"number": number}, HTTP_ACCEPT="application/json")
-        times.append(ms(started))
-        assert answer.json()["outcome"] == "found", answer.content
+    with Step() as scans:
+        for number in numbers:
+            started = time.perf_counter()
+            answer = client.post(
+                url + "scan/", {"number": number}, HTTP_ACCEPT="application/json"
+            )
+            times.append(ms(started))
+            assert answer.json()["outcome"] == "found", answer.content
     times.sort()
     say(
         f"scan ({len(times)}): median {statistics.median(times):.0f} ms, "
-        f"p95 {times[int(len(times) * 0.95) - 1]:.0f} ms, total {sum(times) / 1000:.1f} s"
+        f"p95 {times[int(len(times) * 0.95) - 1]:.0f} ms; all of them: {scans} "
+        f"(load {os.getloadavg()[0]:.2f})"
     )
-    started = time.perf_counter()
-    response = client.post(url + "sign-off/", {"note": "bench"})
+    with Step() as step:
+        response = client.post(url + "sign-off/", {"note": "bench"})
     assert response.status_code == 302, response.content[:2000]
-    say(f"sign-off: {ms(started):.0f} ms")
+    say(f"sign-off: {step}")
 
     started = time.perf_counter()
     page = client.get("/transfers/new/", {"origin": origin.pk})
@@ -171,13 +217,13 @@ def main() -> None:
     assert response.status_code == 302, response.content[:3000]
     say(f"prepare (all {len(numbers)} by 'all the filter shows'): {ms(started):.0f} ms")
     transfer_url = response.url
-    started = time.perf_counter()
-    response = client.post(
-        transfer_url + "dispatch/",
-        {"seal_numbers": "S-1", "courier": "Bench", "dispatching_officer": "Bench"},
-    )
+    with Step() as step:
+        response = client.post(
+            transfer_url + "dispatch/",
+            {"seal_numbers": "S-1", "courier": "Bench", "dispatching_officer": "Bench"},
+        )
     assert response.status_code == 302
-    say(f"dispatch: {ms(started):.0f} ms")
+    say(f"dispatch: {step} (load {os.getloadavg()[0]:.2f})")
     with schema_context(country.schema_name):
         client.force_login(receiver)
     started = time.perf_counter()
@@ -186,10 +232,15 @@ def main() -> None:
     with schema_context(country.schema_name):
         transfer = Transfer.objects.get(pk=int(transfer_url.strip("/").split("/")[-1]))
         seals = {f"seal_{pk}": "on" for pk in transfer.lines.values_list("item_id", flat=True)}
-    started = time.perf_counter()
-    response = client.post(transfer_url + "receive/", {"rest_arrived": str(len(numbers)), **seals})
+    with Step() as step:
+        response = client.post(
+            transfer_url + "receive/", {"rest_arrived": str(len(numbers)), **seals}
+        )
     assert response.status_code == 302, response.content[:3000]
-    say(f"receive (all arrived as dispatched): {ms(started):.0f} ms")
+    say(f"receive (all arrived as dispatched): {step} (load {os.getloadavg()[0]:.2f})")
+    with schema_context(country.schema_name):
+        at_destination = StockItem.objects.filter(site=destination, status="in_stock").count()
+    assert at_destination == len(numbers), at_destination
     started = time.perf_counter()
     pdf = client.get(transfer_url + "receipt.pdf")
     say(f"receipt PDF: {ms(started):.0f} ms, {len(pdf.content) / 1024:.0f} KiB")

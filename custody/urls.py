@@ -40,7 +40,8 @@ urlpatterns = [
     ),
     path(
         "stock-takes/<int:stocktake_id>/check-rest/",
-        views.stocktake_check_rest,
+        views.stocktake_check_many,
+        {"rest": True},
         name="stocktake_check_rest",
     ),
     path(

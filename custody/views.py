@@ -701,63 +701,42 @@ def stocktake_scan(request, stocktake_id):
 @login_required
 @permission_required("custody.run_stocktake", raise_exception=True)
 @require_POST
-def stocktake_check_many(request, stocktake_id):
-    """The items ticked in the list, all recorded with one result."""
+def stocktake_check_many(request, stocktake_id, rest=False):
+    """Many items recorded at once: the items ticked in the list, all with one
+    result; or, at the check-rest address (``rest``), "all the rest found",
+    confirmed with the count the page showed."""
     stocktake = selectors.stocktake_get(user=request.user, stocktake_id=stocktake_id)
-    form = StockTakeBulkForm(request.POST)
+    form = (StockTakeRestForm if rest else StockTakeBulkForm)(request.POST)
     done = []
 
     def check(data):
-        done.extend(
-            services.stocktake_check_many(
-                actor=request.user,
-                stocktake=stocktake,
-                items=data["items"],
-                result=data["result"],
+        if rest:
+            done.append(
+                services.stocktake_check_rest(
+                    actor=request.user, stocktake=stocktake, confirm=data["confirm_rest"]
+                )
             )
-        )
+        else:
+            lines = services.stocktake_check_many(
+                actor=request.user, stocktake=stocktake, items=data["items"], result=data["result"]
+            )
+            done.append(len(lines))
 
     if not _submitted(form, check):
-        return _stocktake_page(request, stocktake, bulk_form=form)
+        return _stocktake_page(request, stocktake, **{"rest_form" if rest else "bulk_form": form})
+    result = StockTakeLine.Result.FOUND if rest else form.cleaned_data["result"]
     messages.success(
         request,
         ngettext(
             "%(count)s item recorded: %(result)s.",
             "%(count)s items recorded: %(result)s.",
-            len(done),
+            done[0],
         )
-        % {"count": len(done), "result": StockTakeLine.Result(form.cleaned_data["result"]).label},
+        % {"count": done[0], "result": StockTakeLine.Result(result).label},
     )
     return redirect(
         reverse("custody:stocktake_detail", args=[stocktake.pk]) + _list_query(request.POST)
     )
-
-
-@access_exempt(WRITE_ONLY)
-@login_required
-@permission_required("custody.run_stocktake", raise_exception=True)
-@require_POST
-def stocktake_check_rest(request, stocktake_id):
-    """ "All the rest found", confirmed with the count the page showed."""
-    stocktake = selectors.stocktake_get(user=request.user, stocktake_id=stocktake_id)
-    form = StockTakeRestForm(request.POST)
-    done = []
-
-    def rest(data):
-        done.append(
-            services.stocktake_check_rest(
-                actor=request.user, stocktake=stocktake, confirm=data["confirm_rest"]
-            )
-        )
-
-    if not _submitted(form, rest):
-        return _stocktake_page(request, stocktake, rest_form=form)
-    messages.success(
-        request,
-        ngettext("%(count)s item recorded as found.", "%(count)s items recorded as found.", done[0])
-        % {"count": done[0]},
-    )
-    return redirect("custody:stocktake_detail", stocktake.pk)
 
 
 @access_exempt(WRITE_ONLY)

@@ -214,10 +214,12 @@ def entry_appended(entry: LedgerEntry) -> None:
 
 
 def entries_appended(entries: list[LedgerEntry]) -> None:
-    """``entry_appended`` for a batch (ledger.append_many, e.g. the register
-    import): one read for all the items, the writes sent together. The same
-    steps and the same result as one by one; a batch that names an item
-    twice, or an item the aggregates already hold, goes one by one."""
+    """``entry_appended`` for a batch (ledger.append_many: the register
+    import, a whole transfer dispatched or received): one read for all the
+    items, the writes sent together. The same steps and the same result as
+    one by one; a batch that names an item twice, or an item whose
+    classification changed since it was booked (a rebooking), goes one by
+    one."""
     wanted = [e for e in entries if e.event in STATE_EVENTS and e.item_id is not None]
     ids = [str(e.item_id) for e in wanted]
     if len(wanted) < 2 or len(set(ids)) != len(ids):
@@ -231,25 +233,35 @@ def entries_appended(entries: list[LedgerEntry]) -> None:
             [ids],
         )
         rows = {str(row[0]): row[1:] for row in cursor.fetchall()}
-        if len(rows) != len(ids) or any(row[5] is not None for row in rows.values()):
+        if len(rows) != len(ids) or any(
+            row[5] is not None and tuple(row[11:15]) != tuple(row[:4]) for row in rows.values()
+        ):
             for entry in entries:
                 entry_appended(entry)
             return
         zone = country_zone()
         positions, transitions = [], []
         for entry in wanted:
-            type_id, source, received_on, mark, number = rows[str(entry.item_id)][:5]
+            row = rows[str(entry.item_id)]
+            type_id, source, received_on, mark, number = row[:5]
             info = ItemInfo(entry.item_id, number, type_id, None, source, received_on, mark)
+            booked = row[5] is not None
             payload = entry.payload or {}
             day = effective_day(
                 entry.event,
                 entry.occurred_at.astimezone(zone).date(),
                 received_on=received_on,
                 archived_on=payload.get("archived_on"),
-                last_day=None,
+                last_day=row[10] if booked else None,
             )
             state, transition = step(
-                info, None, entry.sequence, day, entry.event, entry.site_id, payload
+                info,
+                _state_of(*row[6:10]) if booked else None,
+                entry.sequence,
+                day,
+                entry.event,
+                entry.site_id,
+                payload,
             )
             params = _position_params(info, state, day)
             if transition is None:

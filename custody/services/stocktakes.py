@@ -238,10 +238,47 @@ def stocktake_check_many(
         listed = set()
     if listed != set(item_ids):
         raise ValidationError({"items": [_("Some of the ticked items are not on this list.")]})
-    return [
-        stocktake_check(actor=actor, stocktake=stocktake, item=item_id, result=result)
-        for item_id in item_ids
-    ]
+    return _check_lines(actor=actor, stocktake=stocktake, item_ids=item_ids, result=result)
+
+
+def _check_lines(*, actor, stocktake: StockTake, item_ids: list, result: str) -> list:
+    """``stocktake_check`` without weight, note or photo for many expected
+    items of ``stocktake`` (locked and open): the lines in one UPDATE, their
+    ledger entries in one INSERT (ledger.append_many), in the order given."""
+    lines = {
+        str(line.item_id): line
+        for line in StockTakeLine.objects.select_for_update()
+        .select_related("item")
+        .filter(stocktake=stocktake, item_id__in=item_ids)
+    }
+    lines = [lines[str(item_id)] for item_id in item_ids]
+    now = timezone.now()
+    for line in lines:
+        line.result, line.weight_measured, line.note = result, None, ""
+        line.checked_by, line.checked_at = actor, now
+    StockTakeLine.objects.bulk_update(
+        lines, ["result", "weight_measured", "note", "checked_by", "checked_at"], batch_size=1000
+    )
+    ledger.append_many(
+        [
+            ledger.NewEntry(
+                event=Event.STOCKTAKE_CHECKED,
+                site=stocktake.site_id,
+                item=line.item_id,
+                stocktake=stocktake,
+                payload={
+                    "stocktake": stocktake.reference,
+                    "result": result,
+                    "expected_weight": line.expected_weight,
+                    "weight_measured": None,
+                    "note": "",
+                },
+            )
+            for line in lines
+        ],
+        actor=actor,
+    )
+    return lines
 
 
 @transaction.atomic
@@ -287,10 +324,7 @@ def stocktake_check_rest(*, actor, stocktake: StockTake, confirm: int | None) ->
                 ]
             }
         )
-    for item_id in rest:
-        stocktake_check(
-            actor=actor, stocktake=stocktake, item=item_id, result=StockTakeLine.Result.FOUND
-        )
+    _check_lines(actor=actor, stocktake=stocktake, item_ids=rest, result=StockTakeLine.Result.FOUND)
     return len(rest)
 
 
@@ -359,42 +393,62 @@ def _becomes_missing(*, stocktake: StockTake, line: StockTakeLine, item: StockIt
     )
 
 
-def _sign_off_line(*, actor, stocktake: StockTake, line: StockTakeLine, item: StockItem) -> bool:
-    """Settle one expected item at sign-off; whether its outcome changed."""
+def _sign_off_outcome(*, stocktake: StockTake, line: StockTakeLine, item: StockItem):
+    """What sign-off makes of one expected item: its line's outcome, or None
+    when nothing changes."""
     R, Outcome = StockTakeLine.Result, StockTakeLine.Outcome
     here = item.site_id == stocktake.site_id
     absent = line.result in (R.UNCHECKED, R.MISSING)
     if _becomes_missing(stocktake=stocktake, line=line, item=item):
-        stock_services.item_move(item=item, status=Status.MISSING)
-        line.outcome = Outcome.MARKED_MISSING
-        ledger.append(
-            event=Event.STOCKTAKE_MISSING,
-            actor=actor,
-            site=stocktake.site_id,
-            item=item,
-            stocktake=stocktake,
-            payload={
+        return Outcome.MARKED_MISSING
+    if here and not absent and item.status == Status.MISSING:
+        return Outcome.FOUND_AGAIN
+    if not here or item.status not in (Status.IN_STOCK, Status.MISSING):
+        return Outcome.MOVED
+    return None
+
+
+def _sign_off_lines(*, actor, stocktake: StockTake, lines: list, items: dict) -> None:
+    """Settle the expected items at sign-off, whatever their number in a few
+    statements: the items that become missing in one UPDATE, those found
+    again in another, the lines' outcomes in one, the ledger's entries (in
+    the lines' order) in one INSERT."""
+    Outcome = StockTakeLine.Outcome
+    changed, entries = [], []
+    moves = {Outcome.MARKED_MISSING: [], Outcome.FOUND_AGAIN: []}
+    for line in lines:
+        item = items[line.item_id]
+        outcome = _sign_off_outcome(stocktake=stocktake, line=line, item=item)
+        if outcome is None:
+            continue
+        line.outcome = outcome
+        changed.append(line)
+        if outcome == Outcome.MARKED_MISSING:
+            payload = {
                 "stocktake": stocktake.reference,
                 "result": line.result,
                 "status": Status.MISSING,
-            },
+            }
+            event = Event.STOCKTAKE_MISSING
+        elif outcome == Outcome.FOUND_AGAIN:
+            payload = {"stocktake": stocktake.reference, "status": Status.IN_STOCK}
+            event = Event.STOCKTAKE_FOUND
+        else:
+            continue
+        moves[outcome].append(item)
+        entries.append(
+            ledger.NewEntry(
+                event=event,
+                site=stocktake.site_id,
+                item=item.pk,
+                stocktake=stocktake,
+                payload=payload,
+            )
         )
-    elif here and not absent and item.status == Status.MISSING:
-        stock_services.item_move(item=item, status=Status.IN_STOCK)
-        line.outcome = Outcome.FOUND_AGAIN
-        ledger.append(
-            event=Event.STOCKTAKE_FOUND,
-            actor=actor,
-            site=stocktake.site_id,
-            item=item,
-            stocktake=stocktake,
-            payload={"stocktake": stocktake.reference, "status": Status.IN_STOCK},
-        )
-    elif not here or item.status not in (Status.IN_STOCK, Status.MISSING):
-        line.outcome = Outcome.MOVED
-    else:
-        return False
-    return True
+    stock_services.items_move(items=moves[Outcome.MARKED_MISSING], status=Status.MISSING)
+    stock_services.items_move(items=moves[Outcome.FOUND_AGAIN], status=Status.IN_STOCK)
+    StockTakeLine.objects.bulk_update(changed, ["outcome"], batch_size=1000)
+    ledger.append_many(entries, actor=actor)
 
 
 @transaction.atomic(durable=True)
@@ -451,9 +505,7 @@ def stocktake_sign_off(
                 ]
             }
         )
-    for line in lines:
-        if _sign_off_line(actor=actor, stocktake=stocktake, line=line, item=items[line.item_id]):
-            line.save(update_fields=["outcome"])
+    _sign_off_lines(actor=actor, stocktake=stocktake, lines=lines, items=items)
     stocktake.status = StockTake.Status.SIGNED_OFF
     stocktake.signed_off_by = actor
     stocktake.signed_off_at = timezone.now()

@@ -197,29 +197,36 @@ def transfer_dispatch(
     transfer.dispatched_by = actor
     transfer.dispatched_at = now
     transfer.save()
+    # The whole transfer in a few statements, whatever its size: the items in
+    # one UPDATE (and the totals per type), the lines in one, the ledger's
+    # entries in one INSERT under one lock of its head (ledger.append_many).
+    stock_services.items_move(items=[items[ln.item_id] for ln in lines], status=Status.IN_TRANSIT)
     for line in lines:
-        item = items[line.item_id]
         line.state = State.IN_TRANSIT
-        line.weight_dispatched = item.weight_kg
-        line.save(update_fields=["state", "weight_dispatched"])
-        stock_services.item_move(item=item, status=Status.IN_TRANSIT)
-        ledger.append(
-            event=Event.DISPATCHED,
-            actor=actor,
-            site=transfer.origin_id,
-            item=item,
-            transfer=transfer,
-            payload={
-                "transfer": transfer.reference,
-                "from": transfer.origin.code,
-                "to": transfer.destination.code,
-                "weight_kg": item.weight_kg,
-                "seal_numbers": seal_numbers,
-                "courier": courier,
-                "vehicle": transfer.vehicle,
-                "dispatching_officer": dispatching_officer,
-            },
-        )
+        line.weight_dispatched = items[line.item_id].weight_kg
+    TransferItem.objects.bulk_update(lines, ["state", "weight_dispatched"], batch_size=1000)
+    payload = {
+        "transfer": transfer.reference,
+        "from": transfer.origin.code,
+        "to": transfer.destination.code,
+        "seal_numbers": seal_numbers,
+        "courier": courier,
+        "vehicle": transfer.vehicle,
+        "dispatching_officer": dispatching_officer,
+    }
+    ledger.append_many(
+        [
+            ledger.NewEntry(
+                event=Event.DISPATCHED,
+                site=transfer.origin_id,
+                item=line.item_id,
+                transfer=transfer,
+                payload={**payload, "weight_kg": items[line.item_id].weight_kg},
+            )
+            for line in lines
+        ],
+        actor=actor,
+    )
     return transfer
 
 
@@ -323,22 +330,11 @@ def _receipt_weights(checks: list[ReceiptCheck], lines: dict) -> dict[str, Decim
     return weights
 
 
-def _receive_present(
-    *,
-    actor,
-    transfer,
-    line,
-    received: Decimal,
-    tolerance: Decimal,
-    as_dispatched: bool = False,
-) -> None:
-    """An item checked present: into the destination's stock, with the
-    discrepancies its weight or seal call for."""
-    line.weight_received = received
-    line.state = State.RECEIVED
-    line.open = False
-    line.save()
-    stock_services.item_move(item=line.item, site=transfer.destination, status=Status.IN_STOCK)
+def _receipt_entries(*, actor, transfer, line, tolerance: Decimal, as_dispatched: bool) -> None:
+    """The ledger entry of an item checked present (moved into the
+    destination's stock by the caller) and the discrepancies its weight or
+    seal call for."""
+    received = line.weight_received
     exceeded, percent = _tolerance_exceeded(line.weight_dispatched, received, tolerance)
     details = {"difference_percent": percent, "seal_intact": line.seal_intact}
     if as_dispatched:
@@ -365,6 +361,18 @@ def _receive_present(
             kind=Discrepancy.Kind.SEAL,
             details={"seal_numbers": transfer.seal_numbers, "note": line.note},
         )
+
+
+_RECEIPT_FIELDS = [
+    "received_by",
+    "received_at",
+    "present",
+    "note",
+    "seal_intact",
+    "weight_received",
+    "state",
+    "open",
+]
 
 
 @transaction.atomic(durable=True)
@@ -395,6 +403,7 @@ def transfer_receive(*, actor, transfer: Transfer, checks: Iterable[ReceiptCheck
         .filter(pk__in=[lines[str(c.item_id)].item_id for c in checks])
         .order_by("pk")
     }
+    checked = []
     for check in checks:
         key = str(check.item_id)
         line = lines[key]
@@ -403,23 +412,41 @@ def transfer_receive(*, actor, transfer: Transfer, checks: Iterable[ReceiptCheck
         line.present, line.note = bool(check.present), (check.note or "").strip()
         if check.present:
             line.seal_intact = bool(check.seal_intact)
-            _receive_present(
-                actor=actor,
-                transfer=transfer,
-                line=line,
-                received=weights[key],
-                tolerance=tolerance,
-                as_dispatched=check.as_dispatched and _blank(check.weight_kg),
-            )
-            continue
-        line.state = State.MISSING_REPORTED
-        line.save()
-        _raise_discrepancy(
-            actor=actor,
-            transfer=transfer,
-            line=line,
-            kind=Discrepancy.Kind.MISSING_ITEM,
-            details={"weight_dispatched": line.weight_dispatched, "note": line.note},
-        )
+            line.weight_received = weights[key]
+            line.state = State.RECEIVED
+            line.open = False
+        else:
+            line.state = State.MISSING_REPORTED
+        checked.append((line, check.present and check.as_dispatched and _blank(check.weight_kg)))
+    # The whole receipt in a few statements, whatever its size: the items
+    # that arrived in one UPDATE (the totals per type), the lines in one, the
+    # ledger's entries in one INSERT under one lock of its head
+    # (ledger.batched); only the discrepancies are written one by one.
+    stock_services.items_move(
+        items=[line.item for line, _as in checked if line.present],
+        site=transfer.destination,
+        status=Status.IN_STOCK,
+    )
+    TransferItem.objects.bulk_update(
+        [line for line, _as in checked], _RECEIPT_FIELDS, batch_size=1000
+    )
+    with ledger.batched():
+        for line, as_dispatched in checked:
+            if line.present:
+                _receipt_entries(
+                    actor=actor,
+                    transfer=transfer,
+                    line=line,
+                    tolerance=tolerance,
+                    as_dispatched=as_dispatched,
+                )
+            else:
+                _raise_discrepancy(
+                    actor=actor,
+                    transfer=transfer,
+                    line=line,
+                    kind=Discrepancy.Kind.MISSING_ITEM,
+                    details={"weight_dispatched": line.weight_dispatched, "note": line.note},
+                )
     refresh_transfer_status(transfer)
     return transfer

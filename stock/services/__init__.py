@@ -63,7 +63,7 @@ from .registration import (
     photos_add,
     registration_check,
 )
-from .totals import TotalsKey, item_move, totals_add_many, totals_adjust
+from .totals import TotalsKey, item_move, items_move, totals_add_many, totals_adjust
 
 __all__ = [
     "APPROVE_CORRECTION",
@@ -87,6 +87,7 @@ __all__ = [
     "item_archive",
     "item_correct",
     "item_move",
+    "items_move",
     "item_register",
     "items_register_many",
     "mark_holders_cached",
