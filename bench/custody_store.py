@@ -177,9 +177,7 @@ def main() -> None:
     with Step() as scans:
         for number in numbers:
             started = time.perf_counter()
-            answer = client.post(
-                url + "scan/", {"number": number}, HTTP_ACCEPT="application/json"
-            )
+            answer = client.post(url + "scan/", {"number": number}, HTTP_ACCEPT="application/json")
             times.append(ms(started))
             assert answer.json()["outcome"] == "found", answer.content
     times.sort()
