@@ -12,7 +12,8 @@ is append-only, and an entry naming a removed item is still a valid link).
 import os
 import re
 import uuid
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pgtrigger
@@ -42,6 +43,8 @@ class Stores:
     manager: object
     receiver: object
     numbers: list
+    # The same two roles in other languages: {"fr": (manager, receiver), ...}
+    speakers: dict = field(default_factory=dict)
 
 
 def _shots(tmp_path) -> Path:
@@ -52,6 +55,15 @@ def _shots(tmp_path) -> Path:
 
 @pytest.fixture
 def stores(live_server, country_a, settings, tmp_path):
+    with custody_stores(live_server, country_a, settings, tmp_path, items=ITEMS) as made:
+        yield made
+
+
+@contextmanager
+def custody_stores(live_server, country_a, settings, tmp_path, *, items, languages=()):
+    """Two new stores of country A, ``items`` bags registered at the first
+    through the service, a store manager of each (English), the same two in
+    each of ``languages``; all removed at the end."""
     from django.contrib.sessions.models import Session
 
     from stock import services
@@ -69,17 +81,36 @@ def stores(live_server, country_a, settings, tmp_path):
         site = SiteFactory(code=f"north-{suffix}", name=f"North store {suffix}")
         other = SiteFactory(code=f"central-{suffix}", name=f"Central strongroom {suffix}")
         category = ItemCategory.objects.create(
-            code=f"pangolin-{suffix}", kind="pangolin", labels={"en": "Pangolin", "fr": "Pangolin"}
+            code=f"pangolin-{suffix}",
+            kind="pangolin",
+            labels={"en": "Pangolin", "fr": "Pangolin", "pt": "Pangolim"},
         )
         item_type = ItemType.objects.create(
             category=category,
             code=f"scales-{suffix}",
-            labels={"en": "Scales (bag)", "fr": "Écailles (sac)"},
+            labels={"en": "Scales (bag)", "fr": "Écailles (sac)", "pt": "Escamas (saco)"},
             counting="single",
         )
         manager = make_user(role=STORE_MANAGER, sites=[site], username=f"north-{suffix}")
         receiver = make_user(role=STORE_MANAGER, sites=[other], username=f"central-{suffix}")
-        for n in range(ITEMS):
+        speakers = {
+            language: (
+                make_user(
+                    role=STORE_MANAGER,
+                    sites=[site],
+                    username=f"north-{language}-{suffix}",
+                    language=language,
+                ),
+                make_user(
+                    role=STORE_MANAGER,
+                    sites=[other],
+                    username=f"central-{language}-{suffix}",
+                    language=language,
+                ),
+            )
+            for language in languages
+        }
+        for n in range(items):
             services.item_register(
                 actor=manager,
                 site=site,
@@ -94,7 +125,24 @@ def stores(live_server, country_a, settings, tmp_path):
             .values_list("sms_number", flat=True)
         )
     url = f"http://{country_a.host}:{live_server.url.rsplit(':', 1)[1]}"
-    yield Stores(url, site, other, manager, receiver, numbers)
+    try:
+        yield Stores(url, site, other, manager, receiver, numbers, speakers)
+    finally:
+        _remove(country_a, [site, other], [manager, receiver, *sum(speakers.values(), ())])
+        with database_owner(), schema_context(country_a.schema_name):
+            for model, before in counters.items():
+                model.objects.exclude(pk__in=before).delete()
+                for pk, last_serial in before.items():
+                    model.objects.filter(pk=pk).update(last_serial=last_serial)
+            Session.objects.exclude(session_key__in=sessions_before).delete()
+            item_type.delete()
+            category.delete()
+            site.delete()
+            other.delete()
+
+
+def _remove(country_a, sites, users):
+    """What the walk made at ``sites`` (the ledger entries stay), and ``users``."""
     from custody.models import (
         Discrepancy,
         StockTake,
@@ -117,7 +165,6 @@ def stores(live_server, country_a, settings, tmp_path):
             "stock.ItemChange:itemchange_no_delete",
         ),
     ):
-        sites = [site, other]
         Discrepancy.objects.filter(transfer__origin__in=sites).delete()
         TransferItem.objects.filter(transfer__origin__in=sites).delete()
         Transfer.objects.filter(origin__in=sites).delete()
@@ -126,17 +173,8 @@ def stores(live_server, country_a, settings, tmp_path):
         StockTotal.objects.filter(site__in=sites).delete()
         ItemChange.objects.filter(item__site__in=sites).delete()
         StockItem.objects.filter(site__in=sites).delete()
-        for model, before in counters.items():
-            model.objects.exclude(pk__in=before).delete()
-            for pk, last_serial in before.items():
-                model.objects.filter(pk=pk).update(last_serial=last_serial)
-        Session.objects.exclude(session_key__in=sessions_before).delete()
-        for user in (manager, receiver):
+        for user in users:
             _user_remove(user)
-        item_type.delete()
-        category.delete()
-        site.delete()
-        other.delete()
 
 
 def _sign_in(browser, stores, user, viewport=DESKTOP):
