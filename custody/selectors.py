@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from accounts.permissions import may
@@ -244,6 +245,17 @@ def stocktake_counts(*, stocktake: StockTake) -> dict:
     return {key: row[key] or 0 for key in STOCKTAKE_SHOW}
 
 
+def stocktake_found_weight(*, stocktake: StockTake) -> Decimal:
+    """The weight of the expected items found (damaged included), re-weighed
+    or as expected: the report's "found" weight, for the page's figures
+    after each scan."""
+    R = StockTakeLine.Result
+    total = stocktake.lines.filter(expected=True, result__in=[R.FOUND, R.DAMAGED]).aggregate(
+        weight=Sum(Coalesce("weight_measured", "expected_weight"))
+    )["weight"]
+    return total or Decimal("0.000")
+
+
 def stocktake_report(*, stocktake: StockTake, lines: list[StockTakeLine] | None = None) -> dict:
     """Expected vs found, weight differences and additions (``lines``: the
     stock-take's lines when the caller already has them)."""
@@ -274,6 +286,10 @@ def stocktake_report(*, stocktake: StockTake, lines: list[StockTakeLine] | None 
         ),
     }
     report["found_count"] = report["found"] + len(report["damaged"])
+    # Signed off: the items it recorded as missing (unchecked ones included).
+    report["marked_missing"] = sum(
+        1 for ln in expected if ln.outcome == StockTakeLine.Outcome.MARKED_MISSING
+    )
     return report
 
 

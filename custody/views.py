@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core import display
 from core.access import AccessAction, access_exempt, access_shows, logs_access
 from core.paging import PAGE_SIZE, Keyset
 from ledger.checkpoints import Checkpoint
@@ -681,6 +682,10 @@ def stocktake_scan(request, stocktake_id):
                 "message": text,
                 "counts": counts,
                 "missing": preview["count"],
+                # The report's found weight follows the count.
+                "found_weight": display.weight(
+                    selectors.stocktake_found_weight(stocktake=stocktake)
+                ),
                 "rest_label": ngettext(
                     "The %(count)s item not checked yet is here: record it as found",
                     "All the %(count)s items not checked yet are here: record them as found",

@@ -60,6 +60,11 @@
       document.querySelectorAll("[data-count-found]").forEach(function (el) {
         el.textContent = answer.counts.found + answer.counts.damaged;
       });
+      if (answer.found_weight) {
+        document.querySelectorAll("[data-found-weight]").forEach(function (el) {
+          el.textContent = answer.found_weight;
+        });
+      }
       var rest = document.querySelector("[data-rest-count]");
       if (rest) {
         rest.value = answer.counts.unchecked;

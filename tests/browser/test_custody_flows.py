@@ -45,6 +45,8 @@ class Stores:
     numbers: list
     # The same two roles in other languages: {"fr": (manager, receiver), ...}
     speakers: dict = field(default_factory=dict)
+    # A second type of the same category, of which the stores hold nothing.
+    other_type: object = None
 
 
 def _shots(tmp_path) -> Path:
@@ -91,6 +93,12 @@ def custody_stores(live_server, country_a, settings, tmp_path, *, items, languag
             labels={"en": "Scales (bag)", "fr": "Écailles (sac)", "pt": "Escamas (saco)"},
             counting="single",
         )
+        other_type = ItemType.objects.create(
+            category=category,
+            code=f"claws-{suffix}",
+            labels={"en": "Claws", "fr": "Griffes", "pt": "Garras"},
+            counting="single",
+        )
         manager = make_user(role=STORE_MANAGER, sites=[site], username=f"north-{suffix}")
         receiver = make_user(role=STORE_MANAGER, sites=[other], username=f"central-{suffix}")
         speakers = {
@@ -126,7 +134,7 @@ def custody_stores(live_server, country_a, settings, tmp_path, *, items, languag
         )
     url = f"http://{country_a.host}:{live_server.url.rsplit(':', 1)[1]}"
     try:
-        yield Stores(url, site, other, manager, receiver, numbers, speakers)
+        yield Stores(url, site, other, manager, receiver, numbers, speakers, other_type)
     finally:
         _remove(country_a, [site, other], [manager, receiver, *sum(speakers.values(), ())])
         with database_owner(), schema_context(country_a.schema_name):
@@ -136,6 +144,7 @@ def custody_stores(live_server, country_a, settings, tmp_path, *, items, languag
                     model.objects.filter(pk=pk).update(last_serial=last_serial)
             Session.objects.exclude(session_key__in=sessions_before).delete()
             item_type.delete()
+            other_type.delete()
             category.delete()
             site.delete()
             other.delete()
