@@ -729,15 +729,18 @@ def stocktake_check_many(request, stocktake_id, rest=False):
 
     if not _submitted(form, check):
         return _stocktake_page(request, stocktake, **{"rest_form" if rest else "bulk_form": form})
-    result = StockTakeLine.Result.FOUND if rest else form.cleaned_data["result"]
+    if rest:
+        text = ngettext(
+            "%(count)s item recorded as found.", "%(count)s items recorded as found.", done[0]
+        )
+    else:
+        text = ngettext(
+            "%(count)s item recorded: %(result)s.", "%(count)s items recorded: %(result)s.", done[0]
+        )
+    result = form.cleaned_data.get("result")
     messages.success(
         request,
-        ngettext(
-            "%(count)s item recorded: %(result)s.",
-            "%(count)s items recorded: %(result)s.",
-            done[0],
-        )
-        % {"count": done[0], "result": StockTakeLine.Result(result).label},
+        text % {"count": done[0], "result": StockTakeLine.Result(result).label if result else ""},
     )
     return redirect(
         reverse("custody:stocktake_detail", args=[stocktake.pk]) + _list_query(request.POST)
