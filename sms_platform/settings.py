@@ -278,6 +278,12 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 CSRF_COOKIE_DOMAIN = None
 # A refused form (CSRF) answers SMS's own page, in the user's language (core/error_pages.py).
 CSRF_FAILURE_VIEW = "core.error_pages.csrf_failure"
+# A whole store in one form: the receipt posts four fields per item on its
+# way (outcome, seal, weight, note), the transfer picker one per item chosen.
+# Django's default of 1,000 fields answered 400 to the receipt of a 300-item
+# transfer; 24,000 covers a store of 6,000 items. The body stays capped by
+# DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB: about 30,000 such fields).
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 24_000
 
 CACHES = {
     "default": {
