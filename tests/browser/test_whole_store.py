@@ -63,7 +63,7 @@ def store(live_server, country_a, settings, tmp_path):
 
 
 # The innermost elements that reach past a phone's screen, to say what to fix.
-_PAST_THE_EDGE = """() => Array.from(document.querySelectorAll("main *"))
+_PAST_THE_EDGE = """() => Array.from(document.querySelectorAll("body *"))
   .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
   .filter((e) => !Array.from(e.children).some(
     (c) => c.getBoundingClientRect().right > window.innerWidth + 1))
