@@ -62,6 +62,22 @@ def store(live_server, country_a, settings, tmp_path):
         yield made
 
 
+@pytest.fixture
+def viewers(browser, store, tmp_path):
+    """Make Viewers; their browser windows are closed at the end (six each,
+    with pages of 300 lines: left open they slow the next tests down)."""
+    made = []
+
+    def make(users: dict):
+        made.append(Viewers(browser, store, users, _shots(tmp_path)))
+        return made[-1]
+
+    yield make
+    for group in made:
+        for page in group.pages.values():
+            page.context.close()
+
+
 # The innermost elements that reach past a phone's screen, to say what to fix.
 _PAST_THE_EDGE = """() => Array.from(document.querySelectorAll("body *"))
   .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
@@ -107,13 +123,11 @@ def _lines(store, model_filter):
     return StockTakeLine.objects.filter(stocktake__site=store.site, **model_filter)
 
 
-def test_a_whole_store_counted_by_scanning_and_signed_off(browser, store, country_a, tmp_path):
+def test_a_whole_store_counted_by_scanning_and_signed_off(store, viewers, country_a, tmp_path):
     shots = _shots(tmp_path)
     fr_manager, _fr = store.speakers["fr"]
     pt_manager, _pt = store.speakers["pt"]
-    viewers = Viewers(
-        browser, store, {"en": store.manager, "fr": fr_manager, "pt": pt_manager}, shots
-    )
+    viewers = viewers({"en": store.manager, "fr": fr_manager, "pt": pt_manager})
     english = viewers.pages[("en", "1366")]
     english.goto(store.url + "/stock-takes/")
     english.get_by_label("Store").select_option(str(store.site.pk))
@@ -190,19 +204,13 @@ def test_a_whole_store_counted_by_scanning_and_signed_off(browser, store, countr
     viewers.look(url + "?show=missing#items", "5-signed-off-missing")
 
 
-def test_a_whole_store_moved_by_scanning_and_received(browser, store, country_a, tmp_path):
+def test_a_whole_store_moved_by_scanning_and_received(store, viewers, country_a, tmp_path):
     shots = _shots(tmp_path)
-    senders = Viewers(
-        browser,
-        store,
-        {"en": store.manager, **{lang: pair[0] for lang, pair in store.speakers.items()}},
-        shots,
+    senders = viewers(
+        {"en": store.manager, **{lang: pair[0] for lang, pair in store.speakers.items()}}
     )
-    receivers = Viewers(
-        browser,
-        store,
-        {"en": store.receiver, **{lang: pair[1] for lang, pair in store.speakers.items()}},
-        shots,
+    receivers = viewers(
+        {"en": store.receiver, **{lang: pair[1] for lang, pair in store.speakers.items()}}
     )
     picker_url = store.url + f"/transfers/new/?origin={store.site.pk}"
     senders.look(picker_url, "1-picker")
