@@ -290,7 +290,8 @@ def _xlsx_row_writer(kinds: list, styles: dict):
             elif kind in (INT, YEAR):
                 append(f"{ref}{style[index]}><v>{int(value)}</v></c>")
             elif kind == DATE and isinstance(value, datetime.date):
-                serial = (value - _EXCEL_EPOCH).days
+                day = value.date() if isinstance(value, datetime.datetime) else value
+                serial = (day - _EXCEL_EPOCH).days
                 append(f"{ref}{style[index]}><v>{serial}</v></c>")
             else:
                 key = (index, value)
