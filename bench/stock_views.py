@@ -28,7 +28,10 @@ What it does, in a database of its own (never the one you work in):
    and the CPU time this process spent per request (median), which a busy
    machine inflates far less than the wall times;
 5. with --explain, prints EXPLAIN (ANALYZE, BUFFERS) of the store manager's
-   filtered item list (category + status, page 1) and its shared buffers.
+   filtered item list (category + status, page 1) and its shared buffers,
+   and of the dashboard's curves on a cache miss (HQ officer and store
+   manager): the month-end balances they read, beside the buffers and rows
+   the old way (summing the net monthly movements) would read.
 
 Loading bypasses the services on purpose (a million registrations through
 them would take hours); the views read what the services would have written.
@@ -42,7 +45,7 @@ import re
 import statistics
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -526,7 +529,72 @@ def run_timings(
         path = f"/items/?category={ivory.pk}&status=in_stock"
         statements = page_statements(clients["store manager"], host, path)
         explain(country.schema_name, statements, f"store manager's list {path}")
+        for who, user in (("HQ officer", hq), ("store manager", manager)):
+            explain_charts(country.schema_name, user, who)
     return results
+
+
+def chart_statements(user, *, source: str) -> list[str]:
+    """The statements that read the dashboard's two curves on a cache miss:
+    from the month-end balances (``source="balances"``, what the dashboard
+    does), or by summing the net movements as before (``"movements"``)."""
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from reporting.aggregates import Totals
+    from reporting.definitions import Figures
+    from reporting.figures import Scope, country_zone
+    from reporting.selectors import CHART_MONTHS
+
+    today = timezone.now().astimezone(country_zone()).date()
+    first = (today.replace(day=1) - timedelta(days=31 * (CHART_MONTHS - 1))).replace(day=1)
+    totals = Totals(scope=Scope.of_user(user))
+    read = Totals.monthly_balances if source == "balances" else Figures.monthly_balances
+    with CaptureQueriesContext(connection) as queries:
+        for by in ("category", "site"):
+            read(totals, first=first, last=today, by=by)
+    return [q["sql"] for q in queries.captured_queries if "reporting_m" in q["sql"]]
+
+
+def explain_charts(schema: str, user, who: str) -> None:
+    """EXPLAIN (ANALYZE, BUFFERS) of the curves' statements (both curves), and
+    what the old way (summing the net movements) reads, for comparison."""
+    with schema_context(schema):
+        with connection.cursor() as cursor:
+            # Index-only scans need the visibility map, which autovacuum keeps
+            # (a table just filled or rebuilt has none yet).
+            cursor.execute("VACUUM ANALYZE reporting_monthbalance")
+            cursor.execute("VACUUM ANALYZE reporting_movementtotal")
+        for source in ("balances", "movements"):
+            statements = chart_statements(user, source=source)
+            buffers, rows, ms = 0, 0, 0.0
+            with connection.cursor() as cursor:
+                for sql in statements:
+                    cursor.execute(sql)  # warm, as on the dashboard
+                    cursor.fetchall()
+                    cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}")
+                    plan = cursor.fetchone()[0][0]
+                    top = plan["Plan"]
+                    buffers += top.get("Shared Hit Blocks", 0) + top.get("Shared Read Blocks", 0)
+                    rows += _rows_read(top)
+                    ms += plan["Execution Time"]
+            say(
+                f"charts ({who}) from {'month balances' if source == 'balances' else 'movements'}:"
+                f" {len(statements)} statements, {buffers} buffers, {rows:,} rows read, {ms:.1f} ms"
+            )
+            if source == "balances" and statements:
+                with connection.cursor() as cursor:
+                    cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {statements[0]}")
+                    for (line,) in cursor.fetchall():
+                        say(f"  {line}")
+
+
+def _rows_read(node: dict) -> int:
+    """Rows the plan's scans returned (index and table scans, all loops)."""
+    own = 0
+    if "Scan" in node.get("Node Type", ""):
+        own = node.get("Actual Rows", 0) * node.get("Actual Loops", 1)
+    return own + sum(_rows_read(child) for child in node.get("Plans", []))
 
 
 def report(results, *, items: int, countries: int, requests: int) -> None:
