@@ -26,7 +26,9 @@ What it does, in a database of its own (never the one you work in):
    again on a plain cursor, median of --requests runs): the difference is
    what the framework adds (sessions, permissions, access log, rendering);
    and the CPU time this process spent per request (median), which a busy
-   machine inflates far less than the wall times;
+   machine inflates far less than the wall times; and the shared buffers the
+   page's own statements touch (EXPLAIN (ANALYZE, BUFFERS) of each), which
+   must not grow with the country;
 5. with --explain, prints EXPLAIN (ANALYZE, BUFFERS) of the store manager's
    filtered item list (category + status, page 1) and its shared buffers,
    and of the dashboard's curves on a cache miss (HQ officer and store
@@ -406,6 +408,20 @@ def raw_sql_ms(schema: str, statements: list[str], *, runs: int) -> float:
     return statistics.median(times)
 
 
+def page_buffers(schema: str, statements: list[str]) -> int:
+    """Shared buffers (hit + read) the page's own statements touch, from
+    EXPLAIN (ANALYZE, BUFFERS) of each: what must not grow with the country."""
+    total = 0
+    with schema_context(schema), connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}")
+            plan = cursor.fetchone()[0][0]
+            top = plan["Plan"]
+            total += top.get("Shared Hit Blocks", 0) + top.get("Shared Read Blocks", 0)
+            total += plan.get("Planning", {}).get("Shared Hit Blocks", 0)
+    return total
+
+
 def explain(schema: str, statements: list[str], title: str) -> None:
     """EXPLAIN (ANALYZE, BUFFERS) of the item query among ``statements``."""
     item_queries = [sql for sql in statements if "stock_stockitem" in sql]
@@ -522,8 +538,18 @@ def run_timings(
         cpu = statistics.median(timed.cpu)
         statements = page_statements(clients[who], host, paths[0])
         sql_ms = raw_sql_ms(country.schema_name, statements, runs=min(requests, 20))
+        buffers = page_buffers(country.schema_name, statements)
         results.append(
-            (label, who, statistics.median(times), percentile(times, 95), kind, sql_ms, cpu)
+            (
+                label,
+                who,
+                statistics.median(times),
+                percentile(times, 95),
+                kind,
+                sql_ms,
+                cpu,
+                buffers,
+            )
         )
     if show_plan:
         path = f"/items/?category={ivory.pk}&status=in_stock"
@@ -605,19 +631,21 @@ def report(results, *, items: int, countries: int, requests: int) -> None:
     )
     say(
         f"{'page':<28} {'user':<14} {'median ms':>10} {'p95 ms':>8} {'target':>8}"
-        f" {'':<6} {'raw SQL ms':>10} {'CPU ms':>7}"
+        f" {'':<6} {'raw SQL ms':>10} {'CPU ms':>7} {'buffers':>8}"
     )
-    for label, who, median, p95, kind, sql_ms, cpu in results:
+    for label, who, median, p95, kind, sql_ms, cpu, buffers in results:
         target = TARGETS_MS[kind]
         verdict = "ok" if p95 < target else "MISSED"
         say(
             f"{label:<28} {who:<14} {median:>10.1f} {p95:>8.1f} {'<' + str(target):>8}"
-            f" {verdict:<6} {sql_ms:>10.2f} {cpu:>7.1f}"
+            f" {verdict:<6} {sql_ms:>10.2f} {cpu:>7.1f} {buffers:>8}"
         )
     say(
         "raw SQL: the page's own statements run again on a plain cursor (median);"
-        " CPU: this process's CPU per request (median; PostgreSQL's not included)"
+        " CPU: this process's CPU per request (median; PostgreSQL's not included);"
+        " buffers: shared buffers those statements touch (EXPLAIN ANALYZE BUFFERS)"
     )
+    say(f"load average now: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
 def main() -> None:
