@@ -195,21 +195,26 @@ class Totals(Figures):
         if not months:
             return {"months": months, "series": {}}
         starts = [m.replace(day=1) for m in months]
-        params: list = [_month_before(starts[0]), starts[-1]]
-        filters = self._place_sql("b.place_id", params)
-        if self._type_ids is not None:
-            params.append(sorted({self.types[pk].category_id for pk in self._type_ids}))
-            filters += " AND b.category_id = ANY(%s)"
-        # Rows run to the latest month booked: a pair's balance after it is
-        # its balance then (nothing moved since).
-        sql = (
-            "SELECT b.place_id, b.category_id, b.month, b.items, b.pieces, b.weight_kg"  # noqa: S608
-            " FROM reporting_monthbalance b WHERE b.month BETWEEN"
-            " least(%s, (SELECT max(month) FROM reporting_monthbalance)) AND %s"
-            f"{filters} ORDER BY b.month"
-        )
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            # Rows run to the latest month booked: a pair's balance after it
+            # is its balance then (nothing moved since). Asked first, so that
+            # the range below is literal and the planner sees how much of
+            # the table it is (a store's rows by the key's index).
+            cursor.execute("SELECT max(month) FROM reporting_monthbalance")
+            latest = cursor.fetchone()[0]
+            if latest is None:
+                return {"months": months, "series": {}}
+            params: list = [min(_month_before(starts[0]), latest), starts[-1]]
+            filters = self._place_sql("b.place_id", params)
+            if self._type_ids is not None:
+                params.append(sorted({self.types[pk].category_id for pk in self._type_ids}))
+                filters += " AND b.category_id = ANY(%s)"
+            cursor.execute(
+                "SELECT b.place_id, b.category_id, b.month, b.items, b.pieces, b.weight_kg"  # noqa: S608
+                " FROM reporting_monthbalance b WHERE b.month BETWEEN %s AND %s"
+                f"{filters} ORDER BY b.month",
+                params,
+            )
             rows = cursor.fetchall()
         index = {start: i for i, start in enumerate(starts)}
         # Each pair's balance at each month end: its row, or carried from its
