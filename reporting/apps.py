@@ -20,8 +20,6 @@ class ReportingConfig(AppConfig):
         # moved to another category (provisioning) moves its whole history.
         from django.db.models.signals import post_save
 
-        from stock.models import ItemType
-
         from .totals import type_saved
 
-        post_save.connect(type_saved, sender=ItemType, dispatch_uid="reporting_type_saved")
+        post_save.connect(type_saved, sender="stock.ItemType", dispatch_uid="reporting_type_saved")
