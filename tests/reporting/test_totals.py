@@ -343,7 +343,10 @@ def test_the_other_country_has_none_of_these_figures(history, country_b):
     with schema_context(country_b.schema_name):
         assert not ItemPosition.objects.exists()
         assert not MovementTotal.objects.exists()
+        assert not MonthBalance.objects.exists()
         totals = Totals(scope=Scope())
+        curves = totals.monthly_balances(first=D(2025, 1, 1), last=D(2026, 11, 27), by="site")
+        assert curves["series"] == {}
         assert totals.summary(start=D(2025, 1, 1), end=D(2025, 12, 31)).rows == {}
         assert totals.holdings_at(D(2025, 12, 31)) == {}
 
