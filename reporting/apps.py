@@ -10,8 +10,9 @@ class ReportingConfig(AppConfig):
 
     def ready(self):
         # The report aggregates move with the custody ledger: the ledger calls
-        # this for every entry it appends (same transaction, under its head
-        # lock). Registered here because the ledger may not import reporting.
-        from .totals import entries_appended, entry_appended
+        # this with the entries of every append, one or a batch (same
+        # transaction, under its head lock). Registered here because the
+        # ledger may not import reporting.
+        from .totals import entries_appended
 
-        listeners.register(entry_appended, name="reporting.totals", many=entries_appended)
+        listeners.register(entries_appended, name="reporting.totals")

@@ -195,7 +195,7 @@ def items_register_many(
 ) -> list[StockItem]:
     """Write many checked registrations (``registration_check``) at once, in
     the caller's transaction: their SMS numbers in one allocation, one INSERT
-    for the items, the totals summed per (site, type), one ledger append of
+    for the items, the totals summed per (site, type), one ledger batch of
     every REGISTERED entry (``payloads[i]`` is added to item i's). The
     register import writes through here; the checks are the single
     registration's. A typed mark taken meanwhile by another registration
@@ -219,18 +219,17 @@ def items_register_many(
             store_photo(actor=actor, item=item, checked=photo)
     totals_add_many([TotalsKey.of(item) for item in items])
     extras = payloads or [{}] * len(items)
-    ledger.append_many(
-        [
-            ledger.NewEntry(
+    # The ledger's one batch path (ledger.chain.batched, as the ODK sync):
+    # one head lock, one INSERT, the aggregates told of the whole batch.
+    with ledger.batched():
+        for item, extra in zip(items, extras, strict=True):
+            ledger.append(
                 event=ledger.Event.REGISTERED,
+                actor=actor,
                 site=item.site_id,
                 item=item.pk,
                 payload=_registered_payload(item, extra),
             )
-            for item, extra in zip(items, extras, strict=True)
-        ],
-        actor=actor,
-    )
     return items
 
 
