@@ -1,7 +1,7 @@
 """Reading and writing the register's spreadsheets (no database access here).
 
 Reading: openpyxl in read-only mode, values only; the header row is the
-first row with any text. Writing: XlsxWriter (the template, the export)
+first row with two texts or more (a title line above it is passed over). Writing: XlsxWriter (the template, the export)
 and openpyxl (the checked copy of an uploaded file, errors beside the
 cells). Every text cell written goes through core.spreadsheet, so text
 that starts like a formula stays text; a leading ``'`` that neutralisation
@@ -61,7 +61,9 @@ def open_sheet(content: bytes, *, sheet: str = "") -> Sheet:
     header_row, headers = 0, []
     for number, row in enumerate(rows, start=1):
         values = [cell_value(v) for v in row[:MAX_COLUMNS]]
-        if any(isinstance(v, str) for v in values):
+        # The header row: the first with two texts or more (a title line
+        # above it, as old registers have, is passed over).
+        if sum(isinstance(v, str) for v in values) >= 2:
             header_row = number
             headers = [str(v) if v is not None else "" for v in values]
             break
