@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from accounts.permissions import may, require, require_any
+from core.bulk import copy_create
 from core.errors import raise_errors
 from core.text import text_errors
 from ledger import chain as ledger
@@ -209,7 +210,7 @@ def items_register_many(
     ]
     try:
         with transaction.atomic():
-            StockItem.objects.bulk_create(items)
+            copy_create(items)  # core.bulk: one COPY, the rows bulk_create would insert
     except IntegrityError:
         raise ValidationError(
             {"cites_mark": [_("A mark of this batch was taken meanwhile by another item.")]}
