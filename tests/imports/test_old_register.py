@@ -7,7 +7,6 @@ the project's parsing, mapping or reporting code."""
 
 import datetime
 import io
-from collections import defaultdict
 from decimal import Decimal
 
 import pytest
