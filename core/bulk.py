@@ -14,7 +14,7 @@ An auto-increment primary key left empty is drawn from its sequence first
 after ``bulk_create``. Database errors come out as Django's (IntegrityError…).
 """
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.fields import AutoFieldMixin
 
 
@@ -23,6 +23,9 @@ def copy_create(objs: list) -> None:
     caller's transaction and schema."""
     if not objs:
         return
+    # The connection itself, not django.db.connection's per-access proxy:
+    # it is passed to every value's preparation.
+    connection = connections[DEFAULT_DB_ALIAS]
     model = type(objs[0])
     pk = model._meta.pk
     table = connection.ops.quote_name(model._meta.db_table)
