@@ -759,3 +759,44 @@ def test_the_template_filled_with_good_rows_imports(reg):
     lot = StockItem.objects.get(item_type=reg.scales)
     assert (lot.pieces, lot.bags, lot.legal_status) == (300, 2, "evidence")
     assert lot.received_on == datetime.date(2015, 6, 1)
+
+
+# --- Set-wise: the queries of a check and of an import do not grow with rows ----------
+
+
+def _register_of(count: int, first: int) -> bytes:
+    rows = []
+    for n in range(first, first + count):
+        if n % 3 == 2:
+            rows.append(
+                ["scales", "Store Y", None, "40,5", "2015-04-04", "Saisie", f"S-{n}", 200, 1]
+            )
+        else:
+            mark = f"XA 15/{n}/12"
+            rows.append(
+                ["whole-tusk", "site-x", mark, "12,1", "03/02/2015", "seizure", "S", 1, None]
+            )
+    return xlsx([*TEMPLATE_HEADERS[:7], "Pieces", "Bags"], rows)
+
+
+def test_the_check_and_the_import_ask_the_database_per_file_not_per_row(reg):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    register(reg, cites_mark="XA 15/999/12", weight_kg="12.000")  # marks to compare with
+
+    def queries(count, first, dry_run):
+        run = upload_run(reg, _register_of(count, first))
+        services.run_request(actor=reg.admin, run=run, dry_run=dry_run, queue=False)
+        with CaptureQueriesContext(connection) as captured:
+            run = services.run_process(run_id=run.pk, dry_run=dry_run)
+        assert run.status in (ImportRun.Status.CHECKED, ImportRun.Status.DONE), run.error
+        assert run.rows_refused == 0, run.report
+        # Progress is written every 250 rows: not what is measured here.
+        return [q["sql"] for q in captured.captured_queries if "imports_importrun" not in q["sql"]]
+
+    few, many = queries(6, 100, True), queries(60, 200, True)
+    assert len(many) == len(few), set(many) - set(few)
+    few, many = queries(6, 300, False), queries(60, 400, False)
+    assert len(many) == len(few), set(many) - set(few)
+    assert StockItem.objects.count() == 1 + 6 + 60
