@@ -702,6 +702,9 @@ def test_imported_items_are_in_the_report_figures_of_their_year(reg):
         [*good_rows()[2], None, None, None],
         ["cut-piece", "Store X", None, "0,6", "2014-05-05", "seizure", None, None]
         + ["Deteriorated", "2016-04-30", "Order 12/2016"],
+        # A third marked piece: the annexes compared have an order to compare.
+        ["whole-tusk", "Store Y", "XA 15/103/10", "10", "2015-07-01", "seizure", None, None]
+        + [None, None, None],
     ]
     run = process(reg, upload_run(reg, xlsx(headers, rows)), dry_run=False)
     assert run.status == ImportRun.Status.DONE, (run.error, run.report)
@@ -713,11 +716,11 @@ def test_imported_items_are_in_the_report_figures_of_their_year(reg):
         holdings = totals.holdings_at(day).values()
         return len(holdings), sum((h.weight_kg for h in holdings), Decimal(0))
 
-    # Held at the end of 2014: the piece of 2014; of 2015: the two tusks of
+    # Held at the end of 2014: the piece of 2014; of 2015: the three tusks of
     # 2015 as well; of 2016: the cut piece of 2016 came, the 2014 piece left.
     assert held(datetime.date(2014, 12, 31)) == (1, Decimal("0.600"))
-    assert held(datetime.date(2015, 12, 31)) == (3, Decimal("22.000"))
-    assert held(datetime.date(2016, 12, 31)) == (3, Decimal("22.200"))
+    assert held(datetime.date(2015, 12, 31)) == (4, Decimal("32.000"))
+    assert held(datetime.date(2016, 12, 31)) == (4, Decimal("32.200"))
 
 
 def test_the_template_filled_with_good_rows_imports(reg):
