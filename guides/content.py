@@ -104,7 +104,7 @@ STORE = Guide(
                     "stocktake-line",
                 ),
                 Step(
-                    _("When all is counted, press “Show what signing off records now”."),
+                    _("When all is counted, go down to “Sign off” and read what will be recorded."),
                     "stocktake-sign-off",
                 ),
                 Step(
