@@ -61,8 +61,9 @@ def test_filtered_item_list_exports_exactly_its_rows_and_is_logged(
     page = _sign_in(browser, stores, stores.manager)
     page.goto(stores.url + "/items/")
     expect(page.locator(".result-count")).to_contain_text(f"{len(stores.numbers) + 3} items")
+    page.locator("form.filters summary").click()  # "More filters"
     page.locator("select[name=source]").select_option("surrender")
-    page.locator("form:has(select[name=source]) button[type=submit]").first.click()
+    page.locator("form.filters details button[type=submit]").click()
     page.wait_for_url("**/items/?*source=surrender*")
     expect(page.locator(".result-count")).to_contain_text("3 items")
     page.screenshot(path=tmp_path / "item-list-filtered.png", full_page=True)

@@ -155,3 +155,13 @@ def test_an_unknown_guide_is_not_found(client, country_a):
         _signed_in(client, country_a.host, HQ_OFFICER)
     assert client.get("/help/nothing/", HTTP_HOST=country_a.host).status_code == 404
     assert client.get("/help/nothing.pdf", HTTP_HOST=country_a.host).status_code == 404
+
+
+def test_platform_staff_find_the_guides_on_the_console(client, public_host):
+    staff = make_user(username="platform", is_staff=True)
+    client.force_login(staff)
+    console = client.get("/", HTTP_HOST=public_host).content.decode()
+    assert 'class="help-link" href="/help/"' in console
+    response = client.get("/help/", HTTP_HOST=public_host)
+    assert response.status_code == 200
+    assert sorted(guide.key for guide in response.context["guides"]) == sorted(GUIDES)
