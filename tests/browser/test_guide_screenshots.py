@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 VIEWPORT = {"width": 1024, "height": 640}
 FRAME = "4px solid #e8590c"
 DEMO_PASSWORD = "demo-store-pass"
+BROWSER_LOCALES = {"en": "en-GB", "fr": "fr-FR", "pt": "pt-PT"}
 
 
 def shot_folder(language: str) -> Path:
@@ -53,8 +54,13 @@ class Camera:
         if target is not None:
             target = target.first
             expect(target).to_be_attached()
+            # Centred; an element taller than half the screen from its top
+            # (under the heading that names it).
             target.evaluate(
-                "(e, frame) => { e.scrollIntoView({block: 'center'});"
+                "(e, frame) => { const tall = e.getBoundingClientRect().height"
+                " > window.innerHeight / 2;"
+                " e.scrollIntoView({block: tall ? 'start' : 'center'});"
+                " if (tall) window.scrollBy(0, -48);"
                 " e.style.outline = frame; e.style.outlineOffset = '3px'; }",
                 FRAME,
             )
@@ -278,14 +284,16 @@ def take_pictures(browser, *, base: str, cookie_for, language: str, places: dict
     ``cookie_for(username)`` gives a signed-in session cookie of a demo user
     whose language is ``language``."""
     camera = Camera(shot_folder(language))
-    context = browser.new_context(viewport=VIEWPORT, locale="en-GB")
+    # The browser's own widgets (date fields) in the language too.
+    locale = BROWSER_LOCALES[language]
+    context = browser.new_context(viewport=VIEWPORT, locale=locale)
     context.set_default_timeout(15_000)
     try:
         sign_in_pictures(context.new_page(), camera, base, language)
     finally:
         context.close()
     for username, walk in WALKS:
-        context = browser.new_context(viewport=VIEWPORT, locale="en-GB")
+        context = browser.new_context(viewport=VIEWPORT, locale=locale)
         context.set_default_timeout(15_000)
         context.add_cookies([{**cookie_for(username), "url": base}])
         try:
