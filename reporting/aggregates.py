@@ -31,6 +31,7 @@ from .definitions import (
     Figures,
     Holding,
     ItemInfo,
+    Rows,
     Transition,
     month_last,
 )
@@ -223,9 +224,15 @@ class Totals(Figures):
 
     _INFO = "p.item_type_id, p.source, p.received_on, p.cites_mark, p.sms_number"
 
-    def _states_at(
+    def _states_at(self, day: datetime.date, *, marked_only: bool = False) -> list:
+        sql, params = self._states_sql(day, marked_only=marked_only)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    def _states_sql(
         self, day: datetime.date, *, marked_only: bool = False, annex: bool = False
-    ) -> list:
+    ) -> tuple[str, list]:
         """[(item_id, place, pieces, kg, type, source, received_on, mark, number)]
         of the items held (at a site or in transit) at the end of ``day``:
         the current position of the items unchanged since, else the state
@@ -270,9 +277,7 @@ class Totals(Figures):
             " WHERE s.status_after IN ('held', 'transit')"
             + self._place_sql("s.place_after", params)
         )
-        with connection.cursor() as cursor:
-            cursor.execute(f"{now} UNION ALL {then}", params)
-            return cursor.fetchall()
+        return f"{now} UNION ALL {then}", params
 
     def _held(self, day: datetime.date, *, marked_only: bool = False) -> list[tuple]:
         return [
@@ -280,12 +285,20 @@ class Totals(Figures):
             for item_id, place, pieces, kg, *info in self._states_at(day, marked_only=marked_only)
         ]
 
+    def annex_at(self, day: datetime.date) -> Rows:
+        """The annex's rows (annex_row()'s columns) in the database's order by
+        mark, then SMS number (byte order: as Python sorts the replay's), read
+        only when used: a large country's annex is streamed into its export,
+        and the figures never wait for it."""
+        sql, params = self._states_sql(day, annex=True)
+        return Rows(
+            sql=f"SELECT * FROM ({sql}) annex",  # noqa: S608 - our own SQL
+            params=params,
+            order='cites_mark COLLATE "C", sms_number COLLATE "C"',
+        ).map(_annex_place)
+
     def _annex_rows(self, day: datetime.date) -> list[tuple]:
-        # The rows as fetched (annex_row()'s columns), but those in transit
-        # (place 0 in the table).
-        return [
-            row if row[6] != 0 else (*row[:6], TRANSIT) for row in self._states_at(day, annex=True)
-        ]
+        return list(self.annex_at(day))
 
     def missing_at(self, day: datetime.date) -> dict:
         """{item_id: Holding as last held} of the items recorded missing at the
@@ -386,3 +399,8 @@ class Totals(Figures):
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return self._line_rows(cursor.fetchall())
+
+
+def _annex_place(row: tuple) -> tuple:
+    # Place 0 in the table: in transit.
+    return row if row[6] != 0 else (*row[:6], TRANSIT)
