@@ -458,7 +458,7 @@ def verify_chain(
                 % {"last": result.last_sequence, "head": head.last_sequence},
             )
         if result.ok and noted is not None:
-            result.problem = _against_noted(result, noted)
+            result.problem = _against_noted(result.last_sequence, noted)
         if result.ok:
             from . import checkpoints  # it builds on this module
 
@@ -468,19 +468,27 @@ def verify_chain(
     return result
 
 
-def _against_noted(result: VerifyResult, noted: tuple) -> Problem | None:
-    """A chain that checks out on its own, against the last complete check's
-    note: still holding the entry it reached, unchanged?"""
+def _against_noted(last_sequence: int, noted: tuple) -> Problem | None:
+    """A chain that checks out on its own and ends at ``last_sequence``,
+    against the last complete check's note: still holding the entry it
+    reached, unchanged?"""
     sequence, entry_hash, when = noted
     if sequence == 0:  # an empty chain was checked: nothing to hold since
         return None
-    if result.last_sequence < sequence:
-        message = removed_since(last=result.last_sequence, sequence=sequence, when=when or "?")
-        return Problem(sequence=result.last_sequence + 1, message=message)
+    if last_sequence < sequence:
+        message = removed_since(last=last_sequence, sequence=sequence, when=when or "?")
+        return Problem(sequence=last_sequence + 1, message=message)
     found = LedgerEntry.objects.filter(sequence=sequence).values_list("hash", flat=True).first()
     if found != entry_hash:
         return Problem(sequence=sequence, message=replaced_since(sequence=sequence, when=when))
     return None
+
+
+def noted_problem(*, last_sequence: int) -> Problem | None:
+    """What is wrong with a chain ending at ``last_sequence`` against the last
+    complete check's note (none: nothing noted, or it holds)."""
+    noted = _verified_mark(signing.fingerprint(signing.public_key()))
+    return None if noted is None else _against_noted(last_sequence, noted)
 
 
 @dataclass

@@ -36,6 +36,7 @@ from .chain import (
     Problem,
     VerifyResult,
     compute_hash,
+    noted_problem,
     removed_since,
     replaced_since,
     verify_chain,
@@ -130,9 +131,13 @@ def take() -> Checkpoint:
             and compute_hash(last) == last.hash
             and signing.entry_signature_valid(last.hash, last.signature, key=signing.public_key())
         )
-    if not consistent or kept_problem(last_sequence=sequence) is not None:
-        # Never sign an end before the last checkpoint kept: that would vouch
-        # for a chain cut since.
+    if (
+        not consistent
+        or kept_problem(last_sequence=sequence) is not None
+        or noted_problem(last_sequence=sequence) is not None
+    ):
+        # Never sign an end before the last checkpoint kept or the last
+        # complete check: that would vouch for a chain cut since.
         raise CheckpointUnavailable(_("the end of the custody ledger does not verify"))
     unsigned = Checkpoint(
         country=_country_code(),

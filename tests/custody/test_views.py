@@ -364,3 +364,5 @@ def test_the_ledger_page_fails_when_entries_were_cut_since_its_last_check(reg, l
     assert "The ledger is intact" not in page
     assert "entries removed since the last check" in page
     assert f"({last} was verified on " in page
+    assert "SMS-LEDGER-CHECKPOINT-1 XA" not in page  # no checkpoint signed for the cut chain
+    assert c.get("/ledger/checkpoint.json").status_code != 200

@@ -42,8 +42,11 @@ def test_a_tail_cut_after_the_page_checked_the_chain_fails_the_next_check(reg):
     assert not result.ok and result.problem.sequence == keep + 1
     assert "entries removed since the last check" in result.problem.message
     assert f"({last} was verified on " in result.problem.message
-    # And the note is not replaced by the shorter chain: it fails again.
+    # And the note is not replaced by the shorter chain: it fails again, and
+    # no checkpoint is signed for the shorter chain (the page offers none).
     assert not chain.verify_chain().ok
+    with pytest.raises(checkpoints.CheckpointUnavailable):
+        checkpoints.take()
 
 
 def test_a_tail_cut_after_the_nightly_check_fails_every_check_and_no_checkpoint_is_signed(reg):
