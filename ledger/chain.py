@@ -7,7 +7,9 @@ UPDATE: entries of one country get gapless sequence numbers in commit order,
 and two transactions can never link to the same predecessor. Each append
 then tells the registered listeners (ledger.listeners; reporting's aggregates)
 in the same transaction, under the same lock. A bulk writer (the ODK sync)
-appends a batch of entries under one lock in one transaction (``batched``).
+appends a batch of entries under one lock in one transaction (``batched``);
+so does the register import (stock.services.items_register_many): one batch
+path, and the listeners hear every append as a list of entries.
 
 The hash formula is public, so the chain alone only catches someone who
 changes a row without recomputing. Each entry's hash is therefore also signed
@@ -31,6 +33,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.bulk import copy_create
 from core.jsonable import jsonable as core_jsonable
 
 from . import listeners, signing
@@ -142,14 +145,15 @@ def append(
     entry.save(force_insert=True)
     head.save(update_fields=["last_sequence", "last_hash"])
     # Listeners (the report aggregates) move with the ledger, in this
-    # transaction and under the head lock.
-    listeners.notify(entry)
+    # transaction and under the head lock: a batch of one.
+    listeners.notify([entry])
     return entry
 
 
 # --- Batches -----------------------------------------------------------------------
 #
-# A bulk writer (the ODK sync: hundreds of registrations a minute) would lock
+# A bulk writer (the ODK sync: hundreds of registrations a minute; the register
+# import: thousands of registrations in a chunk) would lock
 # and update the head, insert an entry and run the listeners once per change:
 # most of its time. Inside ``batched()`` the entries are kept in order and
 # appended together when the batch ends, still inside its transaction: one
@@ -194,9 +198,9 @@ class Batch:
         head = _locked_head()
         for entry in self.entries:
             _seal(entry, head)
-        LedgerEntry.objects.bulk_create(self.entries)
+        copy_create(self.entries)  # one COPY (core.bulk): the INSERT's rows, faster
         head.save(update_fields=["last_sequence", "last_hash"])
-        listeners.notify_many(self.entries)
+        listeners.notify(self.entries)
         self.entries = []
 
 
@@ -218,63 +222,6 @@ def batched():
         finally:
             _batch.reset(token)
         batch.write()
-
-
-@dataclass(frozen=True)
-class NewEntry:
-    """One entry of ``append_many``: what ``append`` takes, the actor aside."""
-
-    event: str
-    site: object = None
-    item: object = None
-    transfer: object = None
-    stocktake: object = None
-    payload: dict | None = None
-
-
-def append_many(entries: list[NewEntry], *, actor) -> list[LedgerEntry]:
-    """Append ``entries`` in order, by one actor, under one head lock: one
-    INSERT for all of them and one update of the head (a batch of
-    registrations, e.g. the register import). The chain is the one ``append``
-    builds, entry by entry (each links to the one before and is signed), and
-    the listeners hear each entry in order, as with ``append``."""
-    if not connection.in_atomic_block:
-        raise RuntimeError("ledger.append_many must run inside the transaction of the change")
-    if not entries:
-        return []
-    for new in entries:
-        if new.event not in Event.values:
-            raise ValueError(f"unknown ledger event {new.event!r}")
-    head = _locked_head()
-    now = timezone.now()
-    actor_id = getattr(actor, "pk", None)
-    actor_name = actor.get_username() if actor is not None else ""
-    rows = []
-    sequence, prev_hash = head.last_sequence, head.last_hash
-    for new in entries:
-        sequence += 1
-        entry = LedgerEntry(
-            sequence=sequence,
-            event=new.event,
-            occurred_at=now,
-            actor_id=actor_id,
-            actor_name=actor_name,
-            site_id=getattr(new.site, "pk", new.site),
-            item_id=getattr(new.item, "pk", new.item),
-            transfer_id=getattr(new.transfer, "pk", new.transfer),
-            stocktake_id=getattr(new.stocktake, "pk", new.stocktake),
-            payload=jsonable(new.payload),
-            prev_hash=prev_hash,
-        )
-        entry.hash = compute_hash(entry)
-        entry.signature = signing.sign_entry(entry.hash)
-        prev_hash = entry.hash
-        rows.append(entry)
-    LedgerEntry.objects.bulk_create(rows)
-    head.last_sequence, head.last_hash = sequence, prev_hash
-    head.save(update_fields=["last_sequence", "last_hash"])
-    listeners.notify_many(rows)
-    return rows
 
 
 # --- Verification ----------------------------------------------------------------
@@ -356,30 +303,62 @@ def _verified_key(fingerprint: str) -> str:
     return f"ledger:verified:{connection.schema_name}:{fingerprint}"
 
 
-def _verified_mark(fingerprint: str) -> tuple[int, str] | None:
+def _verified_mark(fingerprint: str) -> tuple[int, str, str] | None:
+    """(sequence, hash, when) of the last complete check's last entry."""
     value = cache.get(_verified_key(fingerprint))
     if not value:
         return None
     try:
         data = signing_core.loads(value, salt=_VERIFIED_SALT)
-        return int(data["sequence"]), str(data["hash"])
+        return int(data["sequence"]), str(data["hash"]), str(data.get("at", ""))
     except (signing_core.BadSignature, KeyError, TypeError, ValueError):
         return None
 
 
 def _remember_verified(fingerprint: str, sequence: int, entry_hash: str) -> None:
-    value = signing_core.dumps({"sequence": sequence, "hash": entry_hash}, salt=_VERIFIED_SALT)
+    value = signing_core.dumps(
+        {
+            "sequence": sequence,
+            "hash": entry_hash,
+            "at": timezone.now().astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        },
+        salt=_VERIFIED_SALT,
+    )
     cache.set(_verified_key(fingerprint), value, _VERIFIED_SECONDS)
 
 
-def verify_chain(*, chunk_size: int = 2000, full: bool = False) -> VerifyResult:
+def removed_since(*, last: int, sequence: int, when: str) -> str:
+    """The message of a chain that ends (at ``last``) before an entry a
+    previous check verified (``sequence``, on ``when``)."""
+    return _(
+        "the chain ends at entry %(last)s: entries removed since the last check "
+        "(%(sequence)s was verified on %(when)s)"
+    ) % {"last": last, "sequence": sequence, "when": when}
+
+
+def replaced_since(*, sequence: int, when: str) -> str:
+    return _(
+        "entry %(sequence)s is not the one verified on %(when)s: the chain was rewritten "
+        "at or before it"
+    ) % {"sequence": sequence, "when": when}
+
+
+def verify_chain(
+    *, chunk_size: int = 2000, full: bool = False, _noted: tuple | None = None
+) -> VerifyResult:
     """Check the whole chain of the current schema, oldest first; stops at the
     first entry that does not match and names it. Every hash and link is
     checked; every signature too with ``full``, otherwise those after the last
-    complete check (see above)."""
+    complete check (see above).
+
+    A chain that ends before the entry the last complete check reached (the
+    note above), or before the last checkpoint kept outside the database
+    (ledger.witness), does not verify either, whatever ``full`` says: entries
+    were cut off its end since."""
     key = signing.public_key()
     fingerprint = signing.fingerprint(key)
-    trusted = None if full else _verified_mark(fingerprint)
+    noted = _noted or _verified_mark(fingerprint)
+    trusted = None if full else noted
     result = VerifyResult(fingerprint=fingerprint)
     prev_hash = GENESIS_HASH
     expected = 1
@@ -411,7 +390,7 @@ def verify_chain(*, chunk_size: int = 2000, full: bool = False) -> VerifyResult:
         if trusted is not None and (result.problem or result.last_sequence < trusted[0]):
             # A problem, a changed entry, or a chain that stops before the
             # noted entry: check every signature, so the first bad entry is named.
-            return verify_chain(chunk_size=chunk_size, full=True)
+            return verify_chain(chunk_size=chunk_size, full=True, _noted=trusted)
         if (
             result.problem is None
             and head is not None
@@ -425,9 +404,38 @@ def verify_chain(*, chunk_size: int = 2000, full: bool = False) -> VerifyResult:
                 )
                 % {"last": result.last_sequence, "head": head.last_sequence},
             )
+        if result.ok and noted is not None:
+            result.problem = _against_noted(result.last_sequence, noted)
+        if result.ok:
+            from . import checkpoints  # it builds on this module
+
+            result.problem = checkpoints.kept_problem(last_sequence=result.last_sequence)
     if result.ok:
         _remember_verified(fingerprint, result.last_sequence, prev_hash)
     return result
+
+
+def _against_noted(last_sequence: int, noted: tuple) -> Problem | None:
+    """A chain that checks out on its own and ends at ``last_sequence``,
+    against the last complete check's note: still holding the entry it
+    reached, unchanged?"""
+    sequence, entry_hash, when = noted
+    if sequence == 0:  # an empty chain was checked: nothing to hold since
+        return None
+    if last_sequence < sequence:
+        message = removed_since(last=last_sequence, sequence=sequence, when=when or "?")
+        return Problem(sequence=last_sequence + 1, message=message)
+    found = LedgerEntry.objects.filter(sequence=sequence).values_list("hash", flat=True).first()
+    if found != entry_hash:
+        return Problem(sequence=sequence, message=replaced_since(sequence=sequence, when=when))
+    return None
+
+
+def noted_problem(*, last_sequence: int) -> Problem | None:
+    """What is wrong with a chain ending at ``last_sequence`` against the last
+    complete check's note (none: nothing noted, or it holds)."""
+    noted = _verified_mark(signing.fingerprint(signing.public_key()))
+    return None if noted is None else _against_noted(last_sequence, noted)
 
 
 @dataclass

@@ -244,7 +244,7 @@ def stocktake_check_many(
 def _check_lines(*, actor, stocktake: StockTake, item_ids: list, result: str) -> list:
     """``stocktake_check`` without weight, note or photo for many expected
     items of ``stocktake`` (locked and open): the lines in one UPDATE, their
-    ledger entries in one INSERT (ledger.append_many), in the order given."""
+    ledger entries in one INSERT (ledger.batched), in the order given."""
     lines = {
         str(line.item_id): line
         for line in StockTakeLine.objects.select_for_update()
@@ -259,10 +259,11 @@ def _check_lines(*, actor, stocktake: StockTake, item_ids: list, result: str) ->
     StockTakeLine.objects.bulk_update(
         lines, ["result", "weight_measured", "note", "checked_by", "checked_at"], batch_size=1000
     )
-    ledger.append_many(
-        [
-            ledger.NewEntry(
+    with ledger.batched():
+        for line in lines:
+            ledger.append(
                 event=Event.STOCKTAKE_CHECKED,
+                actor=actor,
                 site=stocktake.site_id,
                 item=line.item_id,
                 stocktake=stocktake,
@@ -274,10 +275,6 @@ def _check_lines(*, actor, stocktake: StockTake, item_ids: list, result: str) ->
                     "note": "",
                 },
             )
-            for line in lines
-        ],
-        actor=actor,
-    )
     return lines
 
 
@@ -436,19 +433,13 @@ def _sign_off_lines(*, actor, stocktake: StockTake, lines: list, items: dict) ->
         else:
             continue
         moves[outcome].append(item)
-        entries.append(
-            ledger.NewEntry(
-                event=event,
-                site=stocktake.site_id,
-                item=item.pk,
-                stocktake=stocktake,
-                payload=payload,
-            )
-        )
+        entries.append({"event": event, "item": item.pk, "payload": payload})
     stock_services.items_move(items=moves[Outcome.MARKED_MISSING], status=Status.MISSING)
     stock_services.items_move(items=moves[Outcome.FOUND_AGAIN], status=Status.IN_STOCK)
     StockTakeLine.objects.bulk_update(changed, ["outcome"], batch_size=1000)
-    ledger.append_many(entries, actor=actor)
+    with ledger.batched():
+        for entry in entries:
+            ledger.append(actor=actor, site=stocktake.site_id, stocktake=stocktake, **entry)
 
 
 @transaction.atomic(durable=True)

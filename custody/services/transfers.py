@@ -199,7 +199,7 @@ def transfer_dispatch(
     transfer.save()
     # The whole transfer in a few statements, whatever its size: the items in
     # one UPDATE (and the totals per type), the lines in one, the ledger's
-    # entries in one INSERT under one lock of its head (ledger.append_many).
+    # entries in one INSERT under one lock of its head (ledger.batched).
     stock_services.items_move(items=[items[ln.item_id] for ln in lines], status=Status.IN_TRANSIT)
     for line in lines:
         line.state = State.IN_TRANSIT
@@ -214,19 +214,16 @@ def transfer_dispatch(
         "vehicle": transfer.vehicle,
         "dispatching_officer": dispatching_officer,
     }
-    ledger.append_many(
-        [
-            ledger.NewEntry(
+    with ledger.batched():
+        for line in lines:
+            ledger.append(
                 event=Event.DISPATCHED,
+                actor=actor,
                 site=transfer.origin_id,
                 item=line.item_id,
                 transfer=transfer,
                 payload={**payload, "weight_kg": items[line.item_id].weight_kg},
             )
-            for line in lines
-        ],
-        actor=actor,
-    )
     return transfer
 
 
