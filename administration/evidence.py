@@ -121,7 +121,22 @@ def evidence_verify(*, country_code: str) -> EvidenceReport:
     report.problems.extend(_item_problem(mismatch) for mismatch in mismatches)
     for number, problem in photos_verify():
         report.photos_checked = number
-        if problem is not None:
+        if problem is not None and problem.derived is not None:
+            photo, derived = problem.photo, problem.derived
+            report.problems.append(
+                _(
+                    "The %(kind)s of photo %(photo)s of item %(item)s (%(file)s): %(problem)s; "
+                    "it is made again from the original when next shown"
+                )
+                % {
+                    "kind": derived.get_kind_display(),
+                    "photo": photo.pk,
+                    "item": photo.item.sms_number,
+                    "file": derived.name,
+                    "problem": _file_problem(problem.check),
+                }
+            )
+        elif problem is not None:
             photo = problem.photo
             report.problems.append(
                 _("Photo %(photo)s of item %(item)s (%(file)s): %(problem)s")
