@@ -33,6 +33,7 @@ SYSTEM_ACCOUNT_PREFIX = "_"
 def is_system_account(username: str) -> bool:
     return (username or "").startswith(SYSTEM_ACCOUNT_PREFIX)
 
+
 # What any administrator may give within their sites: the work of the stores,
 # HQ and auditors. Everything else (managing people, the access log,
 # approvals, sites, custom fields, ODK, support...) only who holds it.

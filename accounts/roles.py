@@ -136,7 +136,8 @@ ROLES: dict[str, Role] = {
 # own grant — must use two-step sign-in (accounts.selectors.two_factor_required),
 # on every request of the session (accounts.middleware). Every permission of
 # the SMS administrator's role that no working role (HQ officer, store
-# manager, auditor) holds is here (tests/accounts/test_two_factor_roles.py).
+# manager, auditor) holds is here, seeing the custom fields aside
+# (tests/accounts/test_session_security.py).
 SENSITIVE_PERMISSIONS = frozenset(
     {
         "accounts.manage_users",

@@ -209,7 +209,11 @@ def test_items_found_later_or_lost_agree_with_the_ledger(reg):
                 actor=reg.admin, discrepancy=discrepancy, resolution="mark_missing", note="Gone"
             )
     found, lost = _refresh(found, lost)
-    assert (found.site_id, found.status, str(found.weight_kg)) == (reg.site_y.pk, "in_stock", "9.500")
+    assert (found.site_id, found.status, str(found.weight_kg)) == (
+        reg.site_y.pk,
+        "in_stock",
+        "9.500",
+    )
     assert lost.status == "missing"
     assert items_verify()[1] == []
 

@@ -12,8 +12,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from stock import services
-from stock.models import StockItem
 from stock.ledger_check import items_verify
+from stock.models import StockItem
 from tests.database_roles import database_owner
 from tests.stock.conftest import register
 
