@@ -87,9 +87,9 @@ def load(cursor, *, items: int, moves: int, corrections: int) -> None:
           FROM stock_stockitem ORDER BY sms_number LIMIT %s),
         base AS (SELECT max(sequence) AS s FROM custody_ledgerentry)
         INSERT INTO custody_ledgerentry (sequence, event, site_id, item_id, payload)
-        SELECT base.s + 2 * k - 1, 'dispatched', site_id, id, '{"transfer": "T"}' FROM moved, base
+        SELECT base.s + 2 * k - 1, 'dispatched', site_id, id, '{"transfer": "T"}'::jsonb FROM moved, base
         UNION ALL
-        SELECT base.s + 2 * k, 'received', dest, id, '{"transfer": "T"}' FROM moved, base
+        SELECT base.s + 2 * k, 'received', dest, id, '{"transfer": "T"}'::jsonb FROM moved, base
         """,
         [moves],
     )

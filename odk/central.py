@@ -104,13 +104,20 @@ def checked_address(url: str) -> str:
         raise ValidationError(
             _("Enter only the address of ODK Central, without a user name, password or query.")
         )
-    if parts.scheme.lower() == "http" and not (settings.SMS_ODK_LOCAL_HTTP and host in LOCAL_HOSTS):
+    _check_host(parts.scheme.lower(), host, parts.port)
+    return url
+
+
+def _check_host(scheme: str, host: str, port: int | None) -> None:
+    """The rules for any address SMS sends a request to on Central's behalf
+    (Central's own, and where it redirects): https (plain http only to this
+    machine in development), no internal address in production."""
+    if scheme == "http" and not (settings.SMS_ODK_LOCAL_HTTP and host in LOCAL_HOSTS):
         raise ValidationError(
             _("ODK Central must be reached over https://, or its password would travel in clear.")
         )
     if settings.SMS_ODK_REFUSE_INTERNAL and host not in settings.SMS_ODK_INTERNAL_HOSTS:
-        _refuse_internal(host, parts.port or (443 if parts.scheme.lower() == "https" else 80))
-    return url
+        _refuse_internal(host, port or (443 if scheme == "https" else 80))
 
 
 def _refuse_internal(host: str, port: int) -> None:
@@ -159,16 +166,30 @@ class _CentralSession(compat.pyodk_session_class()):
         target = super().get_redirect_target(resp)
         if target is None:
             return None
-        if _origin(urljoin(resp.url, target)) != _origin(resp.url) and resp.request.method not in (
-            "GET",
-            "HEAD",
-        ):
+        target_url = urljoin(resp.url, target)
+        if _origin(target_url) == _origin(resp.url):
+            return target
+        if resp.request.method not in ("GET", "HEAD"):
             # A 307/308 would send the body (the password of /sessions, a
             # form, entities) to the other host.
             raise CentralUnavailable(
                 f"ODK Central redirected {resp.request.method} {resp.url} to another "
                 "address; not followed."
             )
+        # A download may go elsewhere (Central with S3 storage), without the
+        # token (should_strip_auth), and only where Central itself may be: a
+        # redirect is no way round the address rules (to a service inside the
+        # deployment's network, or over plain http).
+        scheme, host, port = _origin(target_url)
+        try:
+            _check_host(scheme, host, port if isinstance(port, int) else None)
+            if scheme not in ("https", "http") or not host:
+                raise ValidationError("not a web address")
+        except ValidationError:
+            raise CentralUnavailable(
+                f"ODK Central redirected {resp.url} to {scheme}://{host}, an address SMS may "
+                "not reach; not followed."
+            ) from None
         return target
 
     def should_strip_auth(self, old_url, new_url):
