@@ -143,3 +143,16 @@ def test_verify_evidence_names_the_item_and_the_field_and_fails(reg):
         f"Item {item.sms_number}: its weight_kg is 1.000, but the custody ledger says 12.500"
         in text
     )
+
+
+def test_the_nightly_check_tells_the_administrators_of_a_changed_item(reg, mailoutbox):
+    from administration.tasks import verify_evidence
+
+    item = register(reg, weight_kg="12.500")
+    assert verify_evidence.delay().get()["ok"]  # eager: no broker in the tests
+    _as_application("UPDATE stock_stockitem SET status = 'archived' WHERE id = %s", [item.pk])
+    result = verify_evidence.delay().get()
+    assert not result["ok"] and result["notified"] == 1
+    (mail,) = mailoutbox
+    assert f"Item {item.sms_number}: its status is archived" in mail.body
+    assert "the custody ledger says in_stock" in mail.body
