@@ -9,6 +9,8 @@ same functions, so a figure reads the same everywhere.
   the zone's abbreviation: "20 Aug 2026, 09:07 EAT" / "20 août 2026, 09:07 EAT".
 - ``day``: a date in the user's language, one format: "20 Aug 2026" /
   "20 août 2026" (core/locale_formats/<language>/formats.py).
+- ``month``: a month in the user's language, for chart axes: "Nov 2024" /
+  "nov. 2024".
 - ``count``: a whole number with the language's thousands separator
   ("12,400" / "12 400").
 - ``weight``: kilograms with three decimals and the unit ("1,234.500 kg" /
@@ -70,6 +72,13 @@ def day(value, *, zone: datetime.tzinfo | None = None) -> str:
     if isinstance(value, datetime.datetime):
         value = local(value, zone).date()
     return formats.date_format(value, "DATE_FORMAT")
+
+
+def month(value: datetime.date) -> str:
+    """A month in the user's language ("Nov 2024" / "nov. 2024")."""
+    if _blank(value):
+        return EMPTY
+    return formats.date_format(value, "M Y")
 
 
 def count(value) -> str:

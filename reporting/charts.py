@@ -90,8 +90,9 @@ def line_chart(
         )
     # Month labels: the first starts at the left edge, the last ends at the
     # right one (never clipped); every other one is "minor", hidden when the
-    # chart is narrow (a container query in reporting.css: a phone, or two
-    # charts side by side) so that they do not run into each other.
+    # chart is narrow (a container query in reporting.css: two charts side by
+    # side), and half the rest "minor2", hidden on a phone, so that they never
+    # run into each other.
     every = max(1, len(months) // 8)
     shown_months = [i for i in range(len(months)) if i % every == 0]
     if shown_months[-1] != len(months) - 1:
@@ -103,10 +104,17 @@ def line_chart(
         anchor = "start" if i == 0 else "end" if i == len(months) - 1 else "middle"
         last = i == len(months) - 1
         before_last = rank == len(shown_months) - 2
-        minor = ' class="minor"' if not last and (rank % 2 or before_last) and rank else ""
+        if last or not rank:
+            minor = ""
+        elif rank % 2 or before_last:
+            minor = ' class="minor"'
+        elif rank % 4:
+            minor = ' class="minor2"'  # hidden on a phone too: 3 labels left
+        else:
+            minor = ""
         parts.append(
             f'<text x="{percent:.2f}%" y="{HEIGHT - 8}" font-size="{FONT_PX}" '
-            f'text-anchor="{anchor}" fill="#444"{minor}>{months[i]:%Y-%m}</text>'
+            f'text-anchor="{anchor}" fill="#444"{minor}>{escape(display.month(months[i]))}</text>'
         )
     parts.append("</svg>")
     legend = "".join(

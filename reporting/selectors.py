@@ -102,10 +102,12 @@ def cites_states(*, user) -> dict | None:
         return None
     year = timezone.now().astimezone(country_zone()).year - 1
     filings = {f.kind: f for f in CitesFiling.objects.filter(year=year)}
+    past_deadline = timezone.now().astimezone(country_zone()).date() > cites.filing_deadline(year)
     return {
         "year": year,
         "deadline": cites.filing_deadline(year),
-        "overdue": timezone.now().astimezone(country_zone()).date() > cites.filing_deadline(year),
+        # Past the deadline with a declaration still unfiled.
+        "overdue": past_deadline and len(filings) < len(cites.KINDS),
         "declarations": [
             {"kind": kind, "title": spec["title"], "filing": filings.get(kind)}
             for kind, spec in cites.KINDS.items()

@@ -105,22 +105,35 @@ def _offer(field, choices) -> None:
 SEARCH_IDS_MAX = 5_000
 
 
-def _matching_item_ids(q: str) -> list | None:
-    """The ids of the items whose number, case or exhibit reference, mark or
-    species starts with ``q``, or None when more than SEARCH_IDS_MAX match.
-    One OR of five prefix tests over the list's ordered index made the
-    planner walk every item (6 s at 1,000,000 items); each test alone uses
-    its own index."""
+# Words shorter than this match numbers, marks and references only: "a" would
+# otherwise name nearly every store and type.
+WORD_MIN = 3
+
+
+def _prefix_tests(q: str, *, item: str = "") -> list[Q]:
+    """What a search matches from the start of a column: the SMS number, the
+    case and exhibit references, the mark (also in its canonical form: a whole
+    mark typed another way, "xc26/01/5", is looked up as stored — same index,
+    upper + text_pattern_ops) and, for words of WORD_MIN letters or more, the
+    species. The one list both search plans below use."""
     tests = [
-        Q(sms_number__istartswith=q),
-        Q(case_reference__istartswith=q),
-        Q(exhibit_reference__istartswith=q),
-        *(Q(cites_mark__istartswith=form) for form in marks.canonical_query(q)),
+        Q(**{f"{item}sms_number__istartswith": q}),
+        Q(**{f"{item}case_reference__istartswith": q}),
+        Q(**{f"{item}exhibit_reference__istartswith": q}),
+        *(Q(**{f"{item}cites_mark__istartswith": form}) for form in marks.canonical_query(q)),
     ]
     if len(q) >= WORD_MIN:
-        tests.append(Q(species__istartswith=q))
+        tests.append(Q(**{f"{item}species__istartswith": q}))
+    return tests
+
+
+def _matching_item_ids(q: str) -> list | None:
+    """The ids of the items one of ``_prefix_tests`` matches, or None when
+    more than SEARCH_IDS_MAX match. One OR of the prefix tests over the
+    list's ordered index made the planner walk every item (6 s at 1,000,000
+    items); each test alone uses its own index."""
     ids = set()
-    for test in tests:
+    for test in _prefix_tests(q):
         ids.update(
             StockItem.objects.filter(test)
             .order_by()
@@ -132,42 +145,22 @@ def _matching_item_ids(q: str) -> list | None:
 
 
 def search(queryset, q: str, *, item: str = ""):
-    """Rows whose item's number, mark or case reference starts with ``q``."""
+    """Rows whose item's number, references, mark or species starts with
+    ``q``, or whose store or type is named by it (``wider_names``)."""
     q = marks.normalise_mark(q)
     if not q:
         return queryset
+    others = wider_names(q, item=item)
     ids = _matching_item_ids(q)
     if ids is not None:
-        others = wider_names(q, item=item)
         found = Q(**{f"{item}pk__in": ids})
-        return queryset.filter(found | others if others is not None else found)
-    # A whole mark typed another way ("xc26/01/5") is also looked up in its
-    # canonical form, the form stored (same index: upper, text_pattern_ops).
-    found = Q(**{f"{item}sms_number__istartswith": q}) | Q(
-        **{f"{item}case_reference__istartswith": q}
-    )
-    for form in marks.canonical_query(q):
-        found |= Q(**{f"{item}cites_mark__istartswith": form})
-    found |= wider_search(q, item=item)
-    return queryset.filter(found)
-
-
-# Words shorter than this match numbers, marks and references only: "a" would
-# otherwise name nearly every store and type.
-WORD_MIN = 3
-
-
-def wider_search(q: str, *, item: str = "") -> Q:
-    """The rest of what a search matches: the exhibit reference and the
-    species (both from their start, indexed like the number), and the stores
-    and types whose name contains the words (read once from their small
-    tables, then ``site_id IN`` / ``item_type_id IN``)."""
-    found = Q(**{f"{item}exhibit_reference__istartswith": q})
-    if len(q) < WORD_MIN:
-        return found
-    found |= Q(**{f"{item}species__istartswith": q})
-    names = wider_names(q, item=item)
-    return found | names if names is not None else found
+    else:
+        # Too many to list: the prefix tests as one OR, which the list's
+        # ordered scan answers a page at a time.
+        found = Q()
+        for test in _prefix_tests(q, item=item):
+            found |= test
+    return queryset.filter(found | others if others is not None else found)
 
 
 def wider_names(q: str, *, item: str = "") -> Q | None:

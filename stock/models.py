@@ -415,7 +415,7 @@ class StockItem(models.Model):
                 OpClass(Upper("case_reference"), name="text_pattern_ops"),
                 name="stock_item_case_upper",
             ),
-            # The wider search (stock.filters.wider_search) and the sort by weight.
+            # The wider search (stock.filters._prefix_tests) and the sort by weight.
             models.Index(
                 OpClass(Upper("exhibit_reference"), name="text_pattern_ops"),
                 name="stock_item_exhibit_upper",

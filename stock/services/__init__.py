@@ -19,8 +19,7 @@ and ``__all__`` (NON_FIELD_ERRORS) for the item as a whole (e.g. archived).
 Who may do what: registering needs ``stock.register_item`` and the site in the
 actor's scope (else a ValidationError on ``site``); correcting, archiving and
 adding photos need ``correct_item`` / ``archive_item`` / ``register_item`` or
-``correct_item`` (``photos_add``, from the item page: ``correct_item``) (else
-PermissionDenied, accounts.permissions) and the item's
+``correct_item`` (else PermissionDenied, accounts.permissions) and the item's
 site in scope (else Http404, as for any object outside the scope). The ODK
 sync and custody call these same functions; stock's rows (items, photos,
 history, totals) are written here only. Registration, corrections and
@@ -59,6 +58,7 @@ from .registration import (
     Registration,
     item_register,
     items_register_many,
+    may_add_photos,
     photo_add,
     photos_add,
     registration_check,
@@ -90,6 +90,7 @@ __all__ = [
     "item_register",
     "items_register_many",
     "mark_holders_cached",
+    "may_add_photos",
     "photo_add",
     "photos_add",
     "plan_correction",

@@ -15,7 +15,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from accounts.permissions import may, require, require_any
+from accounts.permissions import may, may_any, require_any
 from core.errors import raise_errors
 from core.text import text_errors
 from ledger import chain as ledger
@@ -234,32 +234,40 @@ def items_register_many(
     return items
 
 
-@transaction.atomic
+# Who may add photos to a registered item: whoever may register or correct
+# items (with the item's site in scope). The item page's form, its view and
+# the services below all ask ``may_add_photos``.
+PHOTO_ADDING_PERMISSIONS = ("stock.register_item", "stock.correct_item")
+
+
+def may_add_photos(actor) -> bool:
+    return may_any(actor, *PHOTO_ADDING_PERMISSIONS)
+
+
 def photo_add(*, actor, item: StockItem, upload, caption: str = "") -> ItemPhoto:
-    require_any(actor, "stock.register_item", "stock.correct_item")
-    item = locked_item_in_scope(actor=actor, item=item)
-    if item.is_archived:
-        raise ValidationError(
-            {NON_FIELD_ERRORS: [_("This item is archived; photos can no longer be added.")]}
-        )
-    raise_errors(text_errors(ItemPhoto, caption=caption.strip()))
-    checked, messages = check_photos([upload])
-    if messages:
-        raise ValidationError({"photos": messages})
-    return store_photo(actor=actor, item=item, checked=checked[0], caption=caption.strip())
+    """One photo, as a stock-take line or an ODK submission brings it:
+    ``photos_add`` with one upload. The same bytes as a photo the item already
+    has are kept again here (a second stock-take may well photograph the item
+    the same way), not refused as on the item page."""
+    return photos_add(
+        actor=actor, item=item, uploads=[upload], caption=caption, refuse_repeats=False
+    )[0]
 
 
 @transaction.atomic
-def photos_add(*, actor, item: StockItem, uploads: Iterable, caption: str = "") -> list[ItemPhoto]:
-    """Photos added to a registered item from its page: each checked and
-    fingerprinted (SHA-256 of the original bytes) exactly as at registration,
-    all or none. Who may: whoever may correct the item (``stock.correct_item``
-    and the item's site in scope, else PermissionDenied / Http404) — a photo
-    is part of the item's record, like its values. Not for an archived item:
-    its record was closed when it left custody (destroyed, returned...), and a
-    photo taken afterwards could not show the item as it was held. Each photo
-    is in the item's history (who, when, SHA-256), as registration's are."""
-    require(actor, "stock.correct_item")
+def photos_add(
+    *, actor, item: StockItem, uploads: Iterable, caption: str = "", refuse_repeats: bool = True
+) -> list[ItemPhoto]:
+    """Photos added to a registered item (its page, a stock-take, ODK): each
+    checked and fingerprinted (SHA-256 of the original bytes) exactly as at
+    registration, all or none. Who may: whoever may register or correct items
+    (``stock.register_item`` or ``stock.correct_item``) with the item's site
+    in scope (else PermissionDenied / Http404) — a photo is part of the
+    item's record, as at registration. Not for an archived item: its record
+    was closed when it left custody (destroyed, returned...), and a photo
+    taken afterwards could not show the item as it was held. Each photo is in
+    the item's history (who, when, SHA-256), as registration's are."""
+    require_any(actor, *PHOTO_ADDING_PERMISSIONS)
     item = locked_item_in_scope(actor=actor, item=item)
     if item.is_archived:
         raise ValidationError(
@@ -273,7 +281,7 @@ def photos_add(*, actor, item: StockItem, uploads: Iterable, caption: str = "") 
     checked, messages = check_photos(uploads)
     # The same file twice (a second click, the same photo chosen again) is
     # refused: the item already has it, with its fingerprint.
-    if not messages:
+    if refuse_repeats and not messages:
         seen = set(ItemPhoto.objects.filter(item=item).values_list("sha256", flat=True))
         for upload, photo in zip(uploads, checked, strict=True):
             if photo.sha256 in seen:

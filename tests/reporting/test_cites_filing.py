@@ -277,6 +277,26 @@ def test_dashboard_shows_filing_state_to_those_who_file(two_years):
     assert cites_states(user=reg.manager_x) is None
 
 
+def test_dashboard_says_overdue_until_every_declaration_is_filed(two_years, client, host_a):
+    from reporting import cites
+    from reporting.selectors import cites_states
+    from reporting.services import cites_file
+
+    reg = two_years
+    client.defaults["HTTP_HOST"] = host_a
+    client.force_login(reg.hq)
+    year = cites_states(user=reg.hq)["year"]
+    past = datetime.date.today() > datetime.date(year + 1, 2, 28)
+    assert cites_states(user=reg.hq)["overdue"] is past
+    if past:
+        assert "Overdue: the deadline was 28 Feb" in client.get("/").content.decode()
+    for kind in cites.KINDS:
+        cites_file(actor=reg.hq, kind=kind, year=year, reasons="Destroyed 10 kg in June.")
+    assert cites_states(user=reg.hq)["overdue"] is False
+    page = client.get("/").content.decode()
+    assert "Overdue" not in page and "To be filed by 28 Feb" in page
+
+
 def test_file_view_is_post_and_for_the_permission(two_years, client, host_a):
     reg = two_years
     client.defaults["HTTP_HOST"] = host_a

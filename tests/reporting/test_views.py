@@ -200,5 +200,7 @@ def test_chart_text_is_real_pixels_and_never_clipped(history, as_user):
     assert "viewBox" not in outer and 'height="260"' in outer
     sizes = [int(s) for s in re.findall(r'font-size="(\d+)"', chart)]
     assert sizes and min(sizes) >= 11
-    months = re.findall(r'text-anchor="(start|middle|end)"[^>]*>(\d{4}-\d{2})<', chart)
+    # Months as the language writes them ("Nov 2024"), not ISO.
+    months = re.findall(r'text-anchor="(start|middle|end)"[^>]*>([A-Z][a-z]{2} \d{4})<', chart)
     assert months[0][0] == "start" and months[-1][0] == "end"
+    assert not re.search(r">\d{4}-\d{2}<", chart)

@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 
 from accounts.roles import AUDITOR
 from audit.models import AccessEvent
+from stock import filters as stock_filters
 from stock import listing
 from tests.factories import make_user
 from tests.stock.test_views import (  # noqa: F401 (fixtures)
@@ -120,7 +121,14 @@ def test_sorted_list_pages_without_losing_or_repeating_items(login, stock_setup,
 # --- Search and thumbnails --------------------------------------------------------------
 
 
-def test_search_finds_species_store_type_case_and_exhibit(login, stock_setup, media):
+@pytest.mark.parametrize("plan", ["ids", "one_or"])
+def test_search_finds_species_store_type_case_and_exhibit(
+    login, stock_setup, media, monkeypatch, plan
+):
+    # Both plans of stock.filters.search: the matching ids looked up column by
+    # column, and (past SEARCH_IDS_MAX matches) the prefix tests as one OR.
+    if plan == "one_or":
+        monkeypatch.setattr(stock_filters, "SEARCH_IDS_MAX", 0)
     s = stock_setup
     tusk = register(
         actor=s["manager_x"],
