@@ -289,3 +289,23 @@ def test_verify_evidence_names_a_swapped_thumbnail(reg, photo):
         f"The thumbnail of photo {photo.pk} of item {photo.item.sms_number} "
         f"({photo.thumbnail.name}): the file does not match its recorded SHA-256"
     ) in out.getvalue()
+
+
+def test_a_transfer_document_never_prints_a_swapped_thumbnail(reg, photo):
+    # The manifest and receipt PDFs put each item's thumbnail beside it: the
+    # same check as the item page, not the file as it lies on disk.
+    from custody.documents import _thumbnail
+    from stock.models import StockItem
+    from stock.photos import derive_thumbnail
+
+    fake = other_jpeg((64, 48))
+    replace_file(photo.thumbnail.path, fake)
+    item = StockItem.objects.prefetch_related("photos").get(pk=photo.item_id)
+    printed = _thumbnail(item).filename.getvalue()
+    assert printed != fake
+    with photo.file.open("rb") as handle:
+        assert printed == derive_thumbnail(handle.read())
+
+    swap_on_disk(photo.file.path)  # the original itself no longer matches: no picture
+    item = StockItem.objects.prefetch_related("photos").get(pk=photo.item_id)
+    assert _thumbnail(item) == ""
