@@ -384,7 +384,8 @@ def main() -> None:
             f" load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
         )
         say(
-            f"{'page':<28} {'user':<14} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'requests':>9}  errors"
+            f"{'page':<28} {'user':<14} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'requests':>9}"
+            f" {'CPU ms/req':>11} {'web+db':<11}  errors"
         )
         for name in args.pages.split(","):
             label, who, session, paths = pages[name]

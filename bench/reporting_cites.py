@@ -18,10 +18,15 @@ In a database of its own (never the one you work in):
    ``manage.py rebuild_report_totals`` does) when they are missing;
 3. times, as an administrator with every site: a summary of last year by
    site, five years year by year, the ivory declaration's figures for last
-   year with its annex (reporting.cites.declaration), the whole document
-   (reporting.documents.build), its XLSX, and the dashboard's two charts
-   on a cache miss; prints median and max of --repeat runs. The PDF is
-   timed too: a long annex goes to the XLSX, so it stays short.
+   year (reporting.cites.declaration; the annex is not read), the whole
+   document (reporting.documents.build), the document with its XLSX and
+   with its PDF as the export task makes them (built and rendered in one
+   snapshot, the annex streamed from the database into the file; a long
+   annex is not printed in the PDF), and the dashboard's two charts on a
+   cache miss. Prints min / median / max of --repeat runs of the wall
+   time, this process's CPU time and the CPU time of the database server
+   process serving it, the load average during the runs and the peak
+   memory.
 """
 
 import argparse
@@ -111,7 +116,7 @@ def main() -> None:
 
     from accounts.models import User
     from reporting.cites import declaration
-    from reporting.documents import build
+    from reporting.documents import build, snapshot
     from reporting.exports import render
     from reporting.figures import Scope
     from reporting.models import ItemPosition
@@ -141,67 +146,92 @@ def main() -> None:
         year = date.today().year - 1
         say(f"country XZ: {StockItem.objects.count():,} items, {entries:,} ledger entries")
         summary_params = {"start": f"{year}-01-01", "end": f"{year}-12-31", "group_by": ["site"]}
-        timings = {
-            "summary": [],
-            "yearly": [],
-            "figures": [],
-            "document": [],
-            "xlsx": [],
-            "pdf": [],
-            "charts": [],
+        cites_params = {"cites_kind": "ivory", "year": year}
+        labels = {
+            "summary": f"summary {year} by site",
+            "yearly": f"year by year {year - 4}-{year}",
+            "figures": "CITES ivory figures",
+            "document": "CITES ivory document",
+            "xlsx": "document + its XLSX",
+            "pdf": "document + its PDF",
+            "charts": "dashboard charts (cache miss)",
         }
-        cpu = {name: [] for name in timings}
+        timings = {name: [] for name in labels}
+        cpu = {name: [] for name in labels}
+        db_cpu = {name: [] for name in labels}
+        sizes = {}
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = cursor.fetchone()[0]
+
+        def backend_cpu() -> float:
+            """CPU seconds the database server process serving this
+            connection has used (user + system; /proc, same machine)."""
+            try:
+                fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                return float("nan")
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
         def timed(name, work):
-            """Wall time, and this process's CPU time: on a machine others
-            load, the CPU time is what the step costs here (the database's
-            own work is not in it)."""
-            wall, spent = time.perf_counter(), time.process_time()
+            """Wall time; this process's CPU time and its database server
+            process's: on a machine others load, CPU time is what the step
+            costs (wall time waits for the CPU others use)."""
+            wall, spent, spent_db = time.perf_counter(), time.process_time(), backend_cpu()
             value = work()
             timings[name].append(time.perf_counter() - wall)
             cpu[name].append(time.process_time() - spent)
+            db_cpu[name].append(backend_cpu() - spent_db)
             return value
 
         def charts_on_a_miss():
             cache.clear()  # a miss: what the first dashboard view after expiry pays
             return charts_for(admin)
 
+        def export(fmt):
+            # As the export task does (reporting.services): the document built
+            # and rendered in one snapshot, the annex streamed as it is written.
+            with snapshot():
+                content = render(build("cites", cites_params, user=admin), fmt)
+            sizes[fmt] = len(content)
+            return content
+
+        loads = []
         for _ in range(args.repeat):
+            loads.append(os.getloadavg()[0])
             timed("summary", lambda: build("summary", summary_params, user=admin))
             timed(
                 "yearly",
                 lambda: build("yearly", {"first_year": year - 4, "last_year": year}, user=admin),
             )
             result = timed("figures", lambda: declaration(kind="ivory", year=year, scope=Scope()))
-            document = timed(
-                "document",
-                lambda: build("cites", {"cites_kind": "ivory", "year": year}, user=admin),
-            )
-            timed("xlsx", lambda document=document: render(document, "xlsx"))
-            # The annex goes to the XLSX when long.
-            timed("pdf", lambda document=document: render(document, "pdf"))
+            timed("document", lambda: build("cites", cites_params, user=admin))
+            timed("xlsx", lambda: export("xlsx"))
+            timed("pdf", lambda: export("pdf"))
             timed("charts", charts_on_a_miss)
+            loads.append(os.getloadavg()[0])
         say(
             f"ivory {year}: {result.total.items:,} items held, {result.total.weight_kg:,} kg, "
-            f"{result.marked:,} marked, {len(result.annex):,} rows in the annex"
+            f"{result.marked:,} marked, {len(result.annex):,} rows in the annex; "
+            f"XLSX {sizes['xlsx'] / 1e6:.1f} MB, PDF {sizes['pdf'] / 1e3:.0f} kB"
         )
-        labels = {
-            "summary": f"summary {year} by site",
-            "yearly": f"year by year {year - 4}-{year}",
-            "figures": "CITES ivory figures + annex",
-            "document": "CITES ivory document",
-            "xlsx": "its XLSX",
-            "pdf": "its PDF",
-            "charts": "dashboard charts (cache miss)",
-        }
+        say(f"{args.repeat} runs; min / median / max in seconds")
+        say(f"  {'step':<30} {'wall':>22}   {'CPU here':>22}   {'CPU of its db server':>22}")
+
+        def spread(values):
+            return f"{min(values):6.2f} {statistics.median(values):6.2f} {max(values):6.2f}"
+
         for name, values in timings.items():
             say(
-                f"  {labels[name]:<30} median {statistics.median(values):6.2f} s"
-                f"   max {max(values):6.2f} s   (CPU here {statistics.median(cpu[name]):6.2f} s)"
+                f"  {labels[name]:<30} {spread(values):>22}   {spread(cpu[name]):>22}"
+                f"   {spread(db_cpu[name]):>22}"
             )
         say(f"  (target: CITES annual report under {TARGET_S:.0f} s)")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        say(f"  peak memory of this process: {peak:,.0f} MB; load average {os.getloadavg()}")
+        say(
+            f"  peak memory of this process: {peak:,.0f} MB; 1-minute load average during "
+            f"the runs {min(loads):.1f}-{max(loads):.1f} ({os.cpu_count()} CPUs)"
+        )
 
 
 if __name__ == "__main__":

@@ -26,9 +26,14 @@ What it does, in a database of its own (never the one you work in):
    again on a plain cursor, median of --requests runs): the difference is
    what the framework adds (sessions, permissions, access log, rendering);
    and the CPU time this process spent per request (median), which a busy
-   machine inflates far less than the wall times;
+   machine inflates far less than the wall times; and the shared buffers the
+   page's own statements touch (EXPLAIN (ANALYZE, BUFFERS) of each), which
+   must not grow with the country;
 5. with --explain, prints EXPLAIN (ANALYZE, BUFFERS) of the store manager's
-   filtered item list (category + status, page 1) and its shared buffers.
+   filtered item list (category + status, page 1) and its shared buffers,
+   and of the dashboard's curves on a cache miss (HQ officer and store
+   manager): the month-end balances they read, beside the buffers and rows
+   the old way (summing the net monthly movements) would read.
 
 Loading bypasses the services on purpose (a million registrations through
 them would take hours); the views read what the services would have written.
@@ -42,7 +47,7 @@ import re
 import statistics
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -403,6 +408,20 @@ def raw_sql_ms(schema: str, statements: list[str], *, runs: int) -> float:
     return statistics.median(times)
 
 
+def page_buffers(schema: str, statements: list[str]) -> int:
+    """Shared buffers (hit + read) the page's own statements touch, from
+    EXPLAIN (ANALYZE, BUFFERS) of each: what must not grow with the country."""
+    total = 0
+    with schema_context(schema), connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}")
+            plan = cursor.fetchone()[0][0]
+            top = plan["Plan"]
+            total += top.get("Shared Hit Blocks", 0) + top.get("Shared Read Blocks", 0)
+            total += plan.get("Planning", {}).get("Shared Hit Blocks", 0)
+    return total
+
+
 def explain(schema: str, statements: list[str], title: str) -> None:
     """EXPLAIN (ANALYZE, BUFFERS) of the item query among ``statements``."""
     item_queries = [sql for sql in statements if "stock_stockitem" in sql]
@@ -519,14 +538,89 @@ def run_timings(
         cpu = statistics.median(timed.cpu)
         statements = page_statements(clients[who], host, paths[0])
         sql_ms = raw_sql_ms(country.schema_name, statements, runs=min(requests, 20))
+        buffers = page_buffers(country.schema_name, statements)
         results.append(
-            (label, who, statistics.median(times), percentile(times, 95), kind, sql_ms, cpu)
+            (
+                label,
+                who,
+                statistics.median(times),
+                percentile(times, 95),
+                kind,
+                sql_ms,
+                cpu,
+                buffers,
+            )
         )
     if show_plan:
         path = f"/items/?category={ivory.pk}&status=in_stock"
         statements = page_statements(clients["store manager"], host, path)
         explain(country.schema_name, statements, f"store manager's list {path}")
+        for who, user in (("HQ officer", hq), ("store manager", manager)):
+            explain_charts(country.schema_name, user, who)
     return results
+
+
+def chart_statements(user, *, source: str) -> list[str]:
+    """The statements that read the dashboard's two curves on a cache miss:
+    from the month-end balances (``source="balances"``, what the dashboard
+    does), or by summing the net movements as before (``"movements"``)."""
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from reporting.aggregates import Totals
+    from reporting.definitions import Figures
+    from reporting.figures import Scope, country_zone
+    from reporting.selectors import CHART_MONTHS
+
+    today = timezone.now().astimezone(country_zone()).date()
+    first = (today.replace(day=1) - timedelta(days=31 * (CHART_MONTHS - 1))).replace(day=1)
+    totals = Totals(scope=Scope.of_user(user))
+    read = Totals.monthly_balances if source == "balances" else Figures.monthly_balances
+    with CaptureQueriesContext(connection) as queries:
+        for by in ("category", "site"):
+            read(totals, first=first, last=today, by=by)
+    return [q["sql"] for q in queries.captured_queries if "reporting_m" in q["sql"]]
+
+
+def explain_charts(schema: str, user, who: str) -> None:
+    """EXPLAIN (ANALYZE, BUFFERS) of the curves' statements (both curves), and
+    what the old way (summing the net movements) reads, for comparison."""
+    with schema_context(schema):
+        with connection.cursor() as cursor:
+            # Index-only scans need the visibility map, which autovacuum keeps
+            # (a table just filled or rebuilt has none yet).
+            cursor.execute("VACUUM ANALYZE reporting_monthbalance")
+            cursor.execute("VACUUM ANALYZE reporting_movementtotal")
+        for source in ("balances", "movements"):
+            statements = chart_statements(user, source=source)
+            buffers, rows, ms = 0, 0, 0.0
+            with connection.cursor() as cursor:
+                for sql in statements:
+                    cursor.execute(sql)  # warm, as on the dashboard
+                    cursor.fetchall()
+                    cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}")
+                    plan = cursor.fetchone()[0][0]
+                    top = plan["Plan"]
+                    buffers += top.get("Shared Hit Blocks", 0) + top.get("Shared Read Blocks", 0)
+                    rows += _rows_read(top)
+                    ms += plan["Execution Time"]
+            say(
+                f"charts ({who}) from {'month balances' if source == 'balances' else 'movements'}:"
+                f" {len(statements)} statements, {buffers} buffers, {rows:,} rows read, {ms:.1f} ms"
+            )
+            if source == "balances" and statements:
+                with connection.cursor() as cursor:
+                    cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {statements[0]}")
+                    for (line,) in cursor.fetchall():
+                        say(f"  {line}")
+
+
+def _rows_read(node: dict) -> int:
+    """Rows the plan's scans returned (index and table scans, all loops)."""
+    own = 0
+    if "Scan" in node.get("Node Type", ""):
+        own = node.get("Actual Rows", 0) * node.get("Actual Loops", 1)
+    return own + sum(_rows_read(child) for child in node.get("Plans", []))
 
 
 def report(results, *, items: int, countries: int, requests: int) -> None:
@@ -537,19 +631,21 @@ def report(results, *, items: int, countries: int, requests: int) -> None:
     )
     say(
         f"{'page':<28} {'user':<14} {'median ms':>10} {'p95 ms':>8} {'target':>8}"
-        f" {'':<6} {'raw SQL ms':>10} {'CPU ms':>7}"
+        f" {'':<6} {'raw SQL ms':>10} {'CPU ms':>7} {'buffers':>8}"
     )
-    for label, who, median, p95, kind, sql_ms, cpu in results:
+    for label, who, median, p95, kind, sql_ms, cpu, buffers in results:
         target = TARGETS_MS[kind]
         verdict = "ok" if p95 < target else "MISSED"
         say(
             f"{label:<28} {who:<14} {median:>10.1f} {p95:>8.1f} {'<' + str(target):>8}"
-            f" {verdict:<6} {sql_ms:>10.2f} {cpu:>7.1f}"
+            f" {verdict:<6} {sql_ms:>10.2f} {cpu:>7.1f} {buffers:>8}"
         )
     say(
         "raw SQL: the page's own statements run again on a plain cursor (median);"
-        " CPU: this process's CPU per request (median; PostgreSQL's not included)"
+        " CPU: this process's CPU per request (median; PostgreSQL's not included);"
+        " buffers: shared buffers those statements touch (EXPLAIN ANALYZE BUFFERS)"
     )
+    say(f"load average now: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
 def main() -> None:

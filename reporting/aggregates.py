@@ -31,7 +31,10 @@ from .definitions import (
     Figures,
     Holding,
     ItemInfo,
+    Measure,
+    Rows,
     Transition,
+    month_ends,
     month_last,
 )
 from .figures import History, ItemFilter, Scope, ledger_head_sequence
@@ -177,6 +180,65 @@ class Totals(Figures):
             )
         return info
 
+    # -- the dashboard's curves ---------------------------------------------------------
+
+    def monthly_balances(self, *, first: datetime.date, last: datetime.date, by: str) -> dict:
+        """Figures.monthly_balances from MonthBalance: one row per place,
+        category and month shown (and the month before), whatever the number
+        of items or the length of the history. A filter on types or sources
+        is not kept there: the movements are summed instead."""
+        wanted = self.item_filter
+        if by not in ("category", "site") or (
+            wanted.item_type_ids is not None or wanted.sources is not None
+        ):
+            return super().monthly_balances(first=first, last=last, by=by)
+        months = month_ends(first, last)
+        if not months:
+            return {"months": months, "series": {}}
+        starts = [m.replace(day=1) for m in months]
+        with connection.cursor() as cursor:
+            # Rows run to the latest month booked: a pair's balance after it
+            # is its balance then (nothing moved since). Asked first, so that
+            # the range below is literal and the planner sees how much of
+            # the table it is (a store's rows by the key's index).
+            cursor.execute("SELECT max(month) FROM reporting_monthbalance")
+            latest = cursor.fetchone()[0]
+            if latest is None:
+                return {"months": months, "series": {}}
+            params: list = [min(_month_before(starts[0]), latest), starts[-1]]
+            filters = self._place_sql("b.place_id", params)
+            if self._type_ids is not None:
+                params.append(sorted({self.types[pk].category_id for pk in self._type_ids}))
+                filters += " AND b.category_id = ANY(%s)"
+            cursor.execute(
+                "SELECT b.place_id, b.category_id, b.month, b.items, b.pieces, b.weight_kg"  # noqa: S608
+                " FROM reporting_monthbalance b WHERE b.month BETWEEN %s AND %s"
+                f"{filters} ORDER BY b.month",
+                params,
+            )
+            rows = cursor.fetchall()
+        index = {start: i for i, start in enumerate(starts)}
+        # Each pair's balance at each month end: its row, or carried from its
+        # last row before (rows come in month order).
+        pairs: dict = {}
+        for place, category, month, items, pieces, kg in rows:
+            points = pairs.get((place, category))
+            if points is None:
+                points = pairs[(place, category)] = [None] * len(months)
+            # A month before the first shown (the one before, or the latest
+            # booked) stands for all of them until a later row.
+            measure = Measure(int(items), int(pieces), kg)
+            for i in range(index.get(month, 0), len(months)):
+                points[i] = measure
+        series: dict = {}
+        for (place, category), points in pairs.items():
+            key = category if by == "category" else place_of_db(place)
+            total = series.setdefault(key, [Measure() for _ in months])
+            for i, measure in enumerate(points):
+                if measure is not None:
+                    total[i].add(measure)
+        return {"months": months, "series": series}
+
     # -- the engine's reads (reporting.definitions.Figures) -------------------------
 
     def _sums(self, parts: dict, columns: tuple) -> list[tuple]:
@@ -223,9 +285,15 @@ class Totals(Figures):
 
     _INFO = "p.item_type_id, p.source, p.received_on, p.cites_mark, p.sms_number"
 
-    def _states_at(
+    def _states_at(self, day: datetime.date, *, marked_only: bool = False) -> list:
+        sql, params = self._states_sql(day, marked_only=marked_only)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    def _states_sql(
         self, day: datetime.date, *, marked_only: bool = False, annex: bool = False
-    ) -> list:
+    ) -> tuple[str, list]:
         """[(item_id, place, pieces, kg, type, source, received_on, mark, number)]
         of the items held (at a site or in transit) at the end of ``day``:
         the current position of the items unchanged since, else the state
@@ -270,9 +338,7 @@ class Totals(Figures):
             " WHERE s.status_after IN ('held', 'transit')"
             + self._place_sql("s.place_after", params)
         )
-        with connection.cursor() as cursor:
-            cursor.execute(f"{now} UNION ALL {then}", params)
-            return cursor.fetchall()
+        return f"{now} UNION ALL {then}", params
 
     def _held(self, day: datetime.date, *, marked_only: bool = False) -> list[tuple]:
         return [
@@ -280,12 +346,20 @@ class Totals(Figures):
             for item_id, place, pieces, kg, *info in self._states_at(day, marked_only=marked_only)
         ]
 
+    def annex_at(self, day: datetime.date) -> Rows:
+        """The annex's rows (annex_row()'s columns) in the database's order by
+        mark, then SMS number (byte order: as Python sorts the replay's), read
+        only when used: a large country's annex is streamed into its export,
+        and the figures never wait for it."""
+        sql, params = self._states_sql(day, annex=True)
+        return Rows(
+            sql=f"SELECT * FROM ({sql}) annex",  # noqa: S608 - our own SQL
+            params=params,
+            order='cites_mark COLLATE "C", sms_number COLLATE "C"',
+        ).map(_annex_place)
+
     def _annex_rows(self, day: datetime.date) -> list[tuple]:
-        # The rows as fetched (annex_row()'s columns), but those in transit
-        # (place 0 in the table).
-        return [
-            row if row[6] != 0 else (*row[:6], TRANSIT) for row in self._states_at(day, annex=True)
-        ]
+        return list(self.annex_at(day))
 
     def missing_at(self, day: datetime.date) -> dict:
         """{item_id: Holding as last held} of the items recorded missing at the
@@ -386,3 +460,8 @@ class Totals(Figures):
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return self._line_rows(cursor.fetchall())
+
+
+def _annex_place(row: tuple) -> tuple:
+    # Place 0 in the table: in transit.
+    return row if row[6] != 0 else (*row[:6], TRANSIT)

@@ -15,3 +15,11 @@ class ReportingConfig(AppConfig):
         from .totals import entries_appended, entry_appended
 
         listeners.register(entry_appended, name="reporting.totals", many=entries_appended)
+
+        # The dashboard's month-end balances are kept per category: a type
+        # moved to another category (provisioning) moves its whole history.
+        from django.db.models.signals import post_save
+
+        from .totals import type_saved
+
+        post_save.connect(type_saved, sender="stock.ItemType", dispatch_uid="reporting_type_saved")

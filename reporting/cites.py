@@ -41,8 +41,8 @@ from .figures import (
     Holding,
     ItemFilter,
     Measure,
+    Rows,
     Scope,
-    bulk,
     country_zone,
 )
 from .models import CitesFiling, PrivateHolding
@@ -172,7 +172,7 @@ class Declaration:
     missing: Measure
     movements: list  # [(line key, Measure)] of the year, largest weight first
     largest_items: list  # [(Transition, side, Holding, line, ItemInfo)]
-    annex: list
+    annex: Rows  # of AnnexRow, by mark: read from the database when used
     ledger_sequence: int
     # Year Y is provisional until it ends (country time zone).
     provisional: bool = False
@@ -261,19 +261,22 @@ def declaration(
         figures.marked += marked
     for (type_id,), (measure, _marked) in source.balances_at(previous_end, ("item_type",)).items():
         figures_of(type_id).previous.add(measure)
-    # Per type, its ItemType and class label, looked up once: the annex has a
-    # row per marked piece (hundreds of thousands in a large country), and
-    # tuple.__new__ skips the named tuple's Python-level constructor.
+    # The annex is not read here: a row per marked piece (hundreds of
+    # thousands in a large country) that only an export needs, streamed from
+    # the database in mark order when it is written. Per type, its ItemType
+    # and class label, looked up once; tuple.__new__ skips the named tuple's
+    # Python-level constructor.
     of_type: dict = {}
     new_row = tuple.__new__
-    with bulk():
-        annex = []
-        append = annex.append
-        for mark, number, type_id, src, pieces, kg, place in source.annex_at(as_of):
-            type_cells = of_type.get(type_id)
-            if type_cells is None:
-                type_cells = of_type[type_id] = (types[type_id], figures_of(type_id).label)
-            append(new_row(AnnexRow, (mark, number, *type_cells, src, pieces, kg, place)))
+
+    def annex_row(row):
+        mark, number, type_id, src, pieces, kg, place = row
+        type_cells = of_type.get(type_id)
+        if type_cells is None:
+            type_cells = of_type[type_id] = (types[type_id], figures_of(type_id).label)
+        return new_row(AnnexRow, (mark, number, *type_cells, src, pieces, kg, place))
+
+    annex = source.annex_at(as_of).map(annex_row)
     missing = source.missing_total_at(as_of)
 
     year_summary = source.summary(start=datetime.date(year, 1, 1), end=as_of)

@@ -79,6 +79,8 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import NamedTuple
 
+from django.db import connection
+
 from ledger.models import LedgerEntry
 from stock.models import ItemType
 
@@ -118,6 +120,75 @@ def bulk():
     finally:
         if enabled:
             gc.enable()
+
+
+class Rows:
+    """A long list of rows (the CITES annex: hundreds of thousands of marks)
+    made only as it is used: iterated, it streams them from the database in
+    the query's order (a server-side cursor, a chunk at a time), so nothing
+    holds them all; ``len`` counts them in the database; ``head(n)`` reads
+    the first n. ``map(convert)`` is the same rows, each passed through
+    ``convert`` as it is read. A plain list (the ledger replay) works alike.
+
+    Iterate it in the transaction the figures beside it were read in
+    (reporting.documents.snapshot), so both show the same moment."""
+
+    CHUNK = 5_000
+
+    def __init__(self, *, rows=None, sql: str = "", params=(), order: str = "", convert=()):
+        self._rows = rows
+        self._sql, self._params, self._order = sql, list(params), order
+        self._convert = tuple(convert)
+        self._count = None if rows is None else len(rows)
+
+    def map(self, convert: Callable) -> "Rows":
+        mapped = Rows(
+            rows=self._rows,
+            sql=self._sql,
+            params=self._params,
+            order=self._order,
+            convert=(*self._convert, convert),
+        )
+        mapped._count = self._count
+        return mapped
+
+    def _converted(self, rows: Iterable) -> Iterable:
+        for convert in self._convert:
+            rows = map(convert, rows)
+        return rows
+
+    def __iter__(self):
+        if self._rows is not None:
+            return iter(self._converted(self._rows))
+        return iter(self._converted(self._stream()))
+
+    def _stream(self):
+        # A server-side cursor (as reporting.figures.raw_rows): a chunk at a time.
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(f"{self._sql} ORDER BY {self._order}", self._params)  # noqa: S608
+            while chunk := cursor.fetchmany(self.CHUNK):
+                yield from chunk
+
+    def __len__(self) -> int:
+        if self._count is None:
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT count(*) FROM ({self._sql}) counted", self._params)  # noqa: S608
+                self._count = cursor.fetchone()[0]
+        return self._count
+
+    def __bool__(self) -> bool:
+        return bool(self.head(1))
+
+    def head(self, number: int) -> list:
+        """The first ``number`` rows, as a list."""
+        if self._rows is not None:
+            return list(self._converted(self._rows[:number]))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"{self._sql} ORDER BY {self._order} LIMIT %s",  # noqa: S608
+                [*self._params, number],
+            )
+            return list(self._converted(cursor.fetchall()))
 
 
 # --- Values ----------------------------------------------------------------------------
@@ -604,12 +675,14 @@ class Figures:
         """[(ItemInfo, Holding)] of the marked items held at the end of ``day``."""
         return list(self._held(day, marked_only=True))
 
-    def annex_at(self, day: datetime.date) -> list[tuple]:
-        """annex_row()s of the marked items held at the end of ``day``, by mark."""
+    def annex_at(self, day: datetime.date) -> Rows:
+        """annex_row()s of the marked items held at the end of ``day``, by mark
+        (then SMS number), as Rows: an engine that reads them from the
+        database streams them when they are used."""
         with bulk():
             rows = self._annex_rows(day)
-            rows.sort(key=itemgetter(0))
-        return rows
+            rows.sort(key=itemgetter(0, 1))
+        return Rows(rows=rows)
 
     def missing_total_at(self, day: datetime.date) -> Measure:
         total = Measure()

@@ -8,6 +8,7 @@ point; ``params`` are plain JSON values (reporting.forms cleans them) and
 the user's site scope decides what is shown (reporting.figures.Scope).
 """
 
+import contextlib
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -38,7 +39,6 @@ from .figures import (
     ItemFilter,
     Measure,
     Scope,
-    bulk,
     country_zone,
 )
 
@@ -61,6 +61,8 @@ class Column:
 class Table:
     title: str
     columns: list
+    # A list, or for a long list (the CITES annex) a reporting.figures.Rows
+    # read from the database only when it is iterated (exports stream it).
     rows: list = field(default_factory=list)
     # Per row, an optional link (the detailed report behind the figures).
     links: list = field(default_factory=list)
@@ -840,11 +842,9 @@ def cites_document(*, user, params: dict, reasons: str = "", cutoff=None) -> Doc
         annex=True,
         sheet=_("Annex - marks"),
     )
-    # Hundreds of thousands of rows in a large country: each label once.
-    type_labels = {t.pk: t.label() for t in labels.types.values()}
-    append = annex.rows.append
-    with bulk():
-        _annex_rows(result.annex, append, labels, type_labels)
+    # Hundreds of thousands of rows in a large country: streamed from the
+    # database when an export writes them, each label looked up once.
+    annex.rows = result.annex.map(_annex_cells(labels))
     tables.append(annex)
     title = f"{result.title} {year} — {result.resolution}"
     if result.provisional:
@@ -893,24 +893,30 @@ def cites_document(*, user, params: dict, reasons: str = "", cutoff=None) -> Doc
     )
 
 
-def _annex_rows(annex, append, labels: Labels, type_labels: dict) -> None:
-    # Cells looked up per type, source and place, never per row: the class
-    # label is lazy, and hashing it or str() of it translates it again (that
-    # was two thirds of the time of a 300,000-row annex).
+def _annex_cells(labels: Labels):
+    """A function: an annex row -> its cells. Cells are looked up per type,
+    source and place, never per row: the class label is lazy, and hashing it
+    or str() of it translates it again (that was two thirds of the time of a
+    300,000-row annex)."""
+    type_labels = {t.pk: t.label() for t in labels.types.values()}
     type_cells: dict = {}
     source_labels: dict = {}
     place_labels: dict = {}
-    for mark, number, item_type, class_label, source, pieces, kg, place in annex:
-        cells = type_cells.get(item_type.id)
-        if cells is None:
-            cells = type_cells[item_type.id] = (str(class_label), type_labels[item_type.id])
+
+    def cells(row) -> list:
+        mark, number, item_type, class_label, source, pieces, kg, place = row
+        of_type = type_cells.get(item_type.id)
+        if of_type is None:
+            of_type = type_cells[item_type.id] = (str(class_label), type_labels[item_type.id])
         source_cell = source_labels.get(source)
         if source_cell is None:
             source_cell = source_labels[source] = source_label(source)
         place_cell = place_labels.get(place)
         if place_cell is None:
             place_cell = place_labels[place] = labels.place(place)
-        append([mark, number, cells[0], cells[1], source_cell, place_cell, pieces, kg])
+        return [mark, number, of_type[0], of_type[1], source_cell, place_cell, pieces, kg]
+
+    return cells
 
 
 BUILDERS = {
@@ -920,14 +926,26 @@ BUILDERS = {
 }
 
 
-def build(kind: str, params: dict, *, user, reasons: str = "", cutoff=None) -> Document:
+@contextlib.contextmanager
+def snapshot():
+    """One read-only snapshot of the database for everything read inside:
+    the figures, the ledger entry they are said to include up to, the
+    checkpoint, and the long lists (the CITES annex) a document streams only
+    when it is rendered — build and render a document inside one. Inside a
+    transaction already (tests, a caller's own), that transaction."""
     if connection.in_atomic_block:
-        return _build(kind, params, user=user, reasons=reasons, cutoff=cutoff)
-    # Several queries, one snapshot: the figures, the ledger entry they are
-    # said to include up to and the checkpoint are read as of the same moment.
+        yield
+        return
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
+
+
+def build(kind: str, params: dict, *, user, reasons: str = "", cutoff=None) -> Document:
+    """The document. Its long lists (Table.rows as a Rows) are read when
+    used: render it inside the same ``snapshot()`` as it was built in."""
+    with snapshot():
         return _build(kind, params, user=user, reasons=reasons, cutoff=cutoff)
 
 

@@ -11,16 +11,20 @@ headers, page numbers, and signature lines at the end.
 
 import datetime
 import io
+import re
+import shutil
+from collections.abc import Iterator
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.utils import formats
 from django.utils.translation import gettext as _
 
 from core import display
-from core.spreadsheet import CsvWriter, xlsx_value
+from core.spreadsheet import CsvWriter, neutralised, xlsx_value
 from ledger.documents import draw_checkpoint
 
-from .documents import DATE, INT, KG, YEAR, Document
+from .documents import DATE, INT, KG, TEXT, YEAR, Document
 from .figures import bulk
 
 CONTENT_TYPES = {
@@ -91,12 +95,27 @@ def to_xlsx(document: Document) -> bytes:
         },
     )
     with bulk():
-        _xlsx_sheets(workbook, document)
-    workbook.close()
+        streamed = _xlsx_sheets(workbook, document)
+        workbook.close()
+        if streamed:
+            return _xlsx_append_rows(out.getvalue(), streamed)
     return out.getvalue()
 
 
-def _xlsx_sheets(workbook, document: Document) -> None:
+class _Streamed(NamedTuple):
+    """An annex sheet whose rows after ``probe`` (its first data row, 1-based,
+    written by XlsxWriter) are appended to the sheet's XML after the
+    workbook is closed (_xlsx_append_rows)."""
+
+    sheet: str
+    probe: int
+    kinds: list
+    rows: Iterator
+
+
+def _xlsx_sheets(workbook, document: Document) -> list:
+    """Writes every sheet; returns the annex sheets whose rows are still to be
+    appended ([_Streamed])."""
     bold = workbook.add_format({"bold": True})
     title_format = workbook.add_format({"bold": True, "font_size": 14})
     table_title_format = workbook.add_format({"bold": True, "font_size": 12})
@@ -112,6 +131,7 @@ def _xlsx_sheets(workbook, document: Document) -> None:
         for strong in (False, True)
     }
     used = set()
+    streamed = []
 
     def text(sheet, row, column, value, cell_format=None):
         sheet.write_string(row, column, xlsx_value(str(value)), cell_format)
@@ -148,7 +168,13 @@ def _xlsx_sheets(workbook, document: Document) -> None:
         kinds = [column.kind for column in table.columns]
         strong_rows = table.strong_rows
         write_number, write_string = sheet.write_number, sheet.write_string
-        for index, values in enumerate(table.rows):
+        # An annex (hundreds of thousands of rows): XlsxWriter writes its
+        # first complete row, which gives the cells' styles; the others are
+        # appended to the sheet's XML afterwards, in the same cells
+        # (XlsxWriter's per-cell cost was 10 s of CPU for 300,000 rows).
+        fast = table.annex and not strong_rows and not table.note
+        rows = iter(table.rows)
+        for index, values in enumerate(rows):
             strong = index in strong_rows
             text_format = bold if strong else None
             for column_index, (kind, value) in enumerate(zip(kinds, values, strict=False)):
@@ -172,6 +198,13 @@ def _xlsx_sheets(workbook, document: Document) -> None:
                 else:
                     write_string(row, column_index, xlsx_value(str(value)), text_format)
             row += 1
+            if fast and all(
+                value not in (None, "")
+                for kind, value in zip(kinds, values, strict=False)
+                if kind != TEXT
+            ):
+                streamed.append(_Streamed(name, row, kinds, rows))
+                break
         if table.note:
             row += 1
             text(sheet, row, 0, table.note)
@@ -186,6 +219,165 @@ def _xlsx_sheets(workbook, document: Document) -> None:
             text(sheet, row, 0, heading, bold)
             text(sheet, row + 1, 0, body, wrap)
             row += 2
+    return streamed
+
+
+def _column_letters(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + ord(letter) - 64
+    return index - 1
+
+
+# What XlsxWriter escapes in a string cell (ECMA-376 §22.4.2.4): control
+# characters as _xHHHH_, and a literal _xHHHH_ as _x005F_xHHHH_.
+_XML_ESCAPES = re.compile(r"[\x00-\x08\x0b-\x1f]|_x[0-9A-Fa-f]{4}_")
+# Anything a text needs escaped for (most marks and numbers need nothing).
+_XML_SPECIAL = re.compile(r"[\x00-\x08\x0b-\x1f&<>]|_x[0-9A-Fa-f]{4}_|^\s|\s$")
+_OPENXML_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_OPENXML_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_PACKAGE_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_EXCEL_EPOCH = datetime.date(1899, 12, 30)
+
+
+def _xlsx_text_cell(value) -> str:
+    """The inline string cell's content after its reference: neutralised
+    (never a formula, as core.spreadsheet does for every text cell) and
+    escaped as XML."""
+    value = neutralised(value if isinstance(value, str) else str(value))
+    if _XML_SPECIAL.search(value):
+        value = _XML_ESCAPES.sub(
+            lambda m: "_x005F" + m.group() if len(m.group()) > 1 else f"_x{ord(m.group()):04X}_",
+            value,
+        )
+        value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        if value[:1].isspace() or value[-1:].isspace():
+            return f' t="inlineStr"><is><t xml:space="preserve">{value}</t></is></c>'
+    return f' t="inlineStr"><is><t>{value}</t></is></c>'
+
+
+def _xlsx_row_writer(kinds: list, styles: dict):
+    """A function: (row number, values) -> the row's XML, the cells as
+    XlsxWriter writes them (numbers and dates as numeric cells in the first
+    row's number formats; text as neutralised inline strings)."""
+    letters = [_column_letters(i) for i in range(len(kinds))]
+    style = {i: f' s="{styles[i]}"' if styles.get(i) else "" for i in range(len(kinds))}
+    # Text repeated down the column (class, type, source, place): made once.
+    cache: dict = {}
+    columns = list(enumerate(kinds))
+
+    def row_xml(number: int, values) -> str:
+        cells = [f'<row r="{number}">']
+        append = cells.append
+        for (index, kind), value in zip(columns, values, strict=False):
+            if value is None or value == "":
+                continue
+            ref = f'<c r="{letters[index]}{number}"'
+            if kind == KG:
+                number_text = (
+                    format(value, "f") if isinstance(value, Decimal) else repr(float(value))
+                )
+                append(f"{ref}{style[index]}><v>{number_text}</v></c>")
+            elif kind in (INT, YEAR):
+                append(f"{ref}{style[index]}><v>{int(value)}</v></c>")
+            elif kind == DATE and isinstance(value, datetime.date):
+                day = value.date() if isinstance(value, datetime.datetime) else value
+                serial = (day - _EXCEL_EPOCH).days
+                append(f"{ref}{style[index]}><v>{serial}</v></c>")
+            else:
+                key = (index, value)
+                cell = cache.get(key)
+                if cell is None:
+                    cell = _xlsx_text_cell(value)
+                    if len(cache) < 10_000:
+                        cache[key] = cell
+                append(ref + cell)
+        append("</row>")
+        return "".join(cells)
+
+    return row_xml
+
+
+def _xlsx_sheet_paths(package) -> dict:
+    """{sheet name: its part in the package}, from the workbook and its
+    relationships (ECMA-376)."""
+    from xml.etree import ElementTree
+
+    workbook = ElementTree.fromstring(package.read("xl/workbook.xml"))
+    relations = ElementTree.fromstring(package.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target") for r in relations.iter(f"{_PACKAGE_REL}Relationship")}
+    paths = {}
+    for sheet in workbook.iter(f"{_OPENXML_MAIN}sheet"):
+        target = targets[sheet.get(f"{_OPENXML_REL}id")]
+        paths[sheet.get("name")] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    return paths
+
+
+def _xlsx_append_rows(data: bytes, streamed: list) -> bytes:
+    """The package with each streamed sheet's remaining rows appended after
+    its first data row: read from the document's Rows as they are written
+    to a temporary file (bounded memory), then into the package."""
+    import tempfile
+    import zipfile
+
+    package = zipfile.ZipFile(io.BytesIO(data))
+    paths = _xlsx_sheet_paths(package)
+    by_path = {paths[s.sheet]: s for s in streamed}
+    out = io.BytesIO()
+    # The fastest compression: the annex's XML is tens of megabytes, and
+    # level 6 took twice the time of writing it for a few percent smaller.
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as result:
+        for info in package.infolist():
+            part = by_path.get(info.filename)
+            if part is None:
+                result.writestr(info, package.read(info))
+                continue
+            xml = package.read(info).decode("utf-8")
+            start = xml.index(f'<row r="{part.probe}"')
+            end = xml.index("</row>", start) + len("</row>")
+            styles = {
+                _column_index(letters): int(style) if style else None
+                for letters, style in re.findall(
+                    r'<c r="([A-Z]+)\d+"(?: s="(\d+)")?', xml[start:end]
+                )
+            }
+            row_xml = _xlsx_row_writer(part.kinds, styles)
+            number = part.probe
+            with tempfile.TemporaryFile() as rows_file:
+                chunk = []
+                for values in part.rows:
+                    number += 1
+                    chunk.append(row_xml(number, values))
+                    if len(chunk) == 2_000:
+                        rows_file.write("".join(chunk).encode("utf-8"))
+                        chunk = []
+                rows_file.write("".join(chunk).encode("utf-8"))
+                head, tail = xml[:end], xml[end:]
+                dimension = re.search(r'<dimension ref="A1:([A-Z]+)(\d+)"/>', head)
+                if dimension:
+                    last = max(number, int(dimension.group(2)))
+                    head = (
+                        f'{head[: dimension.start()]}<dimension ref="A1:{dimension.group(1)}'
+                        f'{last}"/>{head[dimension.end() :]}'
+                    )
+                member = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+                member.compress_type = zipfile.ZIP_DEFLATED
+                member.compress_level = 1
+                with result.open(member, "w") as sheet_part:
+                    sheet_part.write(head.encode("utf-8"))
+                    rows_file.seek(0)
+                    shutil.copyfileobj(rows_file, sheet_part, 1 << 20)
+                    sheet_part.write(tail.encode("utf-8"))
+    return out.getvalue()
 
 
 # --- CSV -----------------------------------------------------------------------------------
@@ -237,15 +429,18 @@ PDF_ANNEX_ROWS = 2_000
 # A table this short is never split across pages: it moves whole, with its
 # heading and note, to the next page when it does not fit.
 PDF_KEEP_WHOLE_ROWS = 40
+# A longer table starts on a page only with this much room left (its
+# heading, header and first rows), so its heading never ends a page alone.
+PDF_LONG_TABLE_START = 160  # points (about 56 mm)
 
 
-def _pdf_widths(table, width, font_size, string_width) -> tuple[list, float]:
+def _pdf_widths(table, rows: list, width, font_size, string_width) -> tuple[list, float]:
     """Column widths and font size so that no header word and no number is
     split or spills: each column gets at least its longest header word and
     longest number; text columns share what is left. When even that does
     not fit, the font shrinks (down to 5.5 pt)."""
     padding = 7
-    sample = table.rows[:500] + table.rows[-50:]
+    sample = rows[:2000] + rows[-50:]
     while True:
         minimum = []
         for index, column in enumerate(table.columns):
@@ -292,6 +487,7 @@ def to_pdf(document: Document) -> bytes:
     from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.lib.units import mm
     from reportlab.platypus import (
+        CondPageBreak,
         KeepTogether,
         LongTable,
         Paragraph,
@@ -337,7 +533,11 @@ def to_pdf(document: Document) -> bytes:
         story.append(Paragraph(_escape(_("PROVISIONAL")), styles["Heading2"]))
     for table in document.tables:
         heading = Paragraph(_escape(table.title), heading_style)
+        # A long list (Rows, read from the database when used): its first
+        # rows only, enough to know whether it is printed.
         rows = table.rows
+        if not isinstance(rows, list):
+            rows = rows.head(PDF_ANNEX_ROWS + 1) if table.annex else list(rows)
         if table.annex and len(rows) > PDF_ANNEX_ROWS:
             story.append(heading)
             story.append(
@@ -348,7 +548,7 @@ def to_pdf(document: Document) -> bytes:
                             "in the XLSX file of this declaration (sheet “%(sheet)s”)."
                         )
                         % {
-                            "count": display.count(len(rows)),
+                            "count": display.count(len(table.rows)),
                             "sheet": _sheet_name(table, 0),
                         }
                     ),
@@ -357,7 +557,7 @@ def to_pdf(document: Document) -> bytes:
             )
             story.append(Spacer(1, 4 * mm))
             continue
-        widths, size = _pdf_widths(table, width, 7.5, stringWidth)
+        widths, size = _pdf_widths(table, rows, width, 7.5, stringWidth)
         cell_style = small.clone("cell", fontSize=size, leading=size + 1.5)
         head_style = cell_style.clone("head", fontName="Helvetica-Bold", splitLongWords=0)
         header = [Paragraph(_escape(str(c.label)), head_style) for c in table.columns]
@@ -399,15 +599,28 @@ def to_pdf(document: Document) -> bytes:
             # start. A short table stays whole with its heading and its note
             # (a note such as "compared with the declaration as filed" must
             # not be left at a page's foot or top, away from its figures).
-            block = [heading, grid, *note]
             if len(body) <= PDF_KEEP_WHOLE_ROWS:
-                story.append(KeepTogether(block))
+                story.append(KeepTogether([heading, grid, *note]))
             else:
-                story.extend(block)
+                # A long table starts on this page when its heading, header
+                # and first rows fit (else on the next): kept with the whole
+                # table, its heading left most of a page blank before it.
+                story += [
+                    CondPageBreak(PDF_LONG_TABLE_START),
+                    Paragraph(_escape(table.title), styles["Heading3"]),
+                    grid,
+                    *note,
+                ]
         story.append(Spacer(1, 4 * mm))
     for heading, text in document.paragraphs:
         story.append(Paragraph(_escape(str(heading)), heading_style))
-        story.append(Paragraph(_escape(str(text)).replace("\n", "<br/>"), styles["BodyText"]))
+        # A paragraph per line: one paragraph of thousands of lines (a
+        # summary listing every destruction of a large country) is wrapped
+        # again at each page it is split over.
+        for line in str(text).split("\n"):
+            story.append(
+                Paragraph(_escape(line), styles["BodyText"]) if line.strip() else Spacer(1, 6)
+            )
     if document.signatures:
         roles = [_("Prepared by"), _("Checked by"), _("Approved by")]
         cells = [

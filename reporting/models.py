@@ -245,6 +245,45 @@ class MovementTotal(models.Model):
         return f"{self.grain}/{self.period_start}/{self.place_id}/{self.line}: {self.items}"
 
 
+class MonthBalance(models.Model):
+    """What each place held of each category at the end of a month: the
+    dashboard's curves, read as they are drawn (places × categories × months
+    shown), never summed from the history.
+
+    Dense from a place and category's first movement to the latest month any
+    movement was booked in (``month`` = first day): when a movement falls in
+    a month no row has yet, every pair's balance is carried into it, so the
+    balance at the end of any month up to the latest is one row. Kept by
+    reporting.totals with MovementTotal (same statement); equal to the sum of
+    the net month rows (grain 5) of the category's types up to that month
+    (``reporting.totals.month_balances_rebuild`` recomputes it from them)."""
+
+    month = models.DateField()
+    place_id = models.BigIntegerField()  # 0 = in transit
+    category_id = models.BigIntegerField()
+    items = models.BigIntegerField(default=0)
+    pieces = models.BigIntegerField(default=0)
+    weight_kg = models.DecimalField(max_digits=18, decimal_places=3, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["place_id", "category_id", "month"], name="reporting_month_balance_key"
+            )
+        ]
+        indexes = [
+            # The curves read a range of months by index only.
+            models.Index(
+                fields=["month"],
+                include=["place_id", "category_id", "items", "pieces", "weight_kg"],
+                name="reporting_month_balance_month",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.month} {self.place_id}/{self.category_id}: {self.weight_kg} kg"
+
+
 # --- CITES filings ---------------------------------------------------------------------
 
 

@@ -4,13 +4,16 @@ whose scope covers every site it covers (a whole-country report: users who
 see every site) — anything else is Http404.
 """
 
+import dataclasses
 import datetime
 
 from django.core.cache import cache
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.permissions import may
+from core import display
 from stock.scope import sees_sites
 
 from . import cites
@@ -21,8 +24,38 @@ from .models import CitesFiling, ReportRun
 
 
 def report_document(*, user, kind: str, params: dict, reasons: str = "") -> Document:
-    """A report for the page (same builder as the exports)."""
+    """A report for the page (same builder as the exports). Call it, and read
+    its tables (page_tables), inside one documents.snapshot()."""
     return build(kind, params, user=user, reasons=reasons)
+
+
+# A page shows this many rows of a long list (the CITES annex); the files
+# have them all.
+PAGE_LIST_ROWS = 2_000
+
+
+def page_tables(document: Document) -> list:
+    """[(table, [row])]: the document's tables as a page shows them. A long
+    list read from the database when used (the CITES annex of a large
+    country, hundreds of thousands of marks) shows its first PAGE_LIST_ROWS
+    rows, with a note saying how many there are and where the rest is."""
+    tables = []
+    for table in document.tables:
+        rows = table.rows
+        if not isinstance(rows, list):
+            rows = rows.head(PAGE_LIST_ROWS + 1)
+            if len(rows) > PAGE_LIST_ROWS:
+                rows = rows[:PAGE_LIST_ROWS]
+                note = _(
+                    "The first %(shown)s of %(count)s rows. The XLSX and CSV files of this "
+                    "report list them all."
+                ) % {
+                    "shown": display.count(PAGE_LIST_ROWS),
+                    "count": display.count(len(table.rows)),
+                }
+                table = dataclasses.replace(table, note=f"{table.note} {note}".strip(), rows=rows)
+        tables.append((table, rows))
+    return tables
 
 
 def run_list(*, user, limit: int = 50) -> list[ReportRun]:

@@ -90,15 +90,18 @@ def _requester_language(user) -> str:
 
 
 def _generate(run: ReportRun) -> ReportRun:
-    from .documents import build
+    from .documents import build, snapshot
     from .exports import render
 
     run_id = run.pk
     _progress(run, 5, status=ReportRun.Status.RUNNING)
     try:
-        document = build(run.kind, run.parameters, user=run.requested_by, reasons=run.reasons)
-        _progress(run, 60)
-        content = render(document, run.format)
+        # Built and rendered in one snapshot: the long lists a document
+        # streams (the CITES annex) are read as it is rendered, at the same
+        # moment as its figures.
+        with snapshot():
+            document = build(run.kind, run.parameters, user=run.requested_by, reasons=run.reasons)
+            content = render(document, run.format)
         _progress(run, 90)
         with transaction.atomic():
             name = f"{slugify(run.title)[:60] or run.kind}.{run.format}"

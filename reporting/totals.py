@@ -30,6 +30,7 @@ from stock.models import StockItem
 
 from .definitions import STATE_EVENTS, TRANSIT, ItemInfo, State, effective_day, step
 from .figures import country_zone, ledger_rows, raw_rows, replay_rows
+from .models import MonthBalance
 
 TRANSIT_PLACE = 0  # how the tables write "in transit" (no site has id 0)
 
@@ -59,15 +60,29 @@ _INSERT_TRANSITION_VALUES = (
 _MARKED = "CASE WHEN coalesce(p.cites_mark, '') <> '' THEN 1 ELSE 0 END"
 
 
-def _contribute_sql(relation: str, sign: int) -> str:
+# Both sides of each transition in the relation ``t``: the holding it
+# leaves (counted negative) and the one it arrives at.
+_SIDES = (
+    " CROSS JOIN LATERAL (VALUES"
+    " (t.place_before, t.line_out, t.detail_out, -1, -t.pieces_before,"
+    "  -t.weight_before, -t.marked),"
+    " (t.place_after, t.line_in, t.detail_in, 1, t.pieces_after, t.weight_after, t.marked)"
+    " ) AS s(place_id, line, detail, items, pieces, weight_kg, marked)"
+)
+
+
+def _contribute_sql(relation: str, sign: int, *, ctes: str = "", balances: bool = True) -> str:
     """Add (sign 1) or take off (-1) the movements of the transitions in
     ``relation`` (transition columns plus item_type_id, source, marked): each
     side on its line, at its place (reporting.definitions.sides, in SQL), in
     its year, month and day, and net of source and line in its year and month
     (for the charts). Grouped first, so one statement never touches a key
-    twice."""
+    twice. With ``balances``, the same statement moves the month-end
+    balances (MonthBalance) of each place and category from the movement's
+    month on. ``ctes``: common table expressions ``relation`` reads
+    ("name AS (...), ")."""
     sign = 1 if sign > 0 else -1
-    return (
+    movements = (
         "INSERT INTO reporting_movementtotal AS m (grain, period_start, place_id,"  # noqa: S608
         " item_type_id, source, line, detail, items, pieces, weight_kg, marked)"
         " SELECT g.grain, g.period_start, s.place_id, t.item_type_id,"
@@ -76,13 +91,7 @@ def _contribute_sql(relation: str, sign: int) -> str:
         " CASE WHEN g.grain > 3 THEN '' ELSE s.detail END,"
         f" {sign} * sum(s.items), {sign} * sum(s.pieces),"
         f" {sign} * sum(s.weight_kg), {sign} * sum(s.marked)"
-        f" FROM ({relation}) t"
-        " CROSS JOIN LATERAL (VALUES"
-        " (t.place_before, t.line_out, t.detail_out, -1, -t.pieces_before,"
-        "  -t.weight_before, -t.marked),"
-        " (t.place_after, t.line_in, t.detail_in, 1, t.pieces_after, t.weight_after, t.marked)"
-        " ) AS s(place_id, line, detail, items, pieces, weight_kg, marked)"
-        " CROSS JOIN LATERAL (VALUES"
+        " FROM moved t" + _SIDES + " CROSS JOIN LATERAL (VALUES"
         " (1, date_trunc('year', t.day::timestamp)::date),"
         " (2, date_trunc('month', t.day::timestamp)::date),"
         " (3, t.day),"
@@ -94,6 +103,91 @@ def _contribute_sql(relation: str, sign: int) -> str:
         " items = m.items + EXCLUDED.items, pieces = m.pieces + EXCLUDED.pieces,"
         " weight_kg = m.weight_kg + EXCLUDED.weight_kg, marked = m.marked + EXCLUDED.marked"
     )
+    if not balances:
+        return f"WITH {ctes}moved AS ({relation}) {movements}"
+    # The change of each place and category in each month, then the balances.
+    return (
+        f"WITH {ctes}moved AS ({relation}), mv AS ({movements}),"  # noqa: S608 - constants
+        " d AS (SELECT s.place_id, ty.category_id,"
+        " date_trunc('month', t.day::timestamp)::date AS month,"
+        f" {sign} * sum(s.items) AS items, {sign} * sum(s.pieces) AS pieces,"
+        f" {sign} * sum(s.weight_kg) AS weight_kg"
+        " FROM moved t" + _SIDES + " JOIN stock_itemtype ty ON ty.id = t.item_type_id"
+        " WHERE s.place_id IS NOT NULL GROUP BY 1, 2, 3)," + _BALANCE_UPSERT
+    )
+
+
+# The month-end balances a change ``d`` (place_id, category_id, month, items,
+# pieces, weight_kg) moves: each changed pair's months from its first change
+# to the latest month booked, and — when ``d`` opens a later month — every
+# pair carried into it. Each balance: as it stood (or as carried from the
+# pair's last month before it, or nothing) plus the changes up to its month.
+_BALANCE_UPSERT = (
+    " latest AS (SELECT max(month) AS month FROM reporting_monthbalance),"
+    " k AS ("
+    " SELECT f.place_id, f.category_id, g.month::date AS month FROM"
+    " (SELECT place_id, category_id, min(month) AS first FROM d GROUP BY 1, 2) f"
+    " CROSS JOIN latest CROSS JOIN LATERAL generate_series(f.first,"
+    " greatest(latest.month, (SELECT max(month) FROM d)), interval '1 month') AS g(month)"
+    " UNION"
+    " SELECT b.place_id, b.category_id, g.month::date FROM latest"
+    " JOIN reporting_monthbalance b ON b.month = latest.month"
+    " CROSS JOIN LATERAL generate_series(latest.month + interval '1 month',"
+    " (SELECT max(month) FROM d), interval '1 month') AS g(month))"
+    " INSERT INTO reporting_monthbalance AS b"
+    " (month, place_id, category_id, items, pieces, weight_kg)"
+    " SELECT k.month, k.place_id, k.category_id,"
+    " coalesce(o.items, 0) + coalesce(c.items, 0),"
+    " coalesce(o.pieces, 0) + coalesce(c.pieces, 0),"
+    " coalesce(o.weight_kg, 0) + coalesce(c.weight_kg, 0)"
+    " FROM k LEFT JOIN LATERAL (SELECT p.items, p.pieces, p.weight_kg"
+    " FROM reporting_monthbalance p WHERE p.place_id = k.place_id"
+    " AND p.category_id = k.category_id AND p.month <= k.month"
+    " ORDER BY p.month DESC LIMIT 1) o ON TRUE"
+    " LEFT JOIN LATERAL (SELECT sum(d.items) AS items, sum(d.pieces) AS pieces,"
+    " sum(d.weight_kg) AS weight_kg FROM d WHERE d.place_id = k.place_id"
+    " AND d.category_id = k.category_id AND d.month <= k.month) c ON TRUE"
+    " ON CONFLICT ON CONSTRAINT reporting_month_balance_key DO UPDATE SET"
+    " items = EXCLUDED.items, pieces = EXCLUDED.pieces, weight_kg = EXCLUDED.weight_kg"
+)
+
+# MonthBalance from the net month rows of MovementTotal: a running sum per
+# place and category, then carried to the latest month booked (dense).
+MONTH_BALANCES_SQL = (
+    "INSERT INTO reporting_monthbalance"
+    " (month, place_id, category_id, items, pieces, weight_kg)"
+    " WITH d AS (SELECT m.place_id, ty.category_id, m.period_start AS month,"
+    " sum(m.items) AS items, sum(m.pieces) AS pieces, sum(m.weight_kg) AS weight_kg"
+    " FROM reporting_movementtotal m JOIN stock_itemtype ty ON ty.id = m.item_type_id"
+    " WHERE m.grain = 5 GROUP BY 1, 2, 3),"
+    " f AS (SELECT place_id, category_id, min(month) AS first FROM d GROUP BY 1, 2),"
+    " k AS (SELECT f.place_id, f.category_id, g.month::date AS month FROM f"
+    " CROSS JOIN LATERAL generate_series(f.first, (SELECT max(month) FROM d),"
+    " interval '1 month') AS g(month))"
+    " SELECT k.month, k.place_id, k.category_id,"
+    " sum(coalesce(d.items, 0)) OVER w, sum(coalesce(d.pieces, 0)) OVER w,"
+    " sum(coalesce(d.weight_kg, 0)) OVER w"
+    " FROM k LEFT JOIN d USING (place_id, category_id, month)"
+    " WINDOW w AS (PARTITION BY k.place_id, k.category_id ORDER BY k.month)"
+)
+
+
+def month_balances_rebuild() -> int:
+    """Recompute MonthBalance from MovementTotal (after a rebuild, and when a
+    type moves to another category: the balances are kept per category).
+    Returns the number of rows."""
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM reporting_monthbalance")
+        cursor.execute(MONTH_BALANCES_SQL)
+        return cursor.rowcount
+
+
+def type_saved(sender, instance, created, update_fields=None, **kwargs) -> None:
+    """post_save of an item type: its category may have changed."""
+    if created or (update_fields is not None and "category" not in update_fields):
+        return
+    if MonthBalance.objects.exists():
+        month_balances_rebuild()
 
 
 # Transitions of the positions' items, classified as the positions say.
@@ -206,9 +300,13 @@ def entry_appended(entry: LedgerEntry) -> None:
             " %(marked)s::int AS marked FROM tr"
         )
         cursor.execute(
-            f"WITH pos AS ({_UPSERT_POSITION}),"
-            f" tr AS (INSERT INTO reporting_itemtransition ({_TRANSITION_COLUMNS})"
-            f"{_INSERT_TRANSITION_VALUES} RETURNING *) " + _contribute_sql(relation, 1),
+            _contribute_sql(
+                relation,
+                1,
+                ctes=f"pos AS ({_UPSERT_POSITION}),"
+                f" tr AS (INSERT INTO reporting_itemtransition ({_TRANSITION_COLUMNS})"
+                f"{_INSERT_TRANSITION_VALUES} RETURNING *), ",
+            ),
             params,
         )
 
@@ -323,7 +421,8 @@ def rebuild() -> dict:
     zone = country_zone()
     with connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE reporting_itemposition, reporting_itemtransition, reporting_movementtotal"
+            "TRUNCATE reporting_itemposition, reporting_itemtransition, reporting_movementtotal,"
+            " reporting_monthbalance"
         )
     infos = _item_infos()
     buffer: list = []
@@ -391,9 +490,12 @@ def rebuild() -> dict:
                     )
                 )
     with connection.cursor() as cursor:
-        cursor.execute(_contribute_sql(_BOOKED, 1))
+        cursor.execute(_contribute_sql(_BOOKED, 1, balances=False))
         movements = cursor.rowcount
+    month_balances_rebuild()
+    with connection.cursor() as cursor:
         cursor.execute("ANALYZE reporting_itemposition")
         cursor.execute("ANALYZE reporting_itemtransition")
         cursor.execute("ANALYZE reporting_movementtotal")
+        cursor.execute("ANALYZE reporting_monthbalance")
     return {"items": len(states), "transitions": count, "movements": movements}

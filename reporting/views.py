@@ -25,7 +25,7 @@ from core.access import AccessAction, access_exempt, access_shows, logs_access
 from . import evidence, selectors, services
 from .charts import line_chart
 from .cites import KINDS, year_ended
-from .documents import Labels
+from .documents import Labels, snapshot
 from .exports import CONTENT_TYPES
 from .forms import FORMS, CitesFileForm, ExportForm, PrivateHoldingForm
 
@@ -104,17 +104,19 @@ def report(request, kind):
     document, rows = None, []
     if form.is_valid():
         params = form.params()
-        document = selectors.report_document(user=request.user, kind=kind, params=params)
+        with snapshot():
+            document = selectors.report_document(user=request.user, kind=kind, params=params)
+            tables = selectors.page_tables(document)
         access_shows(request, details={"report": kind, **params})
         detail_url = reverse("reporting:report", args=["detail"])
-        for table in document.tables:
+        for table, table_rows in tables:
             links = [f"{detail_url}?{urlencode(link)}" if link else "" for link in table.links] + [
                 ""
-            ] * (len(table.rows) - len(table.links))
+            ] * (len(table_rows) - len(table.links))
             rows.append(
                 (
                     table,
-                    [(row, links[i], i in table.strong_rows) for i, row in enumerate(table.rows)],
+                    [(row, links[i], i in table.strong_rows) for i, row in enumerate(table_rows)],
                 )
             )
     detail_page = None

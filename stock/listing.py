@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import Sum
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
@@ -123,7 +124,7 @@ def result_count(*, user, filterset) -> ResultCount | None:
 
 def attach_thumbnails(items) -> None:
     """Give each item of a page ``thumbnail_id``: its first photo (or None),
-    read in one query for the whole page."""
+    read in one query for the whole page, and ``thumbnail_url``."""
     ids = [item.pk for item in items]
     first = {}
     rows = (
@@ -133,8 +134,13 @@ def attach_thumbnails(items) -> None:
     )
     for item_id, photo_id in rows:
         first.setdefault(item_id, photo_id)
+    # One reverse for the page: every thumbnail's address differs only by its id.
+    marker = "00000000-0000-0000-0000-000000000000"
+    address = reverse("stock:photo_thumbnail", args=[marker])
     for item in items:
         item.thumbnail_id = first.get(item.pk)
+        if item.thumbnail_id is not None:
+            item.thumbnail_url = address.replace(marker, str(item.thumbnail_id))
 
 
 # --- Export of the filtered list ------------------------------------------------------

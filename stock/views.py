@@ -192,7 +192,8 @@ def list_rows(items, known: catalogue.Catalogue | None = None) -> None:
     """What each row of the item list shows, prepared once here (a link, a
     label, a weight and a date per row looked up in the template cost more
     than the query): ``item.url``, ``type_label``, ``weight_shown``,
-    ``pieces_shown``, ``status_label`` and ``received_shown`` on each item. A new column adds
+    ``pieces_shown``, ``status_label``, ``received_shown`` and ``tick_label``
+    (the label tick box's name) on each item. A new column adds
     its own attribute here. Each item's store and type (with its category)
     are the cached ones (stock.catalogue): the page's query joins nothing."""
     if not items:
@@ -203,6 +204,9 @@ def list_rows(items, known: catalogue.Catalogue | None = None) -> None:
     detail = reverse("stock:item_detail", args=[marker])
     type_labels = known.type_labels()
     sites, types = known.sites, known.types
+    # Translated once for the page, not once per row.
+    status_labels = {status: str(label) for status, label in STATUS_LABELS.items()}
+    tick_label = _("Label for %(number)s")
     for item in items:
         if item.site_id in sites and item.item_type_id in types:
             item.site = sites[item.site_id]
@@ -212,8 +216,9 @@ def list_rows(items, known: catalogue.Catalogue | None = None) -> None:
         # core.display: the one place numbers and dates are written.
         item.weight_shown = display.weight(item.weight_kg)
         item.pieces_shown = display.count(item.pieces)
-        item.status_label = STATUS_LABELS.get(item.status, item.status)
+        item.status_label = status_labels.get(item.status, item.status)
         item.received_shown = display.day(item.received_on)
+        item.tick_label = tick_label % {"number": item.sms_number}
 
 
 @logs_access(AccessAction.ITEM_LIST)

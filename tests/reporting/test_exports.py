@@ -176,3 +176,119 @@ def test_a_short_table_moves_whole_with_its_heading_and_note():
         assert _page_of(reader, "Compared with the declaration as filed") == page, filler_rows
     # The range did move the table across page ends.
     assert len(pages_seen) >= 2
+
+
+# --- XLSX: a long annex is appended to its sheet's XML, cell for cell as XlsxWriter ------
+
+
+def _annex_document(annex: bool):
+    import datetime
+    from decimal import Decimal
+
+    from reporting.documents import DATE, INT, KG, Column, Document, Table
+    from reporting.figures import Rows
+
+    texts = [
+        FORMULA,
+        "+1",
+        "-x",
+        "@a",
+        "\tTab",
+        "\rCR",
+        "a & b <c>",
+        " spaced ",
+        "_x0041_ literal",
+        "bell\x07 char",
+        "Côte d’Ivoire",
+    ]
+    rows = [
+        [
+            f"XA 25/{n}/12",
+            texts[n % len(texts)],
+            n,
+            None if n % 7 == 3 else Decimal(n) / 1000 + Decimal("12.345"),
+            datetime.date(2025, 1 + n % 12, 1 + n % 28),
+        ]
+        for n in range(300)
+    ]
+    table = Table(
+        title="Annex: marks of the pieces held",
+        columns=[
+            Column("CITES mark"),
+            Column("Text"),
+            Column("Pieces", INT),
+            Column("Weight (kg)", KG),
+            Column("Date", DATE),
+        ],
+        rows=Rows(rows=rows) if annex else rows,
+        annex=annex,
+        sheet="Annex - marks",
+    )
+    before = Table(title="Stock", columns=[Column("Class")], rows=[["Worked ivory"]])
+    return Document(
+        kind="cites", title="Declaration", meta=[("Country", "Alphaland")], tables=[before, table]
+    )
+
+
+def test_xlsx_annex_appended_to_the_sheet_is_what_xlsxwriter_writes_cell_for_cell():
+    """The long annex's rows after the first are written into the sheet's XML
+    directly (XlsxWriter's per-cell cost was the XLSX's floor): every cell —
+    value, type, number format — is what XlsxWriter itself writes for the
+    same table, texts that start like a formula stay neutralised text,
+    numbers stay numeric, a missing weight is an empty cell."""
+    fast = openpyxl.load_workbook(io.BytesIO(render(_annex_document(annex=True), "xlsx")))
+    slow = openpyxl.load_workbook(io.BytesIO(render(_annex_document(annex=False), "xlsx")))
+    assert fast.sheetnames == slow.sheetnames == ["Stock", "Annex - marks"]
+    fast_sheet, slow_sheet = fast["Annex - marks"], slow["Annex - marks"]
+    assert fast_sheet.max_row == slow_sheet.max_row
+    assert fast_sheet.dimensions == slow_sheet.dimensions
+    assert fast_sheet.freeze_panes == slow_sheet.freeze_panes
+
+    def cells(sheet):
+        return [
+            (c.coordinate, c.value, c.data_type, c.number_format, bool(c.font.b))
+            for row in sheet.iter_rows()
+            for c in row
+        ]
+
+    assert cells(fast_sheet) == cells(slow_sheet)
+    values = [c.value for row in fast_sheet.iter_rows(min_row=7) for c in row]
+    assert "'" + FORMULA in values
+    assert "a & b <c>" in values and " spaced " in values
+    # Escaped as ECMA-376 says (a spreadsheet shows "_x0041_ literal", "bell\x07 char").
+    assert "_x005F_x0041_ literal" in values and "bell_x0007_ char" in values
+    assert not [v for v in values if isinstance(v, str) and v.startswith(FORMULA_STARTS)]
+    last = [c for c in list(fast_sheet.iter_rows())[-1]]
+    assert last[0].value == "XA 25/299/12"
+    assert last[2].data_type == "n" and last[2].number_format == "#,##0"
+    assert last[3].value == pytest.approx(12.644) and last[3].number_format == "#,##0.000"
+
+
+def test_a_long_table_heading_is_never_left_alone_and_no_half_page_is_wasted():
+    """A table longer than a page's worth is not kept whole: it starts on the
+    page where its heading, header and first rows fit, else on the next
+    page with its heading — whatever precedes it."""
+    from reporting.documents import INT, Column, Document, Table
+
+    starts = set()
+    for filler_rows in range(20, 75, 3):
+        filler = Table(
+            title="Filler",
+            columns=[Column("Line"), Column("Count", INT)],
+            rows=[[f"line {n}", n] for n in range(filler_rows)],
+        )
+        long = Table(
+            title="Annex: marks of the pieces held",
+            columns=[Column("Mark"), Column("Count", INT)],
+            rows=[[f"mark {n:03d}", n] for n in range(120)],
+        )
+        document = Document(
+            kind="cites", title="Layout", meta=[("Country", "Alphaland")], tables=[filler, long]
+        )
+        reader = PdfReader(io.BytesIO(render(document, "pdf")))
+        page = _page_of(reader, "Annex: marks of the pieces held")
+        assert _page_of(reader, "mark 000") == page, filler_rows
+        assert _page_of(reader, "mark 003") == page, filler_rows
+        starts.add(page)
+    # Short fillers: the long table starts on the first page, under them.
+    assert 0 in starts and len(starts) >= 2

@@ -204,3 +204,23 @@ def test_chart_text_is_real_pixels_and_never_clipped(history, as_user):
     months = re.findall(r'text-anchor="(start|middle|end)"[^>]*>([A-Z][a-z]{2} \d{4})<', chart)
     assert months[0][0] == "start" and months[-1][0] == "end"
     assert not re.search(r">\d{4}-\d{2}<", chart)
+
+
+def test_a_long_annex_shows_its_first_rows_on_the_page_and_says_where_the_rest_is(
+    history, as_user, monkeypatch
+):
+    """The annex is read from the database only when used: the page shows its
+    first rows in mark order (here 2 of the 4 marks: the limit lowered from
+    2,000) and says how many there are; the XLSX has them all."""
+    from reporting import selectors
+
+    monkeypatch.setattr(selectors, "PAGE_LIST_ROWS", 2)
+    marks = sorted(i.cites_mark for i in (history.A, history.B, history.C, history.D))
+    client = as_user(history.reg.hq)
+    response = client.get(
+        reverse("reporting:report", args=["cites"]), {"cites_kind": "ivory", "year": 2025}
+    )
+    html = response.content.decode()
+    assert marks[0] in html and marks[1] in html
+    assert marks[2] not in html.split("Annex: marks of the pieces held")[1]
+    assert "The first 2 of 4 rows. The XLSX and CSV files of this report list them all." in html
