@@ -144,6 +144,11 @@ def cpu_seconds() -> tuple[float, float]:
     return time.process_time(), backend
 
 
+def load() -> str:
+    """The load average (1, 5, 15 minutes) as ``uptime`` shows it."""
+    return "/".join(f"{value:.1f}" for value in os.getloadavg())
+
+
 def workbook(rows) -> bytes:
     from openpyxl import Workbook
 
@@ -157,7 +162,7 @@ def workbook(rows) -> bytes:
     return out.getvalue()
 
 
-def main(count: int, keep: bool) -> None:
+def main(count: int, keep: bool, profile: str = "") -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from accounts.services import roles_sync
@@ -192,14 +197,25 @@ def main(count: int, keep: bool) -> None:
             )
             admin = reg.admin
 
-            def timed(label, function):
+            def timed(label, function, profile_as=None):
+                profiler = None
+                if profile and profile_as:
+                    import cProfile
+
+                    profiler = cProfile.Profile(time.process_time)  # CPU, not waiting
                 began, cpu = time.perf_counter(), cpu_seconds()
+                if profiler is not None:
+                    profiler.enable()
                 result = function()
+                if profiler is not None:
+                    profiler.disable()
+                    profiler.dump_stats(f"{profile}-{profile_as}.prof")
                 seconds = time.perf_counter() - began
                 used = [after - before for after, before in zip(cpu_seconds(), cpu, strict=True)]
                 print(
-                    f"{label}: {seconds:.1f} s ({count / seconds:.0f} rows/s); CPU: this "
-                    f"process {used[0]:.1f} s, its database backend {used[1]:.1f} s"
+                    f"{label}: {seconds:.1f} s wall ({count / seconds:.0f} rows/s) at load "
+                    f"{load()}; CPU: this process {used[0]:.1f} s, its database backend "
+                    f"{used[1]:.1f} s"
                 )
                 return result, (seconds, sum(used))
 
@@ -225,12 +241,14 @@ def main(count: int, keep: bool) -> None:
                 return services.run_process(run_id=run.pk, dry_run=dry_run)
 
             checked, (dry_seconds, dry_cpu) = timed(
-                "dry run (every row checked, checked file written)", lambda: process(True)
+                "dry run (every row checked, checked file written)",
+                lambda: process(True),
+                "dry-run",
             )
             assert checked.status == ImportRun.Status.CHECKED, checked.error
             assert checked.rows_refused == 0, checked.report[:3]
             done, (import_seconds, import_cpu) = timed(
-                "import (checked again, then written)", lambda: process(False)
+                "import (checked again, then written)", lambda: process(False), "import"
             )
             assert done.status == ImportRun.Status.DONE, done.error
             assert done.rows_created == count, done.rows_created
@@ -254,7 +272,8 @@ def main(count: int, keep: bool) -> None:
         print(
             f"{count} rows imported with their checks in {import_seconds:.1f} s wall, "
             f"{import_cpu:.1f} s of CPU (target 60 s); dry run {dry_seconds:.1f} s wall, "
-            f"{dry_cpu:.1f} s of CPU; totals per store and type match the sheet"
+            f"{dry_cpu:.1f} s of CPU; load {load()} (a wall time at a load above 2 is "
+            "mostly waiting for a core); totals per store and type match the sheet"
         )
     finally:
         if not keep:
@@ -265,5 +284,13 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=25_000)
     parser.add_argument("--keep", action="store_true", help="keep the ZZ schema afterwards")
+    parser.add_argument(
+        "--profile",
+        metavar="PREFIX",
+        default="",
+        help="write cProfile stats of the dry run and the import to PREFIX-dry-run.prof and "
+        "PREFIX-import.prof (read them with python -m pstats); the CPU times then include "
+        "the profiler's cost",
+    )
     args = parser.parse_args()
-    main(args.rows, args.keep)
+    main(args.rows, args.keep, args.profile)

@@ -41,6 +41,7 @@ from django.utils.translation import gettext as _
 
 from accounts.permissions import require
 from audit.services import AccessAction, Origin, event_record
+from core.bulk import copy_create
 from core.words import yes_no
 from stock import services as stock_services
 from stock.custom_fields import definitions_cached
@@ -706,7 +707,7 @@ def _import_rows(run: ImportRun, rows: list[Row], sheet, *, echo=None) -> int:
             items = stock_services.items_register_many(
                 actor=actor, registrations=registrations, payloads=payloads
             )
-            ImportedRow.objects.bulk_create(
+            copy_create(
                 [
                     ImportedRow(
                         run=run,

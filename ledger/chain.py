@@ -7,7 +7,9 @@ UPDATE: entries of one country get gapless sequence numbers in commit order,
 and two transactions can never link to the same predecessor. Each append
 then tells the registered listeners (ledger.listeners; reporting's aggregates)
 in the same transaction, under the same lock. A bulk writer (the ODK sync)
-appends a batch of entries under one lock in one transaction (``batched``).
+appends a batch of entries under one lock in one transaction (``batched``);
+so does the register import (stock.services.items_register_many): one batch
+path, and the listeners hear every append as a list of entries.
 
 The hash formula is public, so the chain alone only catches someone who
 changes a row without recomputing. Each entry's hash is therefore also signed
@@ -31,6 +33,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.bulk import copy_create
 from core.jsonable import jsonable as core_jsonable
 
 from . import listeners, signing
@@ -142,14 +145,15 @@ def append(
     entry.save(force_insert=True)
     head.save(update_fields=["last_sequence", "last_hash"])
     # Listeners (the report aggregates) move with the ledger, in this
-    # transaction and under the head lock.
-    listeners.notify(entry)
+    # transaction and under the head lock: a batch of one.
+    listeners.notify([entry])
     return entry
 
 
 # --- Batches -----------------------------------------------------------------------
 #
-# A bulk writer (the ODK sync: hundreds of registrations a minute) would lock
+# A bulk writer (the ODK sync: hundreds of registrations a minute; the register
+# import: thousands of registrations in a chunk) would lock
 # and update the head, insert an entry and run the listeners once per change:
 # most of its time. Inside ``batched()`` the entries are kept in order and
 # appended together when the batch ends, still inside its transaction: one
@@ -194,9 +198,9 @@ class Batch:
         head = _locked_head()
         for entry in self.entries:
             _seal(entry, head)
-        LedgerEntry.objects.bulk_create(self.entries)
+        copy_create(self.entries)  # one COPY (core.bulk): the INSERT's rows, faster
         head.save(update_fields=["last_sequence", "last_hash"])
-        listeners.notify_many(self.entries)
+        listeners.notify(self.entries)
         self.entries = []
 
 
@@ -218,63 +222,6 @@ def batched():
         finally:
             _batch.reset(token)
         batch.write()
-
-
-@dataclass(frozen=True)
-class NewEntry:
-    """One entry of ``append_many``: what ``append`` takes, the actor aside."""
-
-    event: str
-    site: object = None
-    item: object = None
-    transfer: object = None
-    stocktake: object = None
-    payload: dict | None = None
-
-
-def append_many(entries: list[NewEntry], *, actor) -> list[LedgerEntry]:
-    """Append ``entries`` in order, by one actor, under one head lock: one
-    INSERT for all of them and one update of the head (a batch of
-    registrations, e.g. the register import). The chain is the one ``append``
-    builds, entry by entry (each links to the one before and is signed), and
-    the listeners hear each entry in order, as with ``append``."""
-    if not connection.in_atomic_block:
-        raise RuntimeError("ledger.append_many must run inside the transaction of the change")
-    if not entries:
-        return []
-    for new in entries:
-        if new.event not in Event.values:
-            raise ValueError(f"unknown ledger event {new.event!r}")
-    head = _locked_head()
-    now = timezone.now()
-    actor_id = getattr(actor, "pk", None)
-    actor_name = actor.get_username() if actor is not None else ""
-    rows = []
-    sequence, prev_hash = head.last_sequence, head.last_hash
-    for new in entries:
-        sequence += 1
-        entry = LedgerEntry(
-            sequence=sequence,
-            event=new.event,
-            occurred_at=now,
-            actor_id=actor_id,
-            actor_name=actor_name,
-            site_id=getattr(new.site, "pk", new.site),
-            item_id=getattr(new.item, "pk", new.item),
-            transfer_id=getattr(new.transfer, "pk", new.transfer),
-            stocktake_id=getattr(new.stocktake, "pk", new.stocktake),
-            payload=jsonable(new.payload),
-            prev_hash=prev_hash,
-        )
-        entry.hash = compute_hash(entry)
-        entry.signature = signing.sign_entry(entry.hash)
-        prev_hash = entry.hash
-        rows.append(entry)
-    LedgerEntry.objects.bulk_create(rows)
-    head.last_sequence, head.last_hash = sequence, prev_hash
-    head.save(update_fields=["last_sequence", "last_hash"])
-    listeners.notify_many(rows)
-    return rows
 
 
 # --- Verification ----------------------------------------------------------------

@@ -10,11 +10,12 @@ class ReportingConfig(AppConfig):
 
     def ready(self):
         # The report aggregates move with the custody ledger: the ledger calls
-        # this for every entry it appends (same transaction, under its head
-        # lock). Registered here because the ledger may not import reporting.
-        from .totals import entries_appended, entry_appended
+        # this with the entries of every append, one or a batch (same
+        # transaction, under its head lock). Registered here because the
+        # ledger may not import reporting.
+        from .totals import entries_appended
 
-        listeners.register(entry_appended, name="reporting.totals", many=entries_appended)
+        listeners.register(entries_appended, name="reporting.totals")
 
         # The dashboard's month-end balances are kept per category: a type
         # moved to another category (provisioning) moves its whole history.

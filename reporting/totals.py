@@ -1,7 +1,9 @@
 """Report aggregates kept up to date with the custody ledger (country schema).
 
-custody.ledger.append calls ``entry_appended`` for every entry, inside the
-transaction that makes the change and while it holds the ledger head lock —
+The ledger (ledger.listeners) calls ``entries_appended`` with the entries of
+every append — one, or a whole batch (ledger.chain.batched: the ODK sync, the
+register import) — inside the transaction that makes the change and while it
+holds the ledger head lock —
 so the aggregates change if and only if the ledger does, and two appends of
 one country never interleave here. For each entry that changes an item's
 state (reporting.definitions' event → balance mapping), it takes one step of
@@ -260,7 +262,7 @@ _READ_SQL = (
 )
 
 
-def entry_appended(entry: LedgerEntry) -> None:
+def _entry_appended(entry: LedgerEntry) -> None:
     """Bring the aggregates up to date with ``entry`` (just saved, in the
     transaction of the change, under the ledger head lock)."""
     if entry.event not in STATE_EVENTS or entry.item_id is None:
@@ -312,15 +314,17 @@ def entry_appended(entry: LedgerEntry) -> None:
 
 
 def entries_appended(entries: list[LedgerEntry]) -> None:
-    """``entry_appended`` for a batch (ledger.append_many, e.g. the register
-    import): one read for all the items, the writes sent together. The same
-    steps and the same result as one by one; a batch that names an item
-    twice, or an item the aggregates already hold, goes one by one."""
+    """The aggregates brought up to date with ``entries`` (the ledger's one
+    listener form: a list, in ledger order). For a batch of new items (the
+    register import, the ODK sync): one read for all the items, the writes
+    sent together. The same steps and the same result as one by one; a list
+    of one, a batch that names an item twice, or an item the aggregates
+    already hold, goes entry by entry."""
     wanted = [e for e in entries if e.event in STATE_EVENTS and e.item_id is not None]
     ids = [str(e.item_id) for e in wanted]
     if len(wanted) < 2 or len(set(ids)) != len(ids):
         for entry in entries:
-            entry_appended(entry)
+            _entry_appended(entry)
         return
     with connection.cursor() as cursor:
         cursor.execute(
@@ -331,7 +335,7 @@ def entries_appended(entries: list[LedgerEntry]) -> None:
         rows = {str(row[0]): row[1:] for row in cursor.fetchall()}
         if len(rows) != len(ids) or any(row[5] is not None for row in rows.values()):
             for entry in entries:
-                entry_appended(entry)
+                _entry_appended(entry)
             return
         zone = country_zone()
         positions, transitions = [], []

@@ -102,6 +102,8 @@ TENANT_APPS = [
     "odk",
     "reporting",
     "imports",
+    # The training guides (Help menu): no models, templates and screenshots.
+    "guides",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]

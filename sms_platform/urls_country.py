@@ -15,6 +15,7 @@ urlpatterns = [
     path("odk/", include("odk.urls")),
     path("reports/", include("reporting.urls")),
     path("import/", include("imports.urls")),
+    path("help/", include("guides.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("favicon.ico", favicon),
 ]

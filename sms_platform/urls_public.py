@@ -12,6 +12,8 @@ urlpatterns = [
     path("health/ready/", health.ready, name="health_ready"),
     path("support-access/", audit_views.my_support_grants, name="my_support_grants"),
     path("accounts/", include("accounts.urls")),
+    # The training guides, also for platform staff helping a country.
+    path("help/", include("guides.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("favicon.ico", views.favicon),
 ]

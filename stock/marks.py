@@ -38,6 +38,7 @@ registrations queue on the row, and a rolled-back registration gives its number
 back, so there are neither duplicates nor gaps.
 """
 
+import functools
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -115,6 +116,7 @@ def format_mark(pattern: str, *, country: str, year: int, serial: int, weight_kg
     return normalise_mark(_PLACEHOLDER.sub(fill, pattern))
 
 
+@functools.lru_cache(maxsize=256)
 def pattern_regex(pattern: str, *, country: str) -> re.Pattern:
     """A regex that matches marks written with ``pattern`` (named groups)."""
     return re.compile("^" + mark_regex(pattern, country=country) + "$", re.IGNORECASE)

@@ -33,6 +33,8 @@ LAYERS = {
     "audit": 4,
     # Bringing in a country's existing register from a spreadsheet.
     "imports": 4,
+    # The training guides (Help menu): text and the demo's screenshots.
+    "guides": 4,
     # Wiring: countries provisioned from a protocol; settings, URLs, Celery.
     "provisioning": 5,
     "sms_platform": 5,

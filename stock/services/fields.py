@@ -179,7 +179,14 @@ def _cleaned(name: str, raw, ctx: Context):
         raw = _default(field, rule, ctx)
     elif rule.prepare is not None:
         raw = rule.prepare(raw)
-    value = field.clean(raw, None) if raw is not None else None
+    if raw is None:
+        value = None
+    elif raw == "" and field.blank and field.get_internal_type() in ("CharField", "TextField"):
+        # What field.clean gives an empty text it allows, without its
+        # validators (they pass over empty values): most of a row's fields.
+        value = ""
+    else:
+        value = field.clean(raw, None)
     if decimal and value is not None:
         # "9" and "9.000" are the same weight: keep the stored scale so the
         # history shows what the database holds.

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from accounts.permissions import may, may_any, require_any
+from core.bulk import copy_create
 from core.errors import raise_errors
 from core.text import text_errors
 from ledger import chain as ledger
@@ -195,7 +196,7 @@ def items_register_many(
 ) -> list[StockItem]:
     """Write many checked registrations (``registration_check``) at once, in
     the caller's transaction: their SMS numbers in one allocation, one INSERT
-    for the items, the totals summed per (site, type), one ledger append of
+    for the items, the totals summed per (site, type), one ledger batch of
     every REGISTERED entry (``payloads[i]`` is added to item i's). The
     register import writes through here; the checks are the single
     registration's. A typed mark taken meanwhile by another registration
@@ -209,7 +210,7 @@ def items_register_many(
     ]
     try:
         with transaction.atomic():
-            StockItem.objects.bulk_create(items)
+            copy_create(items)  # core.bulk: one COPY, the rows bulk_create would insert
     except IntegrityError:
         raise ValidationError(
             {"cites_mark": [_("A mark of this batch was taken meanwhile by another item.")]}
@@ -219,18 +220,17 @@ def items_register_many(
             store_photo(actor=actor, item=item, checked=photo)
     totals_add_many([TotalsKey.of(item) for item in items])
     extras = payloads or [{}] * len(items)
-    ledger.append_many(
-        [
-            ledger.NewEntry(
+    # The ledger's one batch path (ledger.chain.batched, as the ODK sync):
+    # one head lock, one INSERT, the aggregates told of the whole batch.
+    with ledger.batched():
+        for item, extra in zip(items, extras, strict=True):
+            ledger.append(
                 event=ledger.Event.REGISTERED,
+                actor=actor,
                 site=item.site_id,
                 item=item.pk,
                 payload=_registered_payload(item, extra),
             )
-            for item, extra in zip(items, extras, strict=True)
-        ],
-        actor=actor,
-    )
     return items
 
 

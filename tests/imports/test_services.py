@@ -702,6 +702,9 @@ def test_imported_items_are_in_the_report_figures_of_their_year(reg):
         [*good_rows()[2], None, None, None],
         ["cut-piece", "Store X", None, "0,6", "2014-05-05", "seizure", None, None]
         + ["Deteriorated", "2016-04-30", "Order 12/2016"],
+        # A third marked piece: the annexes compared have an order to compare.
+        ["whole-tusk", "Store Y", "XA 15/103/10", "10", "2015-07-01", "seizure", None, None]
+        + [None, None, None],
     ]
     run = process(reg, upload_run(reg, xlsx(headers, rows)), dry_run=False)
     assert run.status == ImportRun.Status.DONE, (run.error, run.report)
@@ -713,11 +716,11 @@ def test_imported_items_are_in_the_report_figures_of_their_year(reg):
         holdings = totals.holdings_at(day).values()
         return len(holdings), sum((h.weight_kg for h in holdings), Decimal(0))
 
-    # Held at the end of 2014: the piece of 2014; of 2015: the two tusks of
+    # Held at the end of 2014: the piece of 2014; of 2015: the three tusks of
     # 2015 as well; of 2016: the cut piece of 2016 came, the 2014 piece left.
     assert held(datetime.date(2014, 12, 31)) == (1, Decimal("0.600"))
-    assert held(datetime.date(2015, 12, 31)) == (3, Decimal("22.000"))
-    assert held(datetime.date(2016, 12, 31)) == (3, Decimal("22.200"))
+    assert held(datetime.date(2015, 12, 31)) == (4, Decimal("32.000"))
+    assert held(datetime.date(2016, 12, 31)) == (4, Decimal("32.200"))
 
 
 def test_the_template_filled_with_good_rows_imports(reg):
@@ -759,3 +762,44 @@ def test_the_template_filled_with_good_rows_imports(reg):
     lot = StockItem.objects.get(item_type=reg.scales)
     assert (lot.pieces, lot.bags, lot.legal_status) == (300, 2, "evidence")
     assert lot.received_on == datetime.date(2015, 6, 1)
+
+
+# --- Set-wise: the queries of a check and of an import do not grow with rows ----------
+
+
+def _register_of(count: int, first: int) -> bytes:
+    rows = []
+    for n in range(first, first + count):
+        if n % 3 == 2:
+            rows.append(
+                ["scales", "Store Y", None, "40,5", "2015-04-04", "Saisie", f"S-{n}", 200, 1]
+            )
+        else:
+            mark = f"XA 15/{n}/12"
+            rows.append(
+                ["whole-tusk", "site-x", mark, "12,1", "03/02/2015", "seizure", "S", 1, None]
+            )
+    return xlsx([*TEMPLATE_HEADERS[:7], "Pieces", "Bags"], rows)
+
+
+def test_the_check_and_the_import_ask_the_database_per_file_not_per_row(reg):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    register(reg, cites_mark="XA 15/999/12", weight_kg="12.000")  # marks to compare with
+
+    def queries(count, first, dry_run):
+        run = upload_run(reg, _register_of(count, first))
+        services.run_request(actor=reg.admin, run=run, dry_run=dry_run, queue=False)
+        with CaptureQueriesContext(connection) as captured:
+            run = services.run_process(run_id=run.pk, dry_run=dry_run)
+        assert run.status in (ImportRun.Status.CHECKED, ImportRun.Status.DONE), run.error
+        assert run.rows_refused == 0, run.report
+        # Progress is written every 250 rows: not what is measured here.
+        return [q["sql"] for q in captured.captured_queries if "imports_importrun" not in q["sql"]]
+
+    few, many = queries(6, 100, True), queries(60, 200, True)
+    assert len(many) == len(few), set(many) - set(few)
+    few, many = queries(6, 300, False), queries(60, 400, False)
+    assert len(many) == len(few), set(many) - set(few)
+    assert StockItem.objects.count() == 1 + 6 + 60

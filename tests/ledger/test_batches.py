@@ -28,13 +28,11 @@ def _new_entries(since: int) -> list[LedgerEntry]:
 
 @pytest.fixture
 def heard():
-    one, many = [], []
+    lists = []
     name = listeners.register(
-        lambda entry: one.append(entry.sequence),
-        name="tests.batch",
-        many=lambda entries: many.append([e.sequence for e in entries]),
+        lambda entries: lists.append([e.sequence for e in entries]), name="tests.batch"
     )
-    yield one, many
+    yield lists
     listeners.unregister(name)
 
 
@@ -57,10 +55,9 @@ def test_a_batch_appends_the_same_chain_as_one_append_at_a_time(reg, heard):
     assert entries[3].payload["weight_kg"] == "12.000"
     assert _head() == (entries[-1].sequence, entries[-1].hash)
     assert ledger.verify_chain(full=True).ok
-    # The listener heard the batch once, in ledger order, and the others one by one.
-    one, many = heard
-    assert many == [[e.sequence for e in entries[1:6]]]
-    assert one == [start + 1, start + 7]
+    # The listener heard the single appends as lists of one and the batch
+    # once, in ledger order: one form for both.
+    assert heard == [[start + 1], [e.sequence for e in entries[1:6]], [start + 7]]
 
 
 def test_a_batch_locks_and_moves_the_head_once(reg):
@@ -71,7 +68,9 @@ def test_a_batch_locks_and_moves_the_head_once(reg):
     sql = [q["sql"] for q in queries.captured_queries]
     assert sum("custody_ledgerhead" in s and "FOR UPDATE" in s for s in sql) == 1
     assert sum(s.startswith('UPDATE "custody_ledgerhead"') for s in sql) == 1
-    assert sum(s.startswith('INSERT INTO "custody_ledgerentry"') for s in sql) == 1
+    # The entries' ids in one statement, their rows in one COPY (core.bulk).
+    assert sum("custody_ledgerentry" in s and "nextval" in s for s in sql) == 1
+    assert not any(s.startswith('INSERT INTO "custody_ledgerentry"') for s in sql)
 
 
 def test_a_failed_unit_leaves_no_entry_and_the_others_go_on(reg):
@@ -119,7 +118,7 @@ def test_a_failing_listener_undoes_the_whole_batch(reg):
     def refuse(entries):
         raise RuntimeError("listener failed")
 
-    name = listeners.register(lambda entry: None, name="tests.refuse", many=refuse)
+    name = listeners.register(refuse, name="tests.refuse")
     try:
         with pytest.raises(RuntimeError, match="listener failed"):
             with ledger.batched():
@@ -149,3 +148,38 @@ def test_outside_a_batch_each_append_is_written_at_once(reg):
     with transaction.atomic():
         register(reg)
         assert _head()[0] == start + 1
+
+
+def test_the_register_import_writes_through_the_same_batch(reg, heard):
+    # stock.services.items_register_many (the register import) appends its
+    # REGISTERED entries in ledger.chain.batched, as the ODK sync does: one
+    # head lock, one INSERT, the listeners told once with the whole batch.
+    from stock import services as stock_services
+
+    start, _hash = _head()
+    registrations = [
+        stock_services.registration_check(
+            actor=reg.manager_x,
+            site=reg.site_x,
+            item_type=reg.tusk,
+            data={"weight_kg": f"{20 + n}.000", "source": "seizure"},
+        )
+        for n in range(3)
+    ]
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        items = stock_services.items_register_many(
+            actor=reg.manager_x,
+            registrations=registrations,
+            payloads=[{"source": {"row": n + 2}} for n in range(3)],
+        )
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert sum("custody_ledgerhead" in s and "FOR UPDATE" in s for s in sql) == 1
+    assert sum("custody_ledgerentry" in s and "nextval" in s for s in sql) == 1
+    assert not any(s.startswith('INSERT INTO "custody_ledgerentry"') for s in sql)
+    entries = _new_entries(start)
+    assert [e.item_id for e in entries] == [i.pk for i in items]
+    assert [e.payload["source"]["row"] for e in entries] == [2, 3, 4]
+    assert all(e.actor_id == reg.manager_x.pk for e in entries)
+    assert heard == [[e.sequence for e in entries]]
+    assert _head() == (entries[-1].sequence, entries[-1].hash)
+    assert ledger.verify_chain(full=True).ok

@@ -1,6 +1,7 @@
-"""The ledger tells its listeners about each entry (ledger.listeners): in the
-transaction of the change, after the head has moved, and a listener's failure
-undoes the change. Reporting's aggregates listen without the ledger importing
+"""The ledger tells its listeners about each append (ledger.listeners), as a
+list of entries (one form, whether one entry or a batch): in the transaction
+of the change, after the head has moved, and a listener's failure undoes the
+change. Reporting's aggregates listen without the ledger importing
 reporting."""
 
 import pytest
@@ -18,11 +19,11 @@ pytestmark = pytest.mark.django_db
 def listening():
     heard = []
 
-    def listener(entry):
+    def listener(entries):
         head = LedgerHead.objects.get(pk=1)
         heard.append(
             {
-                "entry": entry,
+                "entries": list(entries),
                 "in_transaction": connection.in_atomic_block,
                 "head": (head.last_sequence, head.last_hash),
             }
@@ -40,14 +41,14 @@ def test_reporting_listens_from_its_ready():
 def test_an_append_tells_each_registered_listener_in_the_same_transaction(reg, listening):
     item = register(reg)
     entry = LedgerEntry.objects.get(item_id=item.pk)
-    assert [h["entry"].pk for h in listening] == [entry.pk]
+    assert [[e.pk for e in h["entries"]] for h in listening] == [[entry.pk]]
     assert listening[0]["in_transaction"]
     # Called under the head it has just moved (the lock is still held).
     assert listening[0]["head"] == (entry.sequence, entry.hash)
 
 
 def test_a_failing_listener_undoes_the_change(reg):
-    def refuse(entry):
+    def refuse(entries):
         raise RuntimeError("listener failed")
 
     before = (StockItem.objects.count(), LedgerEntry.objects.count())
