@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 # own: only this import follows it).
 from core import display
 from ledger.chain import verify_chain
+from ledger.checkpoints import CheckpointUnavailable, take_and_keep
 from reporting.evidence import snapshots_verify
 from stock.evidence import MISSING, photos_verify
 from stock.ledger_check import items_verify
@@ -111,7 +112,14 @@ def evidence_verify(*, country_code: str) -> EvidenceReport:
     # of the last complete check is for the pages, not for the evidence check).
     ledger = verify_chain(full=True)
     report.ledger_checked = ledger.checked
-    if not ledger.ok:
+    if ledger.ok:
+        # Where the chain ends now, kept outside the database: the next check
+        # fails if it is ever cut before it (ledger.witness).
+        try:
+            take_and_keep()
+        except CheckpointUnavailable:
+            pass
+    else:
         report.ledger_ok = False
         report.ledger_problem = _("Custody ledger broken at entry %(sequence)s: %(message)s") % {
             "sequence": ledger.problem.sequence,

@@ -36,6 +36,29 @@ def xlsx_value(value):
     return neutralised(str(value))
 
 
+def neutralise_workbook(workbook) -> int:
+    """Every cell of an openpyxl ``workbook`` (one SMS did not write: an
+    uploaded file copied back with notes) through the rule: formulas and text
+    that starts like one become text, numbers and dates stay. Returns the
+    number of cells changed."""
+    changed = 0
+    for worksheet in workbook.worksheets:
+        for row in getattr(worksheet, "iter_rows", lambda: ())():
+            for cell in row:
+                value = cell.value
+                if value is None or isinstance(value, bool | datetime.date | datetime.time):
+                    continue
+                if _is_number(value):
+                    continue
+                # An array formula keeps its text in .text.
+                text = value if isinstance(value, str) else str(getattr(value, "text", value))
+                safe = neutralised(text)
+                if safe != value:
+                    cell.value = safe
+                    changed += 1
+    return changed
+
+
 def csv_value(value) -> str:
     """A CSV field: a number in plain notation, a date in ISO form, text neutralised."""
     if value is None:

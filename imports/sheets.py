@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from core.spreadsheet import FORMULA_STARTS, neutralised, xlsx_value
+from core.spreadsheet import FORMULA_STARTS, neutralise_workbook, neutralised, xlsx_value
 
 MAX_COLUMNS = 200
 
@@ -112,6 +112,8 @@ def annotated_copy(
     from openpyxl.styles import Font, PatternFill
 
     workbook = openpyxl.load_workbook(io.BytesIO(content))
+    # The uploaded cells are copied back: none may stay a live formula.
+    neutralise_workbook(workbook)
     worksheet = workbook[sheet]
     refused = PatternFill("solid", fgColor="F8D7DA")
     warned = PatternFill("solid", fgColor="FFF3CD")

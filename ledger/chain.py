@@ -303,30 +303,62 @@ def _verified_key(fingerprint: str) -> str:
     return f"ledger:verified:{connection.schema_name}:{fingerprint}"
 
 
-def _verified_mark(fingerprint: str) -> tuple[int, str] | None:
+def _verified_mark(fingerprint: str) -> tuple[int, str, str] | None:
+    """(sequence, hash, when) of the last complete check's last entry."""
     value = cache.get(_verified_key(fingerprint))
     if not value:
         return None
     try:
         data = signing_core.loads(value, salt=_VERIFIED_SALT)
-        return int(data["sequence"]), str(data["hash"])
+        return int(data["sequence"]), str(data["hash"]), str(data.get("at", ""))
     except (signing_core.BadSignature, KeyError, TypeError, ValueError):
         return None
 
 
 def _remember_verified(fingerprint: str, sequence: int, entry_hash: str) -> None:
-    value = signing_core.dumps({"sequence": sequence, "hash": entry_hash}, salt=_VERIFIED_SALT)
+    value = signing_core.dumps(
+        {
+            "sequence": sequence,
+            "hash": entry_hash,
+            "at": timezone.now().astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        },
+        salt=_VERIFIED_SALT,
+    )
     cache.set(_verified_key(fingerprint), value, _VERIFIED_SECONDS)
 
 
-def verify_chain(*, chunk_size: int = 2000, full: bool = False) -> VerifyResult:
+def removed_since(*, last: int, sequence: int, when: str) -> str:
+    """The message of a chain that ends (at ``last``) before an entry a
+    previous check verified (``sequence``, on ``when``)."""
+    return _(
+        "the chain ends at entry %(last)s: entries removed since the last check "
+        "(%(sequence)s was verified on %(when)s)"
+    ) % {"last": last, "sequence": sequence, "when": when}
+
+
+def replaced_since(*, sequence: int, when: str) -> str:
+    return _(
+        "entry %(sequence)s is not the one verified on %(when)s: the chain was rewritten "
+        "at or before it"
+    ) % {"sequence": sequence, "when": when}
+
+
+def verify_chain(
+    *, chunk_size: int = 2000, full: bool = False, _noted: tuple | None = None
+) -> VerifyResult:
     """Check the whole chain of the current schema, oldest first; stops at the
     first entry that does not match and names it. Every hash and link is
     checked; every signature too with ``full``, otherwise those after the last
-    complete check (see above)."""
+    complete check (see above).
+
+    A chain that ends before the entry the last complete check reached (the
+    note above), or before the last checkpoint kept outside the database
+    (ledger.witness), does not verify either, whatever ``full`` says: entries
+    were cut off its end since."""
     key = signing.public_key()
     fingerprint = signing.fingerprint(key)
-    trusted = None if full else _verified_mark(fingerprint)
+    noted = _noted or _verified_mark(fingerprint)
+    trusted = None if full else noted
     result = VerifyResult(fingerprint=fingerprint)
     prev_hash = GENESIS_HASH
     expected = 1
@@ -358,7 +390,7 @@ def verify_chain(*, chunk_size: int = 2000, full: bool = False) -> VerifyResult:
         if trusted is not None and (result.problem or result.last_sequence < trusted[0]):
             # A problem, a changed entry, or a chain that stops before the
             # noted entry: check every signature, so the first bad entry is named.
-            return verify_chain(chunk_size=chunk_size, full=True)
+            return verify_chain(chunk_size=chunk_size, full=True, _noted=trusted)
         if (
             result.problem is None
             and head is not None
@@ -372,9 +404,38 @@ def verify_chain(*, chunk_size: int = 2000, full: bool = False) -> VerifyResult:
                 )
                 % {"last": result.last_sequence, "head": head.last_sequence},
             )
+        if result.ok and noted is not None:
+            result.problem = _against_noted(result.last_sequence, noted)
+        if result.ok:
+            from . import checkpoints  # it builds on this module
+
+            result.problem = checkpoints.kept_problem(last_sequence=result.last_sequence)
     if result.ok:
         _remember_verified(fingerprint, result.last_sequence, prev_hash)
     return result
+
+
+def _against_noted(last_sequence: int, noted: tuple) -> Problem | None:
+    """A chain that checks out on its own and ends at ``last_sequence``,
+    against the last complete check's note: still holding the entry it
+    reached, unchanged?"""
+    sequence, entry_hash, when = noted
+    if sequence == 0:  # an empty chain was checked: nothing to hold since
+        return None
+    if last_sequence < sequence:
+        message = removed_since(last=last_sequence, sequence=sequence, when=when or "?")
+        return Problem(sequence=last_sequence + 1, message=message)
+    found = LedgerEntry.objects.filter(sequence=sequence).values_list("hash", flat=True).first()
+    if found != entry_hash:
+        return Problem(sequence=sequence, message=replaced_since(sequence=sequence, when=when))
+    return None
+
+
+def noted_problem(*, last_sequence: int) -> Problem | None:
+    """What is wrong with a chain ending at ``last_sequence`` against the last
+    complete check's note (none: nothing noted, or it holds)."""
+    noted = _verified_mark(signing.fingerprint(signing.public_key()))
+    return None if noted is None else _against_noted(last_sequence, noted)
 
 
 @dataclass

@@ -30,8 +30,17 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import signing
-from .chain import GENESIS_HASH, VerifyResult, compute_hash, verify_chain
+from . import signing, witness
+from .chain import (
+    GENESIS_HASH,
+    Problem,
+    VerifyResult,
+    compute_hash,
+    noted_problem,
+    removed_since,
+    replaced_since,
+    verify_chain,
+)
 from .models import LedgerEntry, LedgerHead
 
 MARK = "SMS-LEDGER-CHECKPOINT-1"
@@ -122,7 +131,13 @@ def take() -> Checkpoint:
             and compute_hash(last) == last.hash
             and signing.entry_signature_valid(last.hash, last.signature, key=signing.public_key())
         )
-    if not consistent:
+    if (
+        not consistent
+        or kept_problem(last_sequence=sequence) is not None
+        or noted_problem(last_sequence=sequence) is not None
+    ):
+        # Never sign an end before the last checkpoint kept or the last
+        # complete check: that would vouch for a chain cut since.
         raise CheckpointUnavailable(_("the end of the custody ledger does not verify"))
     unsigned = Checkpoint(
         country=_country_code(),
@@ -132,6 +147,71 @@ def take() -> Checkpoint:
     )
     signature = signing.sign(signing.CHECKPOINT_CONTEXT, unsigned.signed_text())
     return dataclasses.replace(unsigned, signature=signature)
+
+
+def kept() -> Checkpoint | None:
+    """The last checkpoint kept outside the database (ledger.witness), if any."""
+    fields = witness.recorded_checkpoint()
+    if not fields:
+        return None
+    try:
+        return parse(json.dumps({"format": FORMAT, **fields}))
+    except CheckpointInvalid:
+        return None
+
+
+def keep(checkpoint: Checkpoint) -> bool:
+    """Keep ``checkpoint`` outside the database as the last one issued (the
+    record only moves forward)."""
+    return witness.record_checkpoint(checkpoint.as_dict())
+
+
+def take_and_keep() -> Checkpoint:
+    checkpoint = take()
+    keep(checkpoint)
+    return checkpoint
+
+
+def kept_problem(*, last_sequence: int) -> Problem | None:
+    """What is wrong with a chain ending at ``last_sequence`` (its own entries
+    checked) against the last kept checkpoint: cut before it, or another entry
+    under its number. None when there is no kept checkpoint or it holds."""
+    checkpoint = kept()
+    if checkpoint is None:
+        return None
+    when = checkpoint.time_text.replace("T", " ").replace("Z", " UTC")
+    if checkpoint.country != _country_code() or not signing.valid(
+        signing.CHECKPOINT_CONTEXT,
+        checkpoint.signed_text(),
+        checkpoint.signature,
+        key=signing.public_key(),
+    ):
+        return Problem(
+            sequence=checkpoint.sequence,
+            message=_(
+                "the checkpoint kept from the last check (entry %(sequence)s) does not carry "
+                "this country's signature"
+            )
+            % {"sequence": checkpoint.sequence},
+        )
+    if checkpoint.sequence == 0:
+        return None
+    if last_sequence < checkpoint.sequence:
+        return Problem(
+            sequence=last_sequence + 1,
+            message=removed_since(last=last_sequence, sequence=checkpoint.sequence, when=when),
+        )
+    found = (
+        LedgerEntry.objects.filter(sequence=checkpoint.sequence)
+        .values_list("hash", flat=True)
+        .first()
+    )
+    if found != checkpoint.hash:
+        return Problem(
+            sequence=checkpoint.sequence,
+            message=replaced_since(sequence=checkpoint.sequence, when=when),
+        )
+    return None
 
 
 @dataclass(frozen=True)

@@ -67,9 +67,10 @@ class LedgerHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     last_sequence = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
-    # Entries written before entries were signed got their signature when
-    # signing was introduced (migration ledger 0002): up to this entry, on that
-    # date. Shown by the checks; it vouches for nothing by itself.
+    # Entries written before entries were signed got their signature later,
+    # once, from an operator's ledger_sign_backfill (never a migration): up to
+    # this entry, on that date (who: ledger.witness, outside the database).
+    # Shown by the checks; it vouches for nothing by itself.
     signatures_backfilled_to = models.BigIntegerField(default=0)
     signatures_backfilled_at = models.DateTimeField(null=True, blank=True)
 

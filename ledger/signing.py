@@ -94,6 +94,18 @@ def load_key_file(path: Path) -> bytes:
     return key.private_bytes_raw()
 
 
+def key_made_at():
+    """When the deployment's key file was made (its modification time, UTC),
+    or None: entries written after it were signed when SMS wrote them."""
+    import datetime
+
+    try:
+        stamp = key_file().stat().st_mtime
+    except OSError:
+        return None
+    return datetime.datetime.fromtimestamp(stamp, tz=datetime.UTC)
+
+
 def _deployment_key() -> bytes:
     path = key_file()
     name = str(path)

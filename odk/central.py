@@ -104,20 +104,47 @@ def checked_address(url: str) -> str:
         raise ValidationError(
             _("Enter only the address of ODK Central, without a user name, password or query.")
         )
-    _check_host(parts.scheme.lower(), host, parts.port)
+    _address_rules(parts.scheme.lower(), host, parts.port)
     return url
 
 
-def _check_host(scheme: str, host: str, port: int | None) -> None:
-    """The rules for any address SMS sends a request to on Central's behalf
-    (Central's own, and where it redirects): https (plain http only to this
-    machine in development), no internal address in production."""
+def _address_rules(scheme: str, host: str, port: int | None) -> None:
+    """The rules every address SMS sends a request to must pass: the
+    configured one, and every hop of a redirect from it."""
     if scheme == "http" and not (settings.SMS_ODK_LOCAL_HTTP and host in LOCAL_HOSTS):
         raise ValidationError(
             _("ODK Central must be reached over https://, or its password would travel in clear.")
         )
+    if scheme not in ("https", "http"):
+        raise ValidationError(_("Enter the address of ODK Central, starting with https://."))
     if settings.SMS_ODK_REFUSE_INTERNAL and host not in settings.SMS_ODK_INTERNAL_HOSTS:
         _refuse_internal(host, port or (443 if scheme == "https" else 80))
+
+
+def _embedded_ipv4(address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries, by the forms that reach it:
+    IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d), NAT64
+    (64:ff9b::/96), 6to4 (2002::/16) and Teredo (2001::/32, the client's)."""
+    if address.version != 6:
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    value = int(address)
+    if value >> 32 == 0 and value > 1:  # ::a.b.c.d, not :: nor ::1
+        return ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    if value >> 32 == int(ipaddress.IPv6Address("64:ff9b::")) >> 32:
+        return ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    return None
+
+
+def address_is_public(address) -> bool:
+    """A global address, and so is the IPv4 address it embeds, if any."""
+    embedded = _embedded_ipv4(address)
+    return address.is_global and (embedded is None or embedded.is_global)
 
 
 def _refuse_internal(host: str, port: int) -> None:
@@ -136,7 +163,7 @@ def _refuse_internal(host: str, port: int) -> None:
         ) from None
     for *_rest, sockaddr in answers:
         address = ipaddress.ip_address(sockaddr[0].split("%", 1)[0])
-        if not address.is_global:
+        if not address_is_public(address):
             raise ValidationError(
                 _(
                     "%(host)s is an address inside a private network. Only the operator "
@@ -166,30 +193,28 @@ class _CentralSession(compat.pyodk_session_class()):
         target = super().get_redirect_target(resp)
         if target is None:
             return None
-        target_url = urljoin(resp.url, target)
-        if _origin(target_url) == _origin(resp.url):
-            return target
-        if resp.request.method not in ("GET", "HEAD"):
+        elsewhere = _origin(urljoin(resp.url, target)) != _origin(resp.url)
+        if elsewhere:
+            # Every hop passes the rules of the configured address: no
+            # download sent to this machine or inside the private network.
+            scheme, host, port = _origin(urljoin(resp.url, target))
+            try:
+                _address_rules(scheme, host, port if isinstance(port, int) else None)
+            except ValidationError as exc:
+                raise CentralUnavailable(
+                    f"ODK Central redirected {resp.request.method} {resp.url} to an address "
+                    f"SMS may not reach: {' '.join(exc.messages)}"
+                ) from None
+        if elsewhere and resp.request.method not in (
+            "GET",
+            "HEAD",
+        ):
             # A 307/308 would send the body (the password of /sessions, a
             # form, entities) to the other host.
             raise CentralUnavailable(
                 f"ODK Central redirected {resp.request.method} {resp.url} to another "
                 "address; not followed."
             )
-        # A download may go elsewhere (Central with S3 storage), without the
-        # token (should_strip_auth), and only where Central itself may be: a
-        # redirect is no way round the address rules (to a service inside the
-        # deployment's network, or over plain http).
-        scheme, host, port = _origin(target_url)
-        try:
-            _check_host(scheme, host, port if isinstance(port, int) else None)
-            if scheme not in ("https", "http") or not host:
-                raise ValidationError("not a web address")
-        except ValidationError:
-            raise CentralUnavailable(
-                f"ODK Central redirected {resp.url} to {scheme}://{host}, an address SMS may "
-                "not reach; not followed."
-            ) from None
         return target
 
     def should_strip_auth(self, old_url, new_url):

@@ -388,6 +388,12 @@ if PRODUCTION and not (
         "the custody ledger's Ed25519 signing key (openssl genpkey -algorithm ed25519; "
         "see deploy/README.md)."
     )
+# What the ledger's checks remember outside the database (ledger.witness): the
+# last checkpoint kept and the one explicit signing of old entries. A writable
+# directory of the worker and beat, never on the database host.
+SMS_LEDGER_WITNESS_DIR = os.environ.get(
+    "SMS_LEDGER_WITNESS_DIR", str(BASE_DIR / "var" / "ledger-witness")
+)
 SMS_LEDGER_CHECKPOINT_MAIL_HOUR = int(os.environ.get("SMS_LEDGER_CHECKPOINT_MAIL_HOUR", "5"))
 # /health/ (sms_platform.health): how long a Celery worker may stay silent,
 # how old the last pgBackRest backup may be (a differential runs daily), and

@@ -127,6 +127,13 @@ def _public_schema_after_each_test():
 
 
 @pytest.fixture(autouse=True)
+def _ledger_witness_in_tmp(settings, tmp_path):
+    # What the ledger's checks keep outside the database (ledger.witness):
+    # each test starts with none, as its ledger starts empty.
+    settings.SMS_LEDGER_WITNESS_DIR = str(tmp_path / "ledger-witness")
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache():
     # Login throttles (allauth's and accounts.throttle) count in the cache;
     # counts left by one test must not lock out the next one.

@@ -144,3 +144,43 @@ def test_csv_export_keeps_formula_like_names_and_browsers_as_text(client, people
     assert row[1] == "'" + typed
     assert row[9] == "'" + browser
     assert not [f for r in rows for f in r if f.startswith(("=", "+", "-", "@", "\t", "\r"))]
+
+
+def test_a_one_store_administrator_sees_only_the_events_of_people_within_reach(
+    client, people, host_a, logged
+):
+    """Activity probe: admin.north saw other administrators' promotions, HQ's
+    exports and other import runs."""
+    with schema_context("xa"):
+        event_record(
+            user=people.admin, action=A.USER_CHANGED, obj=people.hq, details={"role": "promote"}
+        )
+        event_record(user=people.hq, action=A.IMPORT_RUN, details={"file": "hq-country.xlsx"})
+        event_record(user=people.manager_y, action=A.LOGIN, details={"who": "manager-y-login"})
+        event_record(user=None, action=A.LOGIN_FAILED, username="admin")
+        event_record(user=None, action=A.LOGIN_FAILED, username="manager-x")
+        event_record(user=people.admin_x, action=A.USER_VIEW, obj=people.manager_x)
+    signed_in(client, people.admin_x, schema="xa", host=host_a)
+    page = client.get("/administration/activity/")
+    shown = {(e.user_id, e.username) for e in page.context["rows"]}
+    assert (people.manager_x.pk, "manager-x") in shown  # within reach
+    assert (people.admin_x.pk, "admin-x") in shown  # their own
+    assert (None, "manager-x") in shown  # a failed sign-in as someone within reach
+    for outside in (people.admin, people.hq, people.manager_y):
+        assert outside.pk not in {user for user, _name in shown}, outside.username
+    assert (None, "admin") not in shown
+    # The person filter names only them, and asking for someone else gives nothing.
+    names = {str(p.pk) for p in page.context["form"].fields["user"].queryset}
+    assert names == {str(people.admin_x.pk), str(people.manager_x.pk)}
+    response = client.get("/administration/activity/export.csv")
+    text = b"".join(response.streaming_content).decode()
+    assert "manager-x" in text and "admin-x" in text
+    for name in ("hq-country.xlsx", "manager-y", "promote"):
+        assert name not in text, name
+    assert not [r for r in csv.reader(io.StringIO(text)) if r[1:2] == ["admin"]]
+
+    # The administrator of all sites still sees everything.
+    signed_in(client, people.admin, schema="xa", host=host_a)
+    text = b"".join(client.get("/administration/activity/export.csv").streaming_content).decode()
+    assert "hq-country.xlsx" in text
+    assert "manager-y" in text

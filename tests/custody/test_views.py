@@ -343,3 +343,26 @@ def test_a_store_with_nothing_in_stock_stays_on_the_dashboard(reg, login):
     row = table[table.index(reg.site_x.name) :]
     row = row[: row.index("</tr>")]
     assert ">0<" in row and "0.000 kg" in row
+
+
+def test_the_ledger_page_fails_when_entries_were_cut_since_its_last_check(reg, login):
+    """ledger_truncate.py: the tail deleted and the head reset passed the page."""
+    from ledger.models import LedgerEntry
+    from tests.ledger.helpers import tamper
+
+    tusks(reg, 3)
+    c = login(reg.auditor)
+    assert "The ledger is intact" in c.get("/ledger/").content.decode()
+    last = LedgerEntry.objects.order_by("-sequence").first().sequence
+    kept = LedgerEntry.objects.get(sequence=last - 2)
+    tamper("DELETE FROM custody_ledgerentry WHERE sequence > %s", [kept.sequence])
+    tamper(
+        "UPDATE custody_ledgerhead SET last_sequence = %s, last_hash = %s WHERE id = 1",
+        [kept.sequence, kept.hash],
+    )
+    page = c.get("/ledger/").content.decode()
+    assert "The ledger is intact" not in page
+    assert "entries removed since the last check" in page
+    assert f"({last} was verified on " in page
+    assert "SMS-LEDGER-CHECKPOINT-1 XA" not in page  # no checkpoint signed for the cut chain
+    assert c.get("/ledger/checkpoint.json").status_code != 200

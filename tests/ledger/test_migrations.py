@@ -2,8 +2,8 @@
 its entries: a country that already has entries keeps every one of them, the
 database keeps refusing to change or delete them (the triggers were
 reinstalled under the ledger's names, the old ones dropped), and the entries
-written before signing existed are signed once, as far as the chain checks
-out."""
+written before signing existed are signed once, by the operator's
+ledger_sign_backfill (never the migration), as far as the chain checks out."""
 
 import contextlib
 import datetime
@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.utils import DatabaseError
 
-from ledger import chain, listeners, signing
+from ledger import chain, listeners, services, signing
 from ledger.models import LedgerEntry, LedgerHead
 
 # Migrations run as the database owner (tests/database_roles.py).
@@ -126,7 +126,12 @@ def test_existing_entries_survive_the_move_and_stay_protected(old_country):
         (e.sequence, e.hash) for e in old_country
     ]
     assert LedgerHead.objects.get(pk=1).last_sequence == 5
-    # Signed once, at the upgrade, and the head says so.
+    # The migration signs nothing (it could be made to run again on a
+    # rewritten chain): the operator's ledger_sign_backfill does, once.
+    assert not LedgerEntry.objects.exclude(signature="").exists()
+    assert "carries no signature" in chain.verify_chain().problem.message
+    plan = services.backfill_sign(by="ops.jane")
+    assert not plan.refused and plan.sign_to == 5
     key = signing.public_key()
     for entry in LedgerEntry.objects.all():
         assert signing.entry_signature_valid(entry.hash, entry.signature, key=key)
@@ -134,6 +139,7 @@ def test_existing_entries_survive_the_move_and_stay_protected(old_country):
     assert head.signatures_backfilled_to == 5 and head.signatures_backfilled_at
     result = chain.verify_chain()
     assert result.ok and result.backfilled_to == 5
+    assert services.backfill_plan().refused
     # Protected under the ledger app's trigger names only.
     new_triggers = _triggers()
     assert new_triggers == {t.get_pgid(LedgerEntry) for t in LedgerEntry._meta.triggers}
@@ -161,6 +167,7 @@ def test_signing_existing_entries_stops_where_the_chain_stops_checking_out(old_s
     entries[3].payload = {**entries[3].payload, "weight_kg": "0.001"}  # altered, hash kept
     _insert(entries)
     _migrate(_latest("custody", "ledger"))
+    services.backfill_sign(by="ops.jane")
 
     signed = dict(LedgerEntry.objects.values_list("sequence", "signature"))
     assert all(signed[n] for n in (1, 2, 3)) and not signed[4] and not signed[5]

@@ -82,6 +82,14 @@ def test_development_refuses_http_elsewhere_and_odd_addresses(url):
         "https://[fd00::1]",
         "https://2130706433",  # 127.0.0.1 written as one number
         "https://[::ffff:127.0.0.1]",
+        # IPv6 forms that carry an IPv4 address inside: judged by that address.
+        "https://[::127.0.0.1]",  # IPv4-compatible
+        "https://[::10.0.0.1]",
+        "https://[64:ff9b::7f00:1]",  # NAT64 of 127.0.0.1
+        "https://[64:ff9b::a9fe:a9fe]",  # NAT64 of 169.254.169.254
+        "https://[2002:7f00:1::1]",  # 6to4 of 127.0.0.1
+        "https://[2002:c0a8:a::1]",  # 6to4 of 192.168.0.10
+        "https://[2001:0:4136:e378:8000:63bf:80ff:fffe]",  # Teredo
     ],
 )
 def test_production_refuses_plain_http_and_internal_addresses(production_rules, url):
@@ -93,6 +101,9 @@ def test_production_accepts_a_public_https_address_and_hosts_the_operator_lists(
     production_rules,
 ):
     assert checked_address("https://93.184.215.14") == "https://93.184.215.14"
+    # IPv6 that embeds a public IPv4 address, or none, is judged as such.
+    assert checked_address("https://[64:ff9b::5db8:d70e]") == "https://[64:ff9b::5db8:d70e]"
+    assert checked_address("https://[2606:4700:4700::1111]") == "https://[2606:4700:4700::1111]"
     production_rules.SMS_ODK_INTERNAL_HOSTS = ["10.1.2.3"]
     assert checked_address("https://10.1.2.3/") == "https://10.1.2.3"
     # Listing a host never opens plain http.
@@ -410,3 +421,23 @@ def test_wrong_sms_passwords_on_the_connection_page_count_towards_the_lockout(re
         )
     assert set(caught.value.message_dict) == {"current_password"}
     assert not CentralConnection.objects.exists()
+
+
+@pytest.mark.parametrize("mode", ["localhost", "internal-https"])
+def test_a_download_is_never_redirected_to_an_address_the_rules_refuse(settings, mode):
+    """central_redirect_prod.py: in production, a GET redirect from Central was
+    followed to localhost. Central here is the one internal host the operator
+    listed; the redirect's target is not listed."""
+    settings.SMS_ODK_REFUSE_INTERNAL = True
+    settings.SMS_ODK_LOCAL_HTTP = True
+    settings.SMS_ODK_INTERNAL_HOSTS = ["127.0.0.1"]
+    with _Server(_storage) as storage:
+        target = (
+            f"http://localhost:{storage.port}" if mode == "localhost" else "https://10.255.0.1:9"
+        )
+        with _Server(_central_redirecting_to(target)) as central:
+            client = client_for(_connection(f"http://127.0.0.1:{central.port}"))
+            with pytest.raises(CENTRAL_ERRORS, match="may not reach"):
+                client.get(ATTACHMENT, stream=True)
+    assert storage.seen == []
+    assert [r["path"] for r in central.seen if r["path"].endswith("1.jpg")]

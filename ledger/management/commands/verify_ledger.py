@@ -17,9 +17,18 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
-from ledger import checkpoints
+from ledger import checkpoints, witness
 from ledger.chain import verify_chain
 from tenants.models import Country
+
+
+def keep_checkpoint() -> None:
+    """Keep where the verified chain ends, outside the database: the next
+    check fails if entries before it are ever cut off (ledger.witness)."""
+    try:
+        checkpoints.take_and_keep()
+    except checkpoints.CheckpointUnavailable:
+        pass
 
 
 class Command(BaseCommand):
@@ -49,7 +58,10 @@ class Command(BaseCommand):
         for country in countries:
             with schema_context(country.schema_name):
                 result = verify_chain(full=True)
-            self.report(country, result)
+                if result.ok:
+                    keep_checkpoint()
+                backfill = witness.backfill()
+            self.report(country, result, backfill)
             if not result.ok:
                 broken.append(country.code)
         if broken:
@@ -57,7 +69,7 @@ class Command(BaseCommand):
                 _("The custody ledger does not verify in: %(codes)s") % {"codes": ", ".join(broken)}
             )
 
-    def report(self, country, result):
+    def report(self, country, result, backfill=None):
         if not result.ok:
             self.stdout.write(
                 _("%(code)s: LEDGER BROKEN at entry %(sequence)s: %(message)s")
@@ -76,18 +88,23 @@ class Command(BaseCommand):
             _("%(code)s: every signature matches the country's ledger key %(fingerprint)s.")
             % {"code": country.code, "fingerprint": result.fingerprint}
         )
-        if result.backfilled_to:
+        if result.backfilled_to or backfill:
             self.stdout.write(
                 _(
                     "%(code)s: entries 1 to %(last)s were written before signing existed and "
-                    "were signed on %(date)s, when it was introduced."
+                    "were signed afterwards, on %(date)s by %(by)s (ledger_sign_backfill)."
                 )
                 % {
                     "code": country.code,
-                    "last": result.backfilled_to,
-                    "date": result.backfilled_at.date().isoformat()
-                    if result.backfilled_at
-                    else "?",
+                    "last": result.backfilled_to or (backfill or {}).get("to", "?"),
+                    "date": (backfill or {}).get("at")
+                    or (
+                        result.backfilled_at.strftime("%Y-%m-%d %H:%M UTC")
+                        if result.backfilled_at
+                        else "?"
+                    ),
+                    "by": (backfill or {}).get("by")
+                    or _("someone unknown (no record outside the database)"),
                 }
             )
 
@@ -107,9 +124,10 @@ class Command(BaseCommand):
             raise CommandError(_("No country %(code)s.") % {"code": checkpoint.country})
         with schema_context(country.schema_name):
             result = checkpoints.check(checkpoint, full=True)
+            backfill = witness.backfill()
         self.stdout.write(f"{country.code}: {result.message}")
         if result.chain is not None:
-            self.report(country, result.chain)
+            self.report(country, result.chain, backfill)
         if not result.ok:
             raise CommandError(
                 _("The custody ledger of %(code)s does not pass the checkpoint check.")
