@@ -22,6 +22,18 @@ from .roles import AUDITOR, HQ_OFFICER, ROLES, STORE_MANAGER
 
 MANAGE_USERS = "accounts.manage_users"
 
+# System accounts (e.g. provisioning's ``_provisioning``, the author of what
+# the protocol file changed) are named with this prefix, which no invitation
+# may use (administration.services.user_invite). They are nobody's to manage:
+# no administrator may rename, re-role, reactivate or sign them in, whatever
+# their sites (a site-less account is within everyone's sites).
+SYSTEM_ACCOUNT_PREFIX = "_"
+
+
+def is_system_account(username: str) -> bool:
+    return (username or "").startswith(SYSTEM_ACCOUNT_PREFIX)
+
+
 # What any administrator may give within their sites: the work of the stores,
 # HQ and auditors. Everything else (managing people, the access log,
 # approvals, sites, custom fields, ODK, support...) only who holds it.
@@ -39,6 +51,7 @@ class Reach:
     site_ids: frozenset[int]
     superuser: bool = False
     active: bool = True
+    system: bool = False  # a system account (is_system_account)
 
     @property
     def manages_people(self) -> bool:
@@ -80,6 +93,7 @@ def reach_of(user, *, every_site: bool, site_ids) -> Reach:
         site_ids=frozenset(site_ids),
         superuser=bool(user.is_superuser),
         active=bool(user.is_active),
+        system=is_system_account(user.get_username()),
     )
 
 
@@ -94,8 +108,9 @@ def within_reach(actor: Reach, target: Reach) -> bool:
 def may_manage(actor: Reach, target: Reach) -> bool:
     """The one answer to "may this administrator act on this person": see,
     change, deactivate, reactivate, reset the two-step sign-in of, sign out.
-    Peers (same permissions, sites within) manage each other."""
-    return actor.manages_people and within_reach(actor, target)
+    Peers (same permissions, sites within) manage each other. A system
+    account is nobody's to manage."""
+    return actor.manages_people and not target.system and within_reach(actor, target)
 
 
 def hand_out_errors(actor: Reach, *, permissions, every_site: bool, site_ids) -> dict:

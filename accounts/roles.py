@@ -131,6 +131,29 @@ ROLES: dict[str, Role] = {
 }
 
 
+# The permissions that make an account an administrator's, the one list:
+# whoever holds any of them — through a built-in role, a custom role or their
+# own grant — must use two-step sign-in (accounts.selectors.two_factor_required),
+# on every request of the session (accounts.middleware). Every permission of
+# the SMS administrator's role that no working role (HQ officer, store
+# manager, auditor) holds is here, seeing the custom fields aside
+# (tests/accounts/test_session_security.py).
+SENSITIVE_PERMISSIONS = frozenset(
+    {
+        "accounts.manage_users",
+        "accounts.view_access_log",
+        "administration.approve_correction",
+        "stock.add_site",
+        "stock.change_site",
+        "stock.add_customfielddefinition",
+        "stock.change_customfielddefinition",
+        "odk.manage_odk",
+        "custody.resolve_discrepancy",
+        "imports.import_register",
+    }
+)
+
+
 def role_of(user) -> Role | None:
     """The user's role (the first of their groups that is a known role)."""
     from .backends import group_names

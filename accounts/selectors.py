@@ -8,8 +8,8 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import get_public_schema_name
 
-from .permissions import may
-from .roles import role_of
+from .permissions import may_any
+from .roles import SENSITIVE_PERMISSIONS, role_of
 
 
 def two_factor_required(*, user, country) -> bool:
@@ -26,8 +26,9 @@ def two_factor_required(*, user, country) -> bool:
     role = role_of(user)
     if role and role.requires_two_factor:
         return True
-    # A custom role that can manage users is an administrator's role.
-    return may(user, "accounts.manage_users")
+    # A custom role (or a person's own grant) holding any of an
+    # administrator's permissions is an administrator's role.
+    return may_any(user, *SENSITIVE_PERMISSIONS)
 
 
 def totp_device_of(user) -> TOTPDevice | None:

@@ -24,6 +24,7 @@ from ledger.chain import verify_chain
 from ledger.checkpoints import CheckpointUnavailable, take_and_keep
 from reporting.evidence import snapshots_verify
 from stock.evidence import MISSING, photos_verify
+from stock.ledger_check import items_verify
 from tenants.current import country_zone
 
 from . import selectors
@@ -37,6 +38,7 @@ class EvidenceReport:
     ledger_ok: bool = True
     ledger_checked: int = 0
     ledger_problem: str = ""
+    items_checked: int = 0
     photos_checked: int = 0
     reports_checked: int = 0
     # One line per mismatch, naming the record and its file.
@@ -48,12 +50,14 @@ class EvidenceReport:
 
     def summary(self) -> str:
         return _(
-            "%(code)s: ledger %(ledger)s (%(entries)s entries), %(photos)s photos and "
-            "%(reports)s report snapshots checked, %(problems)s problem(s)."
+            "%(code)s: ledger %(ledger)s (%(entries)s entries), %(items)s items against "
+            "the ledger, %(photos)s photos and %(reports)s report snapshots checked, "
+            "%(problems)s problem(s)."
         ) % {
             "code": self.country_code,
             "ledger": _("intact") if self.ledger_ok else _("BROKEN"),
             "entries": self.ledger_checked,
+            "items": self.items_checked,
             "photos": self.photos_checked,
             "reports": self.reports_checked,
             "problems": len(self.problems) + (0 if self.ledger_ok else 1),
@@ -75,10 +79,38 @@ def _file_problem(check) -> str:
     }
 
 
+def _item_problem(mismatch) -> str:
+    item = mismatch.sms_number or mismatch.item_id
+    if mismatch.unregistered:
+        return _(
+            "Item %(item)s: the custody ledger has no registration of it "
+            "(it was written around SMS)"
+        ) % {"item": item}
+    if mismatch.gone:
+        return _("Item %(item)s: registered in the custody ledger, but its record is gone") % {
+            "item": item
+        }
+    return _(
+        "Item %(item)s: its %(field)s is %(recorded)s, but the custody ledger says "
+        "%(expected)s (changed without a ledger entry)"
+    ) % {
+        "item": item,
+        "field": mismatch.field,
+        "recorded": _blank(mismatch.recorded),
+        "expected": _blank(mismatch.expected),
+    }
+
+
+def _blank(value) -> str:
+    return _("(none)") if value in (None, "") else str(value)
+
+
 def evidence_verify(*, country_code: str) -> EvidenceReport:
     """Check the evidence of the country whose schema the connection is on."""
     report = EvidenceReport(country_code=country_code)
-    ledger = verify_chain()
+    # The whole chain, every signature: no remembered result (the cache's note
+    # of the last complete check is for the pages, not for the evidence check).
+    ledger = verify_chain(full=True)
     report.ledger_checked = ledger.checked
     if ledger.ok:
         # Where the chain ends now, kept outside the database: the next check
@@ -93,9 +125,26 @@ def evidence_verify(*, country_code: str) -> EvidenceReport:
             "sequence": ledger.problem.sequence,
             "message": ledger.problem.message,
         }
+    report.items_checked, mismatches = items_verify()
+    report.problems.extend(_item_problem(mismatch) for mismatch in mismatches)
     for number, problem in photos_verify():
         report.photos_checked = number
-        if problem is not None:
+        if problem is not None and problem.derived is not None:
+            photo, derived = problem.photo, problem.derived
+            report.problems.append(
+                _(
+                    "The %(kind)s of photo %(photo)s of item %(item)s (%(file)s): %(problem)s; "
+                    "it is made again from the original when next shown"
+                )
+                % {
+                    "kind": derived.get_kind_display(),
+                    "photo": photo.pk,
+                    "item": photo.item.sms_number,
+                    "file": derived.name,
+                    "problem": _file_problem(problem.check),
+                }
+            )
+        elif problem is not None:
             photo = problem.photo
             report.problems.append(
                 _("Photo %(photo)s of item %(item)s (%(file)s): %(problem)s")

@@ -151,6 +151,11 @@ def user_invite(
     errors = {}
     if not username:
         errors["username"] = [_("Enter a username.")]
+    elif management_scope.is_system_account(username):
+        errors["username"] = [
+            _("Usernames starting with “%(prefix)s” are kept for system accounts.")
+            % {"prefix": management_scope.SYSTEM_ACCOUNT_PREFIX}
+        ]
     elif User.objects.filter(username__iexact=username).exists():
         errors["username"] = [_("This username is already taken.")]
     if not email:

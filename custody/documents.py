@@ -32,6 +32,7 @@ from reportlab.platypus import (
 from core import display
 from ledger import checkpoints
 from ledger.documents import draw_checkpoint
+from stock.evidence import photo_open_thumbnail
 from stock.labels import SmsCode
 
 from .models import StockTakeLine, Transfer, TransferItem
@@ -86,10 +87,16 @@ def _qr(url: str) -> Image:
 
 def _thumbnail(item) -> object:
     photo = next(iter(item.photos.all()), None)
-    if photo is None or not photo.thumbnail:
+    if photo is None:
+        return ""
+    # As the item page serves it: the original checked, the thumbnail checked
+    # against its recorded SHA-256 (made again if swapped); nothing when the
+    # original no longer matches (stock.evidence).
+    _check, handle = photo_open_thumbnail(photo)
+    if handle is None:
         return ""
     try:
-        with photo.thumbnail.open("rb") as handle:
+        with handle:
             data = io.BytesIO(handle.read())
     except OSError:
         return ""

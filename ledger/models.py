@@ -18,9 +18,51 @@ from django.utils.translation import gettext_lazy as _
 from core.triggers import no_truncate
 
 
+class HeadFollowsTheChain(pgtrigger.Trigger):
+    """The database refuses a head that moves backwards or names an entry that
+    is not there: an INSERT or UPDATE of the head must name the chain's genesis
+    (sequence 0, no entries yet) or an existing entry, by its sequence and
+    hash, at or after where the head was. The application's login can UPDATE
+    the head (every append does), so without this it could cut the chain's
+    end off by moving the head back; the signed checkpoints catch that
+    afterwards, this refuses it. Appends write their entries before the head
+    (ledger.chain), so the entry named is always there."""
+
+    when = pgtrigger.Before
+    operation = pgtrigger.Insert | pgtrigger.Update
+    func = """
+    IF TG_OP = 'UPDATE' AND NEW.last_sequence < OLD.last_sequence THEN
+        RAISE EXCEPTION 'ledger head may not move backwards (from % to %)',
+            OLD.last_sequence, NEW.last_sequence USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    IF NEW.last_sequence = 0 THEN
+        IF NEW.last_hash <> repeat('0', 64)
+                OR EXISTS (SELECT 1 FROM custody_ledgerentry) THEN
+            RAISE EXCEPTION 'ledger head at 0 must be the genesis of an empty chain'
+                USING ERRCODE = 'integrity_constraint_violation';
+        END IF;
+    ELSIF NOT EXISTS (
+        SELECT 1 FROM custody_ledgerentry
+        WHERE sequence = NEW.last_sequence AND hash = NEW.last_hash
+    ) THEN
+        RAISE EXCEPTION 'ledger head names entry % with a hash no entry has', NEW.last_sequence
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    IF NEW.last_sequence <> 0 AND EXISTS (
+        SELECT 1 FROM custody_ledgerentry WHERE sequence > NEW.last_sequence
+    ) THEN
+        RAISE EXCEPTION 'ledger head must name the last entry (% is not)', NEW.last_sequence
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    RETURN NEW;
+    """
+
+
 class LedgerHead(models.Model):
     """The end of the chain: one row (id 1), locked FOR UPDATE by every append,
-    so entries get gapless sequence numbers and each links to the one before."""
+    so entries get gapless sequence numbers and each links to the one before.
+    The database keeps it on the chain's last entry (HeadFollowsTheChain) and
+    refuses to delete or truncate it."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     last_sequence = models.BigIntegerField(default=0)
@@ -35,6 +77,11 @@ class LedgerHead(models.Model):
     class Meta:
         db_table = "custody_ledgerhead"
         constraints = [models.CheckConstraint(condition=Q(id=1), name="custody_ledger_head_single")]
+        triggers = [
+            HeadFollowsTheChain(name="ledgerhead_follows_chain"),
+            pgtrigger.Protect(name="ledgerhead_no_delete", operation=pgtrigger.Delete),
+            no_truncate("ledgerhead_no_truncate"),
+        ]
 
     def __str__(self):
         return f"{self.last_sequence} {self.last_hash[:12]}"

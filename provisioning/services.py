@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from accounts.invitations import invitation_link, invitation_send
+from accounts.management_scope import SYSTEM_ACCOUNT_PREFIX
 from accounts.models import User
 from accounts.roles import ROLES, SMS_ADMINISTRATOR
 from accounts.services import roles_sync
@@ -502,7 +503,8 @@ class _Sync:
             )
 
 
-PROVISIONING_USERNAME = "_provisioning"
+# A system account (accounts.management_scope): no administrator may manage it.
+PROVISIONING_USERNAME = f"{SYSTEM_ACCOUNT_PREFIX}provisioning"
 
 
 def _provisioning_account():

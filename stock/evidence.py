@@ -9,14 +9,18 @@
   the store. Only roles holding ``stock.view_original_photo`` get it (and see
   the position on the item page); everyone else who may see the item gets a
   re-encoded copy without metadata. Thumbnails carry no metadata either.
-- Thumbnails and display copies are derived files: a missing one is rebuilt
-  from the (verified) original. They are not fingerprinted themselves; they
-  are only ever made from an original that matched.
+- Thumbnails and display copies are derived files, only ever made from an
+  original that matched. The SHA-256 of each is recorded when it is made
+  (DerivedPhotoFile, append-only) and checked before it is served and every
+  night; one that is missing or does not match (a thumbnail swapped on disk)
+  is made again from the verified original, never served as it is.
 
 Callers got ``photo`` through stock.selectors.photo_get (the user's scope).
 """
 
+import hashlib
 import io
+import logging
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -24,11 +28,12 @@ from django.core.files.base import ContentFile
 
 from core import fingerprints
 
-from .models import ItemPhoto
+from .models import DerivedPhotoFile, ItemPhoto
 from .photos import derive_display_copy, derive_thumbnail, gps_position
 
 ORIGINAL_PERMISSION = "stock.view_original_photo"
 OK, MISMATCH, MISSING = fingerprints.OK, fingerprints.MISMATCH, fingerprints.MISSING
+logger = logging.getLogger(__name__)
 
 
 def may_see_original(user) -> bool:
@@ -62,47 +67,92 @@ def _original_bytes(photo: ItemPhoto) -> tuple[fingerprints.FileCheck, bytes | N
         return result, (handle.read() if result.ok else None)
 
 
-def _derived(photo: ItemPhoto, name: str, derive) -> tuple[fingerprints.FileCheck, object]:
+@dataclass(frozen=True)
+class StoredFile:
+    """A file in the photos' storage, as core.fingerprints reads one."""
+
+    storage: object
+    name: str
+
+
+def _derived_cache_key(photo: ItemPhoto, kind: str) -> str:
+    return f"photo-derived-fingerprint:{photo.pk}:{kind}"
+
+
+def derived_latest(photo: ItemPhoto, kind: str) -> DerivedPhotoFile | None:
+    """The newest record of ``photo``'s derived file of ``kind``: the file to
+    serve and the SHA-256 it must have."""
+    return (
+        DerivedPhotoFile.objects.filter(photo=photo, kind=kind).order_by("-made_at", "-id").first()
+    )
+
+
+def derived_record(*, photo: ItemPhoto, kind: str, name: str, content: bytes) -> DerivedPhotoFile:
+    """Record the SHA-256 of a derived file just written (append-only)."""
+    return DerivedPhotoFile.objects.create(
+        photo=photo, kind=kind, name=name, sha256=hashlib.sha256(content).hexdigest()
+    )
+
+
+def _derived_name(photo: ItemPhoto, kind: str) -> str:
+    if kind == DerivedPhotoFile.Kind.THUMBNAIL:
+        return photo.thumbnail.name or f"items/{photo.item_id}/thumbs/{photo.pk}.jpg"
+    return f"items/{photo.item_id}/display/{photo.pk}.jpg"
+
+
+def _derived(photo: ItemPhoto, kind: str, derive) -> tuple[fingerprints.FileCheck, object]:
     """(check of the original, open handle of the derived file or None).
 
     The original is checked first (cheap when remembered): nothing derived from
-    a photo whose file no longer matches is served. A missing derived file is
-    made again from the original."""
+    a photo whose file no longer matches is served. The derived file is served
+    only if its bytes match the SHA-256 recorded when it was made; one that is
+    missing, does not match (swapped on disk) or was never recorded is made
+    again from the verified original, recorded, and served."""
     storage = photo.file.storage
     result = photo_check(photo)
     if not result.ok:
         return result, None
-    try:
-        return result, storage.open(name, "rb")
-    except (OSError, ValueError):
-        pass
+    record = derived_latest(photo, kind)
+    if record is not None:
+        check, handle = fingerprints.open_checked(
+            StoredFile(storage, record.name),
+            expected_sha256=record.sha256,
+            cache_key=_derived_cache_key(photo, kind),
+        )
+        if check.ok:
+            return result, handle
+        if handle is not None:
+            handle.close()
+        if check.status == MISMATCH:
+            logger.warning(
+                "The %s of photo %s (%s) does not match its recorded SHA-256: made again "
+                "from the original",
+                kind,
+                photo.pk,
+                record.name,
+            )
     result, content = _original_bytes(photo)
     if content is None:
         return result, None
     derived = derive(content)
-    # Saved for the next request; a concurrent request may have saved it first
-    # (the storage then picks another name): this one is served from memory.
-    storage.save(name, ContentFile(derived))
+    # A new name every time (the storage adds a suffix when the name is taken):
+    # a swapped file is left where it is, for whoever looks into it.
+    name = storage.save(_derived_name(photo, kind), ContentFile(derived))
+    derived_record(photo=photo, kind=kind, name=name, content=derived)
     return result, io.BytesIO(derived)
 
 
-def thumbnail_name(photo: ItemPhoto) -> str:
-    return photo.thumbnail.name or f"items/{photo.item_id}/thumbs/{photo.pk}.jpg"
-
-
-def display_copy_name(photo: ItemPhoto) -> str:
-    return f"items/{photo.item_id}/display/{photo.pk}.jpg"
-
-
 def photo_open_thumbnail(photo: ItemPhoto):
-    """(FileCheck of the original, JPEG handle or None); rebuilt when missing."""
-    return _derived(photo, thumbnail_name(photo), derive_thumbnail)
+    """(FileCheck of the original, JPEG handle or None); checked against its
+    recorded SHA-256, made again when missing or swapped."""
+    return _derived(photo, DerivedPhotoFile.Kind.THUMBNAIL, derive_thumbnail)
 
 
 def photo_open_display_copy(photo: ItemPhoto):
     """(FileCheck of the original, JPEG handle or None): the original's pixels
-    without its metadata, for people who may not see originals."""
-    return _derived(photo, display_copy_name(photo), derive_display_copy)
+    without its metadata, for people who may not see originals; checked and
+    made again as the thumbnail is."""
+    return _derived(photo, DerivedPhotoFile.Kind.DISPLAY, derive_display_copy)
 
 
 def photo_position(photo: ItemPhoto) -> tuple[float, float] | None:
@@ -152,12 +202,35 @@ def photos_for_page(photos, *, user) -> list[PhotoOnPage]:
 class PhotoProblem:
     photo: ItemPhoto
     check: fingerprints.FileCheck
+    # The derived file's record when the problem is with a derived file
+    # (its thumbnail or display copy), None for the original.
+    derived: DerivedPhotoFile | None = None
 
 
 def photos_verify(*, chunk_size: int = 500):
-    """Hash every photo of the current country (no remembered verification).
-    Yields (number checked so far, PhotoProblem or None) per photo."""
+    """Hash every photo of the current country and its recorded thumbnail and
+    display copy (no remembered verification). Yields (number checked so far,
+    PhotoProblem or None) per photo, and a PhotoProblem per derived file that
+    does not match (it is made again from the original when next served)."""
     queryset = ItemPhoto.objects.select_related("item").order_by("uploaded_at", "pk")
     for number, photo in enumerate(queryset.iterator(chunk_size=chunk_size), start=1):
         result = photo_check(photo, rehash=True)
         yield number, (None if result.ok else PhotoProblem(photo=photo, check=result))
+        for record in _derived_current(photo):
+            check = fingerprints.check(
+                StoredFile(photo.file.storage, record.name),
+                expected_sha256=record.sha256,
+                cache_key=_derived_cache_key(photo, record.kind),
+                rehash=True,
+            )
+            if not check.ok:
+                yield number, PhotoProblem(photo=photo, check=check, derived=record)
+
+
+def _derived_current(photo: ItemPhoto) -> list[DerivedPhotoFile]:
+    # The newest record of each kind: the files that would be served.
+    return [
+        record
+        for kind in DerivedPhotoFile.Kind.values
+        if (record := derived_latest(photo, kind)) is not None
+    ]

@@ -489,6 +489,35 @@ class ItemPhoto(models.Model):
         return f"{self.item_id} {self.sha256[:12]}"
 
 
+class DerivedPhotoFile(models.Model):
+    """A file made from a photo's original (its thumbnail, its display copy
+    without metadata) and the SHA-256 of its bytes when it was made
+    (stock.evidence). Written once, like the photo: a file made again gets a
+    row of its own, and the newest row of a (photo, kind) names the file
+    served and the hash it must have."""
+
+    class Kind(models.TextChoices):
+        THUMBNAIL = "thumbnail", _("thumbnail")
+        DISPLAY = "display", _("display copy")
+
+    photo = models.ForeignKey(
+        ItemPhoto, on_delete=models.PROTECT, related_name="derived_files", verbose_name=_("photo")
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    name = models.CharField(_("file"), max_length=255)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    made_at = models.DateTimeField(_("made"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("derived photo file")
+        verbose_name_plural = _("derived photo files")
+        indexes = [models.Index(fields=["photo", "kind", "-made_at"], name="stock_derived_latest")]
+        triggers = _append_only("derivedphotofile")
+
+    def __str__(self):
+        return f"{self.photo_id} {self.kind} {self.sha256[:12]}"
+
+
 class ItemChange(models.Model):
     """One corrected field of an item: who, when, old and new value, why."""
 

@@ -7,7 +7,8 @@ from django.core.files.base import ContentFile
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from ..models import ItemPhoto, StockItem
+from ..evidence import derived_record
+from ..models import DerivedPhotoFile, ItemPhoto, StockItem
 from ..photos import PhotoRefused, check_photo
 from ..scope import can_see_site
 
@@ -51,4 +52,11 @@ def store_photo(*, actor, item: StockItem, checked, caption: str = "") -> ItemPh
     photo.file.save(f"original.{checked.extension}", ContentFile(checked.content), save=False)
     photo.thumbnail.save("thumb.jpg", ContentFile(checked.thumbnail), save=False)
     photo.save()
+    # The thumbnail's fingerprint, checked before it is served (stock.evidence).
+    derived_record(
+        photo=photo,
+        kind=DerivedPhotoFile.Kind.THUMBNAIL,
+        name=photo.thumbnail.name,
+        content=checked.thumbnail,
+    )
     return photo

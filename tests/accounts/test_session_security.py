@@ -384,3 +384,66 @@ class TestLockoutPerAccount:
         for _ in range(5):
             log_in(client, host_a, "neighbour", "wrong-password")
         assert log_in(client.__class__(), host_a, "keeper")["Location"] == "/"
+
+
+# --- Sensitive permissions, whatever the role is called -------------------------------
+
+
+SENSITIVE_CASES = sorted(
+    __import__("accounts.roles", fromlist=["SENSITIVE_PERMISSIONS"]).SENSITIVE_PERMISSIONS
+)
+
+
+def test_every_administrator_only_permission_is_declared_sensitive():
+    from accounts.management_scope import WORKING_PERMISSIONS
+    from accounts.roles import SENSITIVE_PERMISSIONS
+
+    administrators_own = set(ROLES[SMS_ADMINISTRATOR].permissions) - WORKING_PERMISSIONS
+    # Seeing the country's configuration (custom fields) changes nothing and
+    # shows no one's activity; everything else only an administrator holds does.
+    changes_or_watches = {p for p in administrators_own if p != "stock.view_customfielddefinition"}
+    assert changes_or_watches <= SENSITIVE_PERMISSIONS
+    assert not SENSITIVE_PERMISSIONS & WORKING_PERMISSIONS
+
+
+@pytest.mark.parametrize("perm", SENSITIVE_CASES)
+def test_a_custom_role_with_any_sensitive_permission_needs_the_second_step(
+    country_a, keeper, national_admin, perm
+):
+    from django.contrib.auth.models import Permission
+
+    from accounts.selectors import two_factor_required
+    from administration import services as admin_services
+
+    app_label, codename = perm.split(".")
+    with schema_context(country_a.schema_name):
+        permission = Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        working = Group.objects.get(name=ROLES[STORE_MANAGER].name).permissions.all()
+        role = admin_services.role_save(
+            actor=national_admin, name="Store manager plus", permissions=[*working, permission]
+        )
+        assert not two_factor_required(user=User.objects.get(pk=keeper.pk), country=country_a)
+        keeper.groups.set([role])
+        assert two_factor_required(user=User.objects.get(pk=keeper.pk), country=country_a)
+
+
+def test_a_store_manager_given_a_custom_role_with_odk_mid_session_must_set_up_an_app(
+    client, country_a, host_a, keeper, national_admin
+):
+    from django.contrib.auth.models import Permission
+
+    from administration import services as admin_services
+
+    assert log_in(client, host_a, "keeper")["Location"] == "/"
+    assert client.get("/", HTTP_HOST=host_a).status_code == 200
+    with schema_context(country_a.schema_name):
+        working = list(Group.objects.get(name=ROLES[STORE_MANAGER].name).permissions.all())
+        odk = Permission.objects.get(codename="manage_odk")
+        role = admin_services.role_save(
+            actor=national_admin, name="Store manager with ODK", permissions=[*working, odk]
+        )
+        admin_services.user_update(actor=national_admin, user=keeper, role=role, all_sites=True)
+    for path in ("/odk/", "/"):
+        response = client.get(path, HTTP_HOST=host_a)
+        assert response.status_code == 302, path
+        assert response["Location"].startswith(ENROL_IN_SESSION), path

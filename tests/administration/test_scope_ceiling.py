@@ -366,3 +366,67 @@ def test_country_settings_are_read_only_for_an_administrator_of_some_sites(clien
     signed_in(client, cast["national_admin"], schema="xa", host=host_a)
     response = client.post("/administration/settings/", {"idle_session_minutes": 30})
     assert response.status_code == 302
+
+
+# --- System accounts: nobody's to manage ---------------------------------------------
+
+
+@pytest.fixture
+def provisioning_account(cast):
+    """The account provisioning writes its changes as (site-less, no role)."""
+    from provisioning.services import PROVISIONING_USERNAME, _provisioning_account
+
+    with schema_context("xa"):
+        account = _provisioning_account()
+    assert account.username == PROVISIONING_USERNAME
+    return account
+
+
+@pytest.mark.parametrize("actor_name", ACTORS)
+def test_no_administrator_may_act_on_a_system_account(
+    client, cast, host_a, provisioning_account, actor_name
+):
+    # Site-less and role-less, it was within every administrator's sites.
+    signed_in(client, cast[actor_name], schema="xa", host=host_a)
+    url = f"/administration/users/{provisioning_account.pk}/"
+    assert client.get(url).status_code == 404
+    with schema_context("xa"):
+        form = {"full_name": "Renamed", "role": group(HQ_OFFICER).pk, "all_sites": "on"}
+    assert client.post(url, form).status_code == 404
+    for action in ACTIONS[2:]:
+        assert client.get(f"{url}{action}/").status_code == 404, action
+        assert client.post(f"{url}{action}/").status_code == 404, action
+    html = client.get("/administration/users/").content.decode()
+    assert "_provisioning" not in html
+    with schema_context("xa"):
+        account = User.objects.get(pk=provisioning_account.pk)
+        assert (account.full_name, account.is_active) == (
+            provisioning_account.full_name,
+            False,
+        )
+        assert not account.groups.exists()
+        actor = User.objects.get(pk=cast[actor_name].pk)
+        for name, action in SERVICES.items():
+            if name == "update":
+                continue  # it has no role to keep
+            with pytest.raises(PermissionDenied):
+                action(actor, account)
+        with pytest.raises(PermissionDenied):
+            services.user_update(
+                actor=actor, user=account, role=group(HQ_OFFICER), all_sites=True, full_name="x"
+            )
+
+
+def test_no_invitation_may_take_a_system_accounts_name(cast, country_a):
+    with schema_context("xa"):
+        with pytest.raises(ValidationError) as exc:
+            services.user_invite(
+                actor=User.objects.get(pk=cast["national_admin"].pk),
+                country=country_a,
+                username="_odk",
+                email="odk@example.org",
+                full_name="Looks like the system",
+                role=group(STORE_MANAGER),
+                all_sites=True,
+            )
+    assert "kept for system accounts" in str(exc.value)

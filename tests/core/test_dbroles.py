@@ -135,6 +135,50 @@ def test_pgtrigger_ignore_opens_nothing_to_the_application(as_application, count
                 as_application.execute(statement)
 
 
+def test_the_application_cannot_move_the_ledger_head_back(as_application, country_a):
+    """The head names the chain's last entry, by sequence and hash: the
+    application's login (which UPDATEs the head on every append) can't move it
+    back to cut the chain's end off, nor point it at an entry that isn't there,
+    nor delete or truncate it (ledger.models.HeadFollowsTheChain)."""
+    as_application.execute(f"SET search_path TO {country_a.schema_name}")
+    with as_application.transaction() as tx:
+        head = as_application.execute(
+            "SELECT last_sequence, last_hash FROM custody_ledgerhead WHERE id = 1"
+        ).fetchone()
+        first = head[0] + 1
+        for sequence, digest in ((first, "a" * 64), (first + 1, "b" * 64)):
+            as_application.execute(
+                "INSERT INTO custody_ledgerentry (sequence, event, occurred_at, actor_name,"
+                " payload, prev_hash, hash, signature)"
+                " VALUES (%s, 'registered', now(), 'x', '{}', '', %s, '')",
+                [sequence, digest],
+            )
+        # Forward to the last entry, as an append does: allowed.
+        as_application.execute(
+            "UPDATE custody_ledgerhead SET last_sequence = %s, last_hash = %s WHERE id = 1",
+            [first + 1, "b" * 64],
+        )
+        refused = psycopg.errors.IntegrityConstraintViolation
+        for statement, params in (
+            # Back one entry (its real hash): the tail would be cut off.
+            ("UPDATE custody_ledgerhead SET last_sequence = %s, last_hash = %s", [first, "a" * 64]),
+            # Back to the genesis.
+            ("UPDATE custody_ledgerhead SET last_sequence = 0, last_hash = %s", ["0" * 64]),
+            # The right sequence with another hash, and an entry that isn't there.
+            ("UPDATE custody_ledgerhead SET last_hash = %s", ["c" * 64]),
+            ("UPDATE custody_ledgerhead SET last_sequence = %s", [first + 5]),
+        ):
+            with pytest.raises(refused), as_application.transaction():
+                as_application.execute(statement, params)
+        for statement in ("DELETE FROM custody_ledgerhead", "TRUNCATE custody_ledgerhead"):
+            with pytest.raises(psycopg.Error), as_application.transaction():
+                as_application.execute(statement)
+        assert as_application.execute(
+            "SELECT last_sequence FROM custody_ledgerhead WHERE id = 1"
+        ).fetchone() == (first + 1,)
+        raise psycopg.Rollback(tx)
+
+
 def test_the_application_does_what_it_needs(as_application, country_a):
     """Not a role that can do nothing: reads, writes, and deletes where allowed."""
     as_application.execute(f"SET search_path TO {country_a.schema_name}")

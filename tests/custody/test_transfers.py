@@ -183,6 +183,41 @@ def test_an_absent_item_found_later_is_received_at_the_destination(reg):
     assert_totals_exact()
 
 
+def test_items_found_later_or_lost_agree_with_the_ledger(reg):
+    # The weight settled at "found" goes through the correction path without a
+    # correction entry of its own: the discrepancy_resolved entry carries it.
+    from stock.ledger_check import items_verify
+
+    found, lost = tusks(reg, 2)
+    transfer = dispatch(reg, draft(reg, [found, lost]))
+    services.transfer_receive(
+        actor=reg.manager_y,
+        transfer=transfer,
+        checks=[check(found, present=False), check(lost, present=False)],
+    )
+    for discrepancy in Discrepancy.objects.filter(transfer=transfer):
+        if discrepancy.item_id == found.pk:
+            services.discrepancy_resolve(
+                actor=reg.admin,
+                discrepancy=discrepancy,
+                resolution="found",
+                note="Left in the vehicle",
+                weight_kg="9.500",
+            )
+        else:
+            services.discrepancy_resolve(
+                actor=reg.admin, discrepancy=discrepancy, resolution="mark_missing", note="Gone"
+            )
+    found, lost = _refresh(found, lost)
+    assert (found.site_id, found.status, str(found.weight_kg)) == (
+        reg.site_y.pk,
+        "in_stock",
+        "9.500",
+    )
+    assert lost.status == "missing"
+    assert items_verify()[1] == []
+
+
 def test_cancel_only_before_dispatch_and_frees_the_items(reg):
     a, b = tusks(reg, 2)
     transfer = draft(reg, [a])

@@ -408,6 +408,10 @@ def test_import_creates_items_with_their_source_in_the_ledger(reg):
     from ledger.chain import verify_chain
 
     assert verify_chain(full=True).ok
+    # The items written in one COPY agree with their registrations in the ledger.
+    from stock.ledger_check import items_verify
+
+    assert items_verify()[1] == []
     totals = StockTotal.objects.get(site=reg.site_x, item_type=reg.tusk, status="in_stock")
     assert (totals.items, totals.weight_kg) == (2, Decimal("21.400"))
     assert AccessEvent.objects.filter(action="import_run", user=reg.admin).count() == 1

@@ -13,7 +13,7 @@ from tests.database_roles import triggers_off
 def tamper(sql: str, params) -> None:
     """What someone with the database owner's password could do: switch the
     protecting triggers off for this transaction and rewrite history."""
-    with triggers_off("custody_ledgerentry") as cursor:
+    with triggers_off("custody_ledgerentry", "custody_ledgerhead") as cursor:
         cursor.execute(sql, params)
 
 

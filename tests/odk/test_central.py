@@ -235,6 +235,19 @@ def test_a_redirected_write_is_not_followed_elsewhere():
     assert elsewhere.seen == []
 
 
+def test_a_download_is_not_redirected_to_an_internal_listener_in_production(production_rules):
+    # Central itself is one the operator listed; where it redirects is not.
+    production_rules.SMS_ODK_INTERNAL_HOSTS = ["127.0.0.1"]
+    production_rules.SMS_ODK_LOCAL_HTTP = True  # the test's servers speak plain http
+    with _Server(_storage) as listener:
+        target = f"http://localhost:{listener.port}"
+        with _Server(_central_redirecting_to(target)) as central:
+            client = client_for(_connection(f"http://127.0.0.1:{central.port}"))
+            with pytest.raises(CENTRAL_ERRORS, match="may not reach"):
+                client.get(ATTACHMENT)
+    assert listener.seen == []
+
+
 def test_no_token_cache_is_written_to_the_home_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("PYODK_CACHE_FILE", raising=False)

@@ -199,3 +199,110 @@ def test_photos_verify_names_each_bad_photo(reg):
     problems = {p.photo.pk: p.check.status for _n, p in results if p is not None}
     assert problems == {bad.pk: evidence.MISMATCH, gone.pk: evidence.MISSING}
     assert good.pk not in problems
+
+
+# --- Derived files (thumbnail, display copy) are fingerprinted too -----------------------
+
+
+def other_jpeg(size) -> bytes:
+    """What an attacker puts in place of a derived file: a valid picture of
+    something else."""
+    out = io.BytesIO()
+    Image.new("RGB", size, (255, 0, 0)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def replace_file(path, content: bytes) -> None:
+    stat = os.stat(path)
+    with open(path, "wb") as handle:
+        handle.write(content)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def test_a_swapped_thumbnail_of_an_intact_original_is_never_served(reg, photo, client_for):
+    from stock.models import DerivedPhotoFile
+    from stock.photos import derive_thumbnail
+
+    url = reverse("stock:photo_thumbnail", args=[photo.pk])
+    client = client_for(reg.manager_x)
+    genuine = body(client.get(url))  # served once: its check is remembered
+    (record,) = DerivedPhotoFile.objects.filter(photo=photo)
+    assert (record.kind, record.name) == ("thumbnail", photo.thumbnail.name)
+    assert record.sha256 == hashlib.sha256(genuine).hexdigest()
+
+    fake = other_jpeg((64, 48))
+    replace_file(photo.thumbnail.path, fake)
+
+    # The nightly check names it before anyone asks for it.
+    problems = [p for _n, p in evidence.photos_verify() if p is not None]
+    assert [(p.derived.kind, p.check.status) for p in problems] == [("thumbnail", "mismatch")]
+
+    served = body(client.get(url))
+    assert served != fake
+    with photo.file.open("rb") as handle:
+        assert served == derive_thumbnail(handle.read())
+    # Made again from the original, under a new name, and recorded; the
+    # swapped file is left as it was found.
+    latest = evidence.derived_latest(photo, "thumbnail")
+    assert latest.pk != record.pk and latest.name != record.name
+    assert latest.sha256 == hashlib.sha256(served).hexdigest()
+    assert open(photo.thumbnail.path, "rb").read() == fake
+    assert body(client.get(url)) == served
+    assert [p for _n, p in evidence.photos_verify() if p is not None] == []
+
+
+def test_a_swapped_display_copy_is_made_again_from_the_original(reg, photo, client_for):
+    # The store manager gets the display copy (no EXIF), made on first request.
+    url = reverse("stock:photo_original", args=[photo.pk])
+    client = client_for(reg.manager_x)
+    genuine = body(client.get(url))
+    record = evidence.derived_latest(photo, "display")
+    assert record.sha256 == hashlib.sha256(genuine).hexdigest()
+    path = photo.file.storage.path(record.name)
+    fake = other_jpeg((320, 240))
+    replace_file(path, fake)
+    served = body(client.get(url))
+    assert served == genuine and served != fake
+
+
+def test_nothing_derived_is_served_when_the_original_itself_fails(reg, photo, client_for):
+    client = client_for(reg.manager_x)
+    body(client.get(reverse("stock:photo_thumbnail", args=[photo.pk])))
+    replace_file(photo.thumbnail.path, other_jpeg((64, 48)))
+    swap_on_disk(photo.file.path)
+    for name in ("stock:photo_thumbnail", "stock:photo_original"):
+        assert client.get(reverse(name, args=[photo.pk])).status_code == 409, name
+
+
+def test_verify_evidence_names_a_swapped_thumbnail(reg, photo):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+    from django.db import connection
+
+    replace_file(photo.thumbnail.path, other_jpeg((64, 48)))
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("verify_evidence", "--country", "XA", stdout=out)
+    connection.set_schema("xa")
+    assert (
+        f"The thumbnail of photo {photo.pk} of item {photo.item.sms_number} "
+        f"({photo.thumbnail.name}): the file does not match its recorded SHA-256"
+    ) in out.getvalue()
+
+
+def test_a_transfer_document_never_prints_a_swapped_thumbnail(reg, photo):
+    # The manifest and receipt PDFs put each item's thumbnail beside it: the
+    # same check as the item page, not the file as it lies on disk.
+    from custody.documents import _thumbnail
+    from stock.models import StockItem
+
+    replace_file(photo.thumbnail.path, other_jpeg((64, 48)))  # a red picture
+    item = StockItem.objects.prefetch_related("photos").get(pk=photo.item_id)
+    # The pixels reportlab would print: the photo's (200, 180, 150), not red.
+    red, green, blue = _thumbnail(item)._img.getRGBData()[:3]
+    assert abs(red - 200) < 12 and abs(green - 180) < 12 and abs(blue - 150) < 12
+
+    swap_on_disk(photo.file.path)  # the original itself no longer matches: no picture
+    item = StockItem.objects.prefetch_related("photos").get(pk=photo.item_id)
+    assert _thumbnail(item) == ""
