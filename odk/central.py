@@ -136,14 +136,29 @@ def _embedded_ipv4(address) -> ipaddress.IPv4Address | None:
     value = int(address)
     if value >> 32 == 0 and value > 1:  # ::a.b.c.d, not :: nor ::1
         return ipaddress.IPv4Address(value & 0xFFFFFFFF)
-    if value >> 32 == int(ipaddress.IPv6Address("64:ff9b::")) >> 32:
+    if value >> 32 == 0xFFFF0000:  # IPv4-translated, ::ffff:0:a.b.c.d
+        return ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    if any(address in prefix for prefix in _NAT64):
         return ipaddress.IPv4Address(value & 0xFFFFFFFF)
     return None
+
+
+# NAT64 prefixes whose last 32 bits are an IPv4 address: the well-known one
+# and the local-use one (RFC 8215).
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+# Only global unicast (2000::/3) reaches Central, less the ranges reserved
+# there that Python's ipaddress does not know yet: documentation (RFC 9637)
+# and segment-routing SIDs outside 2000::/3 are refused by the first test.
+_GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
+_NOT_GLOBAL_V6 = (ipaddress.IPv6Network("3fff::/20"),)
 
 
 def address_is_public(address) -> bool:
     """A global address, and so is the IPv4 address it embeds, if any."""
     embedded = _embedded_ipv4(address)
+    if address.version == 6 and embedded is None:
+        if address not in _GLOBAL_UNICAST or any(address in n for n in _NOT_GLOBAL_V6):
+            return False
     return address.is_global and (embedded is None or embedded.is_global)
 
 

@@ -11,9 +11,11 @@
   re-encoded copy without metadata. Thumbnails carry no metadata either.
 - Thumbnails and display copies are derived files, only ever made from an
   original that matched. The SHA-256 of each is recorded when it is made
-  (DerivedPhotoFile, append-only) and checked before it is served and every
-  night; one that is missing or does not match (a thumbnail swapped on disk)
-  is made again from the verified original, never served as it is.
+  (DerivedPhotoFile, append-only), signed with the country's ledger key, and
+  checked before it is served and every night; one that is missing, does not
+  match (a thumbnail swapped on disk) or whose record SMS did not sign (a row
+  written with the database password) is made again from the verified
+  original, never served as it is.
 
 Callers got ``photo`` through stock.selectors.photo_get (the user's scope).
 """
@@ -27,6 +29,7 @@ from django.core.cache import cache
 from django.core.files.base import ContentFile
 
 from core import fingerprints
+from ledger import signing
 
 from .models import DerivedPhotoFile, ItemPhoto
 from .photos import derive_display_copy, derive_thumbnail, gps_position
@@ -79,18 +82,45 @@ def _derived_cache_key(photo: ItemPhoto, kind: str) -> str:
     return f"photo-derived-fingerprint:{photo.pk}:{kind}"
 
 
+# What a derived file's record signs (ledger.signing: the country's key, kept
+# outside the database).
+DERIVED_CONTEXT = b"sms-derived-photo/1\n"
+# Newest records looked at for one that SMS signed; past them, the file is made
+# again from the original (rows inserted by hand cannot push a good one out
+# of reach for long: the next one made is the newest).
+DERIVED_LOOKED_AT = 5
+
+
+def _derived_text(*, photo_id, kind: str, name: str, sha256: str) -> str:
+    return f"{photo_id}\n{kind}\n{name}\n{sha256}"
+
+
 def derived_latest(photo: ItemPhoto, kind: str) -> DerivedPhotoFile | None:
-    """The newest record of ``photo``'s derived file of ``kind``: the file to
-    serve and the SHA-256 it must have."""
-    return (
-        DerivedPhotoFile.objects.filter(photo=photo, kind=kind).order_by("-made_at", "-id").first()
-    )
+    """The newest record of ``photo``'s derived file of ``kind`` that SMS
+    signed: the file to serve and the SHA-256 it must have. A record written
+    around SMS (the database password is not the key) is passed over, as if
+    absent: its file is never served on its word."""
+    key = signing.public_key()
+    records = DerivedPhotoFile.objects.filter(photo=photo, kind=kind).order_by("-made_at", "-id")
+    for record in records[:DERIVED_LOOKED_AT]:
+        text = _derived_text(
+            photo_id=record.photo_id, kind=record.kind, name=record.name, sha256=record.sha256
+        )
+        if record.signature and signing.valid(DERIVED_CONTEXT, text, record.signature, key=key):
+            return record
+    return None
 
 
 def derived_record(*, photo: ItemPhoto, kind: str, name: str, content: bytes) -> DerivedPhotoFile:
-    """Record the SHA-256 of a derived file just written (append-only)."""
+    """Record the SHA-256 of a derived file just written (append-only), signed."""
+    sha256 = hashlib.sha256(content).hexdigest()
+    text = _derived_text(photo_id=photo.pk, kind=kind, name=name, sha256=sha256)
     return DerivedPhotoFile.objects.create(
-        photo=photo, kind=kind, name=name, sha256=hashlib.sha256(content).hexdigest()
+        photo=photo,
+        kind=kind,
+        name=name,
+        sha256=sha256,
+        signature=signing.sign(DERIVED_CONTEXT, text),
     )
 
 

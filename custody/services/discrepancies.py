@@ -115,7 +115,6 @@ def discrepancy_resolve(
         line.received_by, line.received_at = actor, timezone.now()
         line.save()
         stock_services.item_move(item=item, site=transfer.destination, status=Status.IN_STOCK)
-        weight = item.weight_kg
         if found_weight is not None and found_weight != item.weight_kg:
             _weight_settle(
                 actor=actor,
@@ -124,9 +123,11 @@ def discrepancy_resolve(
                 reason=_("Weight when found, transfer %(reference)s: %(note)s")
                 % {"reference": transfer.reference, "note": note},
             )
-            weight = found_weight
         site = transfer.destination_id
-        payload.update(status=Status.IN_STOCK, weight_kg=weight)
+        # Only a weight someone weighed: the item row's own weight is never
+        # copied into a signed entry (a value changed in the database behind
+        # the ledger's back would be signed as if recorded; stock.ledger_check).
+        payload.update(status=Status.IN_STOCK, weight_kg=found_weight)
     discrepancy.resolution = resolution
     discrepancy.resolution_note = note
     discrepancy.resolved_by = actor

@@ -218,6 +218,33 @@ def test_items_found_later_or_lost_agree_with_the_ledger(reg):
     assert items_verify()[1] == []
 
 
+def test_found_without_a_weight_never_signs_a_weight_changed_behind_the_ledger(reg):
+    # Someone with the database password lowers an absent tusk's weight; the
+    # administrator then resolves it as found without weighing it. The signed
+    # entry must not take the row's (tampered) weight as recorded: the item
+    # check still names the item.
+    from django.db import connection
+
+    from stock.ledger_check import items_verify
+
+    (tusk,) = tusks(reg, 1)
+    transfer = dispatch(reg, draft(reg, [tusk]))
+    services.transfer_receive(
+        actor=reg.manager_y, transfer=transfer, checks=[check(tusk, present=False)]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE stock_stockitem SET weight_kg = 0.5 WHERE id = %s", [tusk.pk])
+    services.discrepancy_resolve(
+        actor=reg.admin,
+        discrepancy=Discrepancy.objects.get(transfer=transfer),
+        resolution="found",
+        note="Left in the vehicle",
+    )
+    entry = LedgerEntry.objects.filter(event="discrepancy_resolved", item_id=tusk.pk).get()
+    assert entry.payload.get("weight_kg") is None
+    assert [(m.sms_number, m.field) for m in items_verify()[1]] == [(tusk.sms_number, "weight_kg")]
+
+
 def test_cancel_only_before_dispatch_and_frees_the_items(reg):
     a, b = tusks(reg, 2)
     transfer = draft(reg, [a])

@@ -90,6 +90,12 @@ def test_development_refuses_http_elsewhere_and_odd_addresses(url):
         "https://[2002:7f00:1::1]",  # 6to4 of 127.0.0.1
         "https://[2002:c0a8:a::1]",  # 6to4 of 192.168.0.10
         "https://[2001:0:4136:e378:8000:63bf:80ff:fffe]",  # Teredo
+        "https://[::ffff:0:7f00:1]",  # IPv4-translated 127.0.0.1
+        "https://[::ffff:0:a9fe:a9fe]",  # IPv4-translated 169.254.169.254
+        "https://[64:ff9b:1::7f00:1]",  # local-use NAT64 of 127.0.0.1
+        # IPv6 outside global unicast, or reserved inside it.
+        "https://[5f00::1]",  # segment-routing SIDs
+        "https://[3fff::1]",  # documentation
     ],
 )
 def test_production_refuses_plain_http_and_internal_addresses(production_rules, url):

@@ -251,6 +251,43 @@ def test_a_swapped_thumbnail_of_an_intact_original_is_never_served(reg, photo, c
     assert [p for _n, p in evidence.photos_verify() if p is not None] == []
 
 
+def test_a_record_written_with_the_database_password_cannot_vouch_for_a_swap(
+    reg, photo, client_for
+):
+    # The application's login may INSERT derived-file records (append-only):
+    # a swapped thumbnail with a fresh record of its own SHA-256, dated in the
+    # future to be the newest, is still not served — the record carries no
+    # signature SMS made, so the file is made again from the original.
+    import datetime
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from stock.photos import derive_thumbnail
+
+    url = reverse("stock:photo_thumbnail", args=[photo.pk])
+    client = client_for(reg.manager_x)
+    body(client.get(url))
+    fake = other_jpeg((64, 48))
+    replace_file(photo.thumbnail.path, fake)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO stock_derivedphotofile (photo_id, kind, name, sha256, made_at, signature)"
+            " VALUES (%s, 'thumbnail', %s, %s, %s, '')",
+            [
+                photo.pk,
+                photo.thumbnail.name,
+                hashlib.sha256(fake).hexdigest(),
+                timezone.now() + datetime.timedelta(days=365),
+            ],
+        )
+    served = body(client.get(url))
+    assert served != fake
+    with photo.file.open("rb") as handle:
+        assert served == derive_thumbnail(handle.read())
+    assert evidence.derived_latest(photo, "thumbnail").signature
+
+
 def test_a_swapped_display_copy_is_made_again_from_the_original(reg, photo, client_for):
     # The store manager gets the display copy (no EXIF), made on first request.
     url = reverse("stock:photo_original", args=[photo.pk])
