@@ -197,3 +197,61 @@ def item_rows(items):
             for item in items
         )
     )
+
+
+# The dashboard's tables (stock/dashboard.html): one format per row, as the
+# item list's, on the links and weights stock.views._dashboard_links
+# prepares; the whitespace is the loops' it replaces.
+_SITE_ROW = (
+    '\n      <tr><td><a href="{0}">{1}</a></td>\n'
+    '        <td class="num"><a href="{0}">{2}</a></td><td class="num"><a href="{0}">{3}</a></td>'
+    '<td class="num"><a href="{0}">{4}</a></td></tr>\n    '
+)
+_CATEGORY_ROW = (
+    '\n      <tr class="subtotal"><th><a href="{0}">{1}</a></th><th>{5}</th>\n'
+    '        <th class="num"><a href="{0}">{2}</a></th><th class="num wide-only"><a href="{0}">{3}</a></th>'
+    '<th class="num"><a href="{0}">{4}</a></th></tr>\n      {6}\n    '
+)
+_TYPE_ROW = (
+    '\n      <tr><td></td><td><a href="{0}">{1}</a></td>\n'
+    '        <td class="num"><a href="{0}">{2}</a></td><td class="num wide-only"><a href="{0}">{3}</a></td>'
+    '<td class="num"><a href="{0}">{4}</a></td></tr>\n      '
+)
+
+
+def _figures(row, name) -> list[str]:
+    escape = markup.escape
+    return [
+        escape(row["href"]),
+        escape(name),
+        escape(display.count(row["items"])),
+        escape(display.count(row["pieces"])),
+        escape(row["weight"]),
+    ]
+
+
+@register.simple_tag
+def dashboard_site_rows(rows):
+    """The dashboard's "By store" rows: store, items, pieces, weight, each a link."""
+    return mark_safe(  # noqa: S308 - every value escaped
+        "".join(_SITE_ROW.format(*_figures(row, row["site"].name)) for row in rows)
+    )
+
+
+@register.simple_tag
+def dashboard_type_rows(categories):
+    """The dashboard's "By category and type" rows: each category's subtotal,
+    then its types."""
+    all_types = markup.escape(_("All types"))
+    return mark_safe(  # noqa: S308 - every value escaped
+        "".join(
+            _CATEGORY_ROW.format(
+                *_figures(category, category["label"]),
+                all_types,
+                "".join(
+                    _TYPE_ROW.format(*_figures(row, row["label"])) for row in category["types"]
+                ),
+            )
+            for category in categories
+        )
+    )
