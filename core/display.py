@@ -74,6 +74,15 @@ def day(value, *, zone: datetime.tzinfo | None = None) -> str:
             return value
     if isinstance(value, datetime.datetime):
         value = local(value, zone).date()
+    return _day(get_language(), value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _day(language: str | None, value: datetime.date) -> str:
+    """A day as ``language`` writes it, kept: a list of 50 items shows a few
+    dozen days, each through Django's date formatting once a process rather
+    than once a row. ``language`` is the active one (the key, not an argument
+    Django's formatting reads)."""
     return formats.date_format(value, "DATE_FORMAT")
 
 
@@ -86,8 +95,8 @@ def month(value: datetime.date) -> str:
 
 # Each language's separators and grouping, read once from its formats (the
 # dashboard writes ~220 figures: Django's number_format looked the three up
-# again for each). Dropped when a setting changes (tests that override
-# formats), as Django drops its own format cache.
+# again for each). Dropped, with the days written (``_day``), when a setting
+# changes (tests that override formats), as Django drops its own format cache.
 _NUMBERS: dict[str | None, tuple[str, str, object, str]] = {}
 
 
@@ -108,6 +117,7 @@ def _numbers() -> tuple[str, str, object, str]:
 
 def _forget_numbers(**kwargs) -> None:
     _NUMBERS.clear()
+    _day.cache_clear()
 
 
 setting_changed.connect(_forget_numbers, dispatch_uid="core.display.numbers")
