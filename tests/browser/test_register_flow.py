@@ -42,6 +42,7 @@ def store(live_server, country_a, settings, tmp_path):
     from django.contrib.sessions.models import Session
 
     from stock.models import (
+        DerivedPhotoFile,
         ItemCategory,
         ItemNumberSerial,
         ItemPhoto,
@@ -94,10 +95,13 @@ def store(live_server, country_a, settings, tmp_path):
         database_owner(),
         schema_context(country_a.schema_name),
         pgtrigger.ignore(
-            "stock.StockItem:stockitem_no_delete", "stock.ItemPhoto:itemphoto_no_delete"
+            "stock.StockItem:stockitem_no_delete",
+            "stock.ItemPhoto:itemphoto_no_delete",
+            "stock.DerivedPhotoFile:derivedphotofile_no_delete",
         ),
     ):
         sites = [site, other_site]
+        DerivedPhotoFile.objects.filter(photo__item__site__in=sites).delete()
         ItemPhoto.objects.filter(item__site__in=sites).delete()
         StockTotal.objects.filter(site__in=sites).delete()
         StockItem.objects.filter(site__in=sites).delete()
