@@ -15,6 +15,8 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from core import markup
+
 
 def add_service_errors(
     form: forms.Form,
@@ -69,18 +71,15 @@ class QuickSelect(forms.Select):
         if any(isinstance(label, (list, tuple)) for _value, label in choices):
             return super().render(name, value, attrs, renderer)
         selected = {str(v) for v in self.format_value(value)}
+        escape = markup.escape
         parts = [
             format_html('<select name="{}"{}>', name, flatatt(self.build_attrs(self.attrs, attrs)))
         ]
         for option_value, label in choices:
             shown = "" if option_value is None else str(option_value)
             parts.append(
-                format_html(
-                    '\n  <option value="{}"{}>{}</option>\n',
-                    shown,
-                    mark_safe(" selected") if shown in selected else "",  # noqa: S308 - a constant
-                    label,
-                )
+                f'\n  <option value="{escape(shown)}"'
+                f"{' selected' if shown in selected else ''}>{escape(label)}</option>\n"
             )
         parts.append("\n</select>")
         return mark_safe("".join(parts))  # noqa: S308 - every part escaped by format_html

@@ -4,11 +4,11 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 from django.utils import formats
-from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from accounts.permissions import may
-from core import display
+from core import display, markup
 from core.words import is_yes
 
 register = template.Library()
@@ -128,14 +128,14 @@ _ITEM_ROW = (
     '      <td class="tick no-print"><input type="checkbox" name="item" value="{}"'
     ' form="labels-form" aria-label="{}"></td>\n'
     '      <td class="thumb">{}</td>\n'
-    '      <td class="nowrap card-title" data-label="{}"><a href="{}">{}</a></td>\n'
-    '      <td class="nowrap" data-label="{}">{}</td>\n'
-    '      <td data-label="{}">{}</td>\n'
-    '      <td data-label="{}">{}</td>\n'
-    '      <td class="num nowrap" data-label="{}">{}{}</td>\n'
-    '      <td class="num" data-label="{}">{}</td>\n'
-    '      <td class="nowrap" data-label="{}"><span class="badge badge-{}">{}</span></td>\n'
-    '      <td class="nowrap" data-label="{}">{}</td>\n'
+    '      <td class="nowrap card-title" data-label="{number}"><a href="{}">{}</a></td>\n'
+    '      <td class="nowrap" data-label="{mark}">{}</td>\n'
+    '      <td data-label="{kind}">{}</td>\n'
+    '      <td data-label="{store}">{}</td>\n'
+    '      <td class="num nowrap" data-label="{weight}">{}{}</td>\n'
+    '      <td class="num" data-label="{pieces}">{}</td>\n'
+    '      <td class="nowrap" data-label="{status}"><span class="badge badge-{}">{}</span></td>\n'
+    '      <td class="nowrap" data-label="{received}">{}</td>\n'
     "    </tr>\n"
 )
 _THUMB = (
@@ -145,41 +145,113 @@ _THUMB = (
 _PROVISIONAL = ' <span class="hint" title="{}">({})</span>'
 
 
+def _row_pattern() -> str:
+    """_ITEM_ROW with each column's name (the card layout's labels)
+    translated and escaped once for the page; the row's own values are
+    left as ``{}``."""
+    names = {
+        "number": _("SMS number"),
+        "mark": _("CITES mark"),
+        "kind": _("Type"),
+        "store": _("Store"),
+        "weight": _("Weight"),
+        "pieces": _("Pieces"),
+        "status": _("Status"),
+        "received": _("Received on"),
+    }
+    return _ITEM_ROW.replace("{}", "{{}}").format(
+        **{
+            key: markup.escape(name).replace("{", "{{").replace("}", "}}")
+            for key, name in names.items()
+        }
+    )
+
+
 @register.simple_tag
 def item_rows(items):
-    """The item list's table rows, with each column's name (the card
-    layout's labels) translated once for the page."""
-    number, mark, kind, store = _("SMS number"), _("CITES mark"), _("Type"), _("Store")
-    weight, pieces, status, received = _("Weight"), _("Pieces"), _("Status"), _("Received on")
-    provisional = format_html(_PROVISIONAL, _("provisional weight"), _("provisional"))
-    return format_html_join(
-        "",
-        _ITEM_ROW,
-        (
-            (
-                item.pk,
-                item.tick_label,
-                format_html(_THUMB, item.url, item.thumbnail_url) if item.thumbnail_id else "",
-                number,
-                item.url,
-                item.sms_number,
-                mark,
-                dash(item.cites_mark),
-                kind,
-                item.type_label,
-                store,
-                item.site.name,
-                weight,
-                item.weight_shown,
+    """The item list's table rows: the columns' names translated once for
+    the page, each row's values escaped (core.markup) into one pattern."""
+    pattern = _row_pattern()
+    provisional = markup.format_html(_PROVISIONAL, _("provisional weight"), _("provisional"))
+    escape = markup.escape
+    return mark_safe(  # noqa: S308 - every value escaped, the pattern's names too
+        "".join(
+            pattern.format(
+                escape(item.pk),
+                escape(item.tick_label),
+                markup.format_html(_THUMB, item.url, item.thumbnail_url)
+                if item.thumbnail_id
+                else "",
+                escape(item.url),
+                escape(item.sms_number),
+                escape(dash(item.cites_mark)),
+                escape(item.type_label),
+                escape(item.site.name),
+                escape(item.weight_shown),
                 "" if item.weight_is_final else provisional,
-                pieces,
-                item.pieces_shown,
-                status,
-                item.status,
-                item.status_label,
-                received,
-                item.received_shown,
+                escape(item.pieces_shown),
+                escape(item.status),
+                escape(item.status_label),
+                escape(item.received_shown),
             )
             for item in items
-        ),
+        )
+    )
+
+
+# The dashboard's tables (stock/dashboard.html): one format per row, as the
+# item list's, on the links and weights stock.views._dashboard_links
+# prepares; the whitespace is the loops' it replaces.
+_SITE_ROW = (
+    '\n      <tr><td><a href="{0}">{1}</a></td>\n'
+    '        <td class="num"><a href="{0}">{2}</a></td><td class="num"><a href="{0}">{3}</a></td>'
+    '<td class="num"><a href="{0}">{4}</a></td></tr>\n    '
+)
+_CATEGORY_ROW = (
+    '\n      <tr class="subtotal"><th><a href="{0}">{1}</a></th><th>{5}</th>\n'
+    '        <th class="num"><a href="{0}">{2}</a></th><th class="num wide-only"><a href="{0}">{3}</a></th>'
+    '<th class="num"><a href="{0}">{4}</a></th></tr>\n      {6}\n    '
+)
+_TYPE_ROW = (
+    '\n      <tr><td></td><td><a href="{0}">{1}</a></td>\n'
+    '        <td class="num"><a href="{0}">{2}</a></td><td class="num wide-only"><a href="{0}">{3}</a></td>'
+    '<td class="num"><a href="{0}">{4}</a></td></tr>\n      '
+)
+
+
+def _figures(row, name) -> list[str]:
+    escape = markup.escape
+    return [
+        escape(row["href"]),
+        escape(name),
+        escape(display.count(row["items"])),
+        escape(display.count(row["pieces"])),
+        escape(row["weight"]),
+    ]
+
+
+@register.simple_tag
+def dashboard_site_rows(rows):
+    """The dashboard's "By store" rows: store, items, pieces, weight, each a link."""
+    return mark_safe(  # noqa: S308 - every value escaped
+        "".join(_SITE_ROW.format(*_figures(row, row["site"].name)) for row in rows)
+    )
+
+
+@register.simple_tag
+def dashboard_type_rows(categories):
+    """The dashboard's "By category and type" rows: each category's subtotal,
+    then its types."""
+    all_types = markup.escape(_("All types"))
+    return mark_safe(  # noqa: S308 - every value escaped
+        "".join(
+            _CATEGORY_ROW.format(
+                *_figures(category, category["label"]),
+                all_types,
+                "".join(
+                    _TYPE_ROW.format(*_figures(row, row["label"])) for row in category["types"]
+                ),
+            )
+            for category in categories
+        )
     )

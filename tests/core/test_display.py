@@ -60,3 +60,35 @@ def test_the_template_filters_are_the_same_functions():
         assert template.render(context) == (
             "20 Aug 2026, 09:07 EAT|20 Aug 2026, 09:07:12 EAT|20 Aug 2026|1,500|2.500 kg|2022"
         )
+
+
+def test_counts_and_numbers_are_what_django_s_number_format_writes():
+    """display.count/number read each language's separators once (a faster
+    path than Django's number_format): the text must stay Django's, cut (not
+    rounded) decimals, tiny values as 0 and negative numbers included."""
+    from django.utils import formats
+
+    values = [0, 7, -7, 999, 1000, -1000, 1234567, 10**15, Decimal("-0"), Decimal("-0.0004")]
+    values += [Decimal("0.0005"), Decimal("1234.5678"), Decimal("-98765.4321"), Decimal("1E+5")]
+    values += [Decimal("0.05"), Decimal("1e-7"), 2.5, Decimal("12345678.999999")]
+    for language in ("en", "fr", "pt"):
+        with translation.override(language):
+            for value in values:
+                if value == int(value):
+                    expected = formats.number_format(int(value), 0, True, True)
+                    assert display.count(value) == expected, (language, value)
+                for places in (0, 1, 3):
+                    expected = formats.number_format(Decimal(str(value)), places, True, True)
+                    assert display.number(value, places) == expected, (language, value, places)
+
+
+def test_numbers_and_days_kept_are_dropped_when_a_setting_changes(settings):
+    """The separators and days kept per language are dropped when a setting
+    changes (tests overriding formats), as Django drops its own format cache."""
+    with translation.override("en"):
+        assert display.count(1234567) == "1,234,567"
+        assert display.day(datetime.date(2026, 8, 20)) == "20 Aug 2026"
+        assert display._NUMBERS and display._day.cache_info().currsize
+        settings.USE_THOUSAND_SEPARATOR = not settings.USE_THOUSAND_SEPARATOR
+        assert not display._NUMBERS and not display._day.cache_info().currsize
+        assert display.count(1234567) == "1,234,567"
