@@ -143,21 +143,26 @@ def stocktake_check(
     line.note = (note or "").strip()
     line.checked_by, line.checked_at = actor, timezone.now()
     line.save()
+    _append_checked(actor=actor, stocktake=stocktake, line=line)
+    return line
+
+
+def _append_checked(*, actor, stocktake: StockTake, line: StockTakeLine) -> None:
+    """The ledger entry of a line just checked: its result, weights and note."""
     ledger.append(
         event=Event.STOCKTAKE_CHECKED,
         actor=actor,
         site=stocktake.site_id,
-        item=line.item,
+        item=line.item_id,
         stocktake=stocktake,
         payload={
             "stocktake": stocktake.reference,
-            "result": result,
+            "result": line.result,
             "expected_weight": line.expected_weight,
-            "weight_measured": measured,
+            "weight_measured": line.weight_measured,
             "note": line.note,
         },
     )
-    return line
 
 
 @dataclass
@@ -261,20 +266,7 @@ def _check_lines(*, actor, stocktake: StockTake, item_ids: list, result: str) ->
     )
     with ledger.batched():
         for line in lines:
-            ledger.append(
-                event=Event.STOCKTAKE_CHECKED,
-                actor=actor,
-                site=stocktake.site_id,
-                item=line.item_id,
-                stocktake=stocktake,
-                payload={
-                    "stocktake": stocktake.reference,
-                    "result": result,
-                    "expected_weight": line.expected_weight,
-                    "weight_measured": None,
-                    "note": "",
-                },
-            )
+            _append_checked(actor=actor, stocktake=stocktake, line=line)
     return lines
 
 
