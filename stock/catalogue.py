@@ -9,22 +9,31 @@ is saved or deleted (now and again when the transaction commits, so a
 reader in between can't keep the old list), and read again after
 ``SECONDS`` at most in any case (a change made in SQL, outside the models).
 
-``load()`` reads them once (one cache read); a page asks its Catalogue for
-what it shows. The site scope is not decided here: ``site_choices`` narrows
-the cached stores with stock.scope's ids.
+``load()`` costs one small cache read per request: the tables are stored
+with a token, and a process keeps the Catalogue it made for each country
+(with the labels, choices and search names it worked out per language)
+as long as the cache still holds the same token. Forgetting deletes the
+token, so every process reads the tables again. A page asks its Catalogue
+for what it shows. The site scope is not decided here: ``site_choices``
+narrows the cached stores with stock.scope's ids.
+
+The Catalogue and its model instances are shared by the requests of a
+process: read them, never change them.
 """
 
+import secrets
 from functools import cached_property
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils.translation import get_language
 
 from .models import ItemCategory, ItemType, Site, localized_label
 from .scope import visible_site_ids
 
-KEY = "stock:catalogue:v3"
+KEY = "stock:catalogue:v4"
+TOKEN_KEY = "stock:catalogue:v4:token"
 SECONDS = 300
 
 
@@ -47,6 +56,7 @@ _SITE_NAME = _SITE.index("name")
 
 def _build() -> dict:
     return {
+        "token": secrets.token_hex(8),
         "sites": list(Site.objects.order_by("name", "pk").values_list(*_SITE)),
         "categories": list(ItemCategory.objects.order_by("order", "code").values_list(*_CATEGORY)),
         "types": list(
@@ -56,8 +66,8 @@ def _build() -> dict:
 
 
 def forget(**_kwargs) -> None:
-    cache.delete(KEY)
-    transaction.on_commit(lambda: cache.delete(KEY))
+    cache.delete_many([TOKEN_KEY, KEY])
+    transaction.on_commit(lambda: cache.delete_many([TOKEN_KEY, KEY]))
 
 
 for _model in (Site, ItemCategory, ItemType):
@@ -67,12 +77,25 @@ for _model in (Site, ItemCategory, ItemType):
     )
 
 
+# The Catalogue this process made last, per schema (a country's tables are
+# read once per process until they change or SECONDS pass).
+_made: dict[str, "Catalogue"] = {}
+
+
 def load() -> "Catalogue":
-    found = cache.get(KEY)
-    if found is None:
+    schema = connection.schema_name
+    token = cache.get(TOKEN_KEY)
+    made = _made.get(schema)
+    if token is not None and made is not None and made.token == token:
+        return made
+    found = cache.get(KEY) if token is not None else None
+    if found is None or found["token"] != token:
         found = _build()
+        # The tables first, then the token that says they are there.
         cache.set(KEY, found, SECONDS)
-    return Catalogue(found)
+        cache.set(TOKEN_KEY, found["token"], SECONDS)
+    made = _made[schema] = Catalogue(found)
+    return made
 
 
 class Catalogue:
@@ -80,6 +103,15 @@ class Catalogue:
 
     def __init__(self, data: dict):
         self._data = data
+        self.token = data["token"]
+        # What depends on the language, worked out once per language.
+        self._per_language: dict[tuple[str, str], object] = {}
+
+    def _in_language(self, what: str, make):
+        key = (what, get_language() or "")
+        if key not in self._per_language:
+            self._per_language[key] = make()
+        return self._per_language[key]
 
     # -- model instances, as read from the database (every column) -----------------
 
@@ -119,24 +151,71 @@ class Catalogue:
 
     def category_choices(self) -> list[tuple[int, str]]:
         """(id, label) of the enabled categories, in their order."""
-        return [(pk, c.label()) for pk, c in self.categories.items() if c.enabled]
+        return self._in_language(
+            "category_choices",
+            lambda: [(pk, c.label()) for pk, c in self.categories.items() if c.enabled],
+        )
 
     def type_labels(self) -> dict[int, str]:
         """{type id: its label} in the current language."""
-        language = get_language()
-        return {
-            row[0]: localized_label(row[_TYPE_LABELS], language, fallback=row[_TYPE_CODE])
-            for row in self._data["types"]
-        }
+
+        def make():
+            language = get_language()
+            return {
+                row[0]: localized_label(row[_TYPE_LABELS], language, fallback=row[_TYPE_CODE])
+                for row in self._data["types"]
+            }
+
+        return self._in_language("type_labels", make)
 
     def type_choices(self) -> list[tuple[int, str]]:
         """(id, "category — type") of every type, as the type filter offers them."""
-        categories = {pk: c.label() for pk, c in self.categories.items()}
-        labels = self.type_labels()
+
+        def make():
+            categories = {pk: c.label() for pk, c in self.categories.items()}
+            labels = self.type_labels()
+            return [
+                (row[0], f"{categories.get(row[_TYPE_CATEGORY], '')} — {labels[row[0]]}")
+                for row in self._data["types"]
+            ]
+
+        return self._in_language("type_choices", make)
+
+    # -- what a search's words may name ------------------------------------------
+
+    def sites_named(self, words: str) -> list[int]:
+        """The stores whose name contains ``words`` or whose code is ``words``
+        (case ignored), active or not."""
+        words = words.casefold()
+        return [pk for pk, name, code in self._site_names if words in name or words == code]
+
+    @cached_property
+    def _site_names(self) -> list[tuple[int, str, str]]:
+        return [(pk, site.name.casefold(), site.code.casefold()) for pk, site in self.sites.items()]
+
+    def types_named(self, words: str) -> list[int]:
+        """The types whose code is ``words``, or whose label — in any language,
+        or as shown in the current one — or whose category's label contains
+        ``words`` (case ignored)."""
+        words = words.casefold()
         return [
-            (row[0], f"{categories.get(row[_TYPE_CATEGORY], '')} — {labels[row[0]]}")
-            for row in self._data["types"]
+            pk
+            for pk, code, names in self._in_language("type_names", self._type_names)
+            if words == code or any(words in name for name in names)
         ]
+
+    def _type_names(self) -> list[tuple[int, str, tuple[str, ...]]]:
+        names = []
+        for pk, item_type in self.types.items():
+            category = item_type.category
+            shown = (
+                *(str(label) for label in (item_type.labels or {}).values()),
+                item_type.label(),
+                category.label(),
+                *(str(label) for label in (category.labels or {}).values()),
+            )
+            names.append((pk, item_type.code.casefold(), tuple(n.casefold() for n in shown)))
+        return names
 
     def type_ids_of_category(self, category_id) -> list[int]:
         """The ids of a category's types (literal ids for the item filters)."""

@@ -194,7 +194,7 @@ def list_rows(items, known: catalogue.Catalogue | None = None) -> None:
     than the query): ``item.url``, ``type_label``, ``weight_shown``,
     ``pieces_shown``, ``status_label``, ``received_shown`` and ``tick_label``
     (the label tick box's name) on each item. A new column adds
-    its own attribute here. Each item's store and type (with its category)
+    its own attribute here, and its field to stock.listing.LIST_COLUMNS. Each item's store and type (with its category)
     are the cached ones (stock.catalogue): the page's query joins nothing."""
     if not items:
         return
@@ -229,7 +229,9 @@ def item_list(request):
     # Sorting, counting, thumbnails and export: stock.listing. Stores and
     # types from the cache (list_rows), not joined to each row.
     sort = listing.sort_of(request.GET)
-    page = listing.pager(sort).page(filterset.qs.select_related(None), request.GET)
+    page = listing.pager(sort).page(
+        filterset.qs.select_related(None).only(*listing.LIST_COLUMNS), request.GET
+    )
     list_rows(page.rows, filterset.catalogue)
     listing.attach_thumbnails(page.rows)
     access_shows(

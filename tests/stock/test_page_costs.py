@@ -150,3 +150,96 @@ def test_quick_select_writes_what_djangos_select_writes():
     django = forms.Select(choices=choices).render("site", "2", attrs={"id": "id_site"})
     assert quick == django
     assert "<b>" not in quick
+
+
+def test_quick_inputs_write_what_djangos_inputs_write():
+    import datetime
+
+    from django import forms
+
+    from core.forms import DateInput, QuickTextInput
+
+    attrs = {"type": "search", "placeholder": 'Number, "mark" & <store>', "required": True}
+    for value in (None, "", 'XA "25"/1 <b>&', 42):
+        for extra in ({"id": "id_q"}, {"id": "id_q", "disabled": False, "autofocus": True}):
+            quick = QuickTextInput(attrs=attrs).render("q", value, attrs=extra)
+            django = forms.TextInput(attrs=attrs).render("q", value, attrs=extra)
+            assert quick == django
+    day = datetime.date(2026, 2, 3)
+    for value in (None, "", day, "2026-13-40"):
+        quick = DateInput().render("received_from", value, attrs={"id": "id_from"})
+        django = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}).render(
+            "received_from", value, attrs={"id": "id_from"}
+        )
+        assert quick == django
+    assert 'value="2026-02-03"' in DateInput().render("d", day)
+    assert "<b>" not in QuickTextInput().render("q", "<b>")
+
+
+def _list_statements(client, path) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
+    return [q["sql"] for q in queries.captured_queries]
+
+
+def test_the_item_list_reads_its_columns_in_statements_that_do_not_grow_with_its_rows(reg, host_a):
+    from tests.stock.conftest import image_bytes, upload
+
+    client = Client(HTTP_HOST=host_a)
+    client.force_login(reg.hq)
+    register(reg)
+    client.get("/items/")  # the stores, types and scope are kept now
+    one = _list_statements(client, "/items/")
+    # More rows, of every kind a row shows: another store and type, a lot,
+    # a mark, a photo (thumbnail), a provisional weight.
+    register(reg, site=reg.site_y, actor=reg.manager_y, item_type=reg.scales)
+    register(reg, cites_mark=None, photos=[upload(image_bytes())], weight_is_final=False)
+    register(reg, item_type=reg.cut_piece, weight_kg="0.400")
+    page = client.get("/items/").content.decode()
+    assert page.count('name="item" value=') == 4 and "provisional" in page
+    many = _list_statements(client, "/items/")
+    assert len(many) == len(one)
+    rows = next(sql for sql in many if 'FROM "stock_stockitem"' in sql and "LIMIT 51" in sql)
+    # The list's own columns only (not the notes, custom values, DNA ...).
+    assert '"stock_stockitem"."notes"' not in rows
+    assert '"stock_stockitem"."custom_values"' not in rows
+
+
+def test_a_search_is_one_statement_for_its_prefixes_and_none_for_store_and_type_names(reg, host_a):
+    tusk = register(reg, species="Loxodonta africana")
+    register(reg, site=reg.site_y, actor=reg.manager_y, item_type=reg.scales)
+    client = Client(HTTP_HOST=host_a)
+    client.force_login(reg.hq)
+    client.get("/items/")  # the stores and types are kept now
+    for words, expected in (
+        ("loxo", {tusk.sms_number}),  # species
+        ("store y", None),  # a store's name: its items
+        ("scales", None),  # a type's code
+    ):
+        sql = _list_statements(client, f"/items/?q={words}")
+        assert not any('FROM "stock_site"' in s or 'FROM "stock_itemtype"' in s for s in sql), words
+        prefix = [s for s in sql if "LIKE" in s and "UNION ALL" in s]
+        assert len(prefix) == 1, words
+        page = client.get(f"/items/?q={words}").content.decode()
+        if expected:
+            assert all(number in page for number in expected)
+    page = client.get("/items/?q=store y").content.decode()
+    assert "Store Y" in page and page.count('name="item" value=') == 1
+
+
+def test_the_catalogue_is_made_once_per_process_until_it_changes(reg):
+    from stock import catalogue
+
+    first = catalogue.load()
+    assert catalogue.load() is first
+    with CaptureQueriesContext(connection) as queries:
+        assert catalogue.load().types_named("scales") == [reg.scales.pk]
+    assert queries.captured_queries == []
+    reg.scales.labels = {"en": "Pangolin scales, bagged"}
+    reg.scales.save()  # as another process would: the token is gone from the cache
+    changed = catalogue.load()
+    assert changed is not first
+    assert changed.types_named("bagged") == [reg.scales.pk]
+    assert changed.sites_named("store x") == [reg.site_x.pk]
+    assert changed.sites_named("site-y") == [reg.site_y.pk]
+    assert changed.sites_named("site") == []  # a code matches whole, a name in part
