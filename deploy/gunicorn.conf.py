@@ -13,9 +13,14 @@ worker_class = "sync"
 # Reports and photo uploads can take a while; nginx waits 120 s as well.
 timeout = int(os.environ.get("SMS_WEB_TIMEOUT", "120"))
 graceful_timeout = 30
-# Recycle workers now and then so a slow leak can't grow forever.
-max_requests = 1000
-max_requests_jitter = 100
+# Recycle workers now and then so a slow leak can't grow forever. Not too
+# often: a new worker imports Django and SMS and compiles its templates
+# again (~2 s of CPU). At 1,000 requests each, 3 workers serving 100 pages a
+# second were each replaced every ~30 s, and the load benchmark
+# (bench/load_pages.py) lost a third of its throughput on the page that ran
+# while they were.
+max_requests = 10000
+max_requests_jitter = 1000
 accesslog = "-"
 errorlog = "-"
 # Django reads X-Forwarded-Proto itself (SECURE_PROXY_SSL_HEADER); the app

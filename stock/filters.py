@@ -20,6 +20,7 @@ from functools import cached_property
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
@@ -30,7 +31,42 @@ from core.forms import QuickSelect, QuickTextInput
 from . import catalogue, marks
 from .fields import ItemTypeChoiceField, SiteChoiceField
 from .models import ArchiveRecord, ItemCategory, ItemType, Site, StockItem
-from .scope import visible_sites
+from .scope import visible_site_ids, visible_sites
+
+
+class KnownChoiceMixin:
+    """A model choice field whose given value is looked up in ``known``
+    ({id: instance}: the catalogue's, the stores narrowed to the user's
+    scope) instead of by a query on its queryset: the same answer — that
+    instance, or "Select a valid choice" — for the filter bars, which are
+    on every list page. Without ``known`` it is Django's own lookup."""
+
+    known: dict | None = None
+
+    def to_python(self, value):
+        if self.known is None or value in self.empty_values:
+            return super().to_python(value)
+        if isinstance(value, self.queryset.model):
+            value = value.pk
+        try:
+            found = self.known.get(int(str(value)))
+        except (TypeError, ValueError):
+            found = None
+        if found is None:
+            raise ValidationError(
+                self.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": value},
+            )
+        return found
+
+
+class KnownSiteChoiceField(KnownChoiceMixin, SiteChoiceField):
+    pass
+
+
+class KnownItemTypeChoiceField(KnownChoiceMixin, ItemTypeChoiceField):
+    pass
 
 
 class _EnabledCategories(ModelChoiceIterator):
@@ -39,7 +75,7 @@ class _EnabledCategories(ModelChoiceIterator):
         self.queryset = self.queryset.filter(enabled=True)
 
 
-class CategoryChoiceField(forms.ModelChoiceField):
+class CategoryChoiceField(KnownChoiceMixin, forms.ModelChoiceField):
     """Offers the enabled categories, accepts any: the dashboard links to
     the items of a category disabled since they were registered."""
 
@@ -54,7 +90,7 @@ class SiteFilter(django_filters.ModelChoiceFilter):
     so a filter can't reach outside the scope. Filters ``field_name`` (a
     store's id column, e.g. ``site_id``) unless a method is given."""
 
-    field_class = SiteChoiceField
+    field_class = KnownSiteChoiceField
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("queryset", Site.objects.none())
@@ -79,7 +115,7 @@ class CategoryFilter(django_filters.ModelChoiceFilter):
 
 
 class ItemTypeFilter(django_filters.ModelChoiceFilter):
-    field_class = ItemTypeChoiceField
+    field_class = KnownItemTypeChoiceField
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("widget", QuickSelect)
@@ -195,6 +231,14 @@ class _ItemFilterSet(ScopedFilterSet):
             _offer(form.fields["site"], known.site_choices(self.user))
             _offer(form.fields["category"], known.category_choices())
             _offer(form.fields["item_type"], known.type_choices())
+            # A value given is checked against these, not by a query each;
+            # the stores are the user's only (the same scope as the choices).
+            visible = visible_site_ids(self.user)
+            form.fields["site"].known = {
+                pk: site for pk, site in known.sites.items() if visible is None or pk in visible
+            }
+            form.fields["category"].known = known.categories
+            form.fields["item_type"].known = known.types
         return self._form
 
     q = django_filters.CharFilter(

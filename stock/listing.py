@@ -76,9 +76,20 @@ def ordering(sort: str) -> tuple[str, ...]:
     return SORTS.get(sort, SORTS[DEFAULT_SORT])[1]
 
 
+def _query(params, *, without=()) -> str:
+    """``params`` (a request's GET) as a query string, less the keys named."""
+    kept = params.copy()
+    for key in without:
+        kept.pop(key, None)
+    return kept.urlencode()
+
+
 def sort_links(params, sort: str) -> dict:
-    """For each sortable column: the ``sort`` value its heading links to and
-    the arrow it shows (▲ ascending, ▼ descending, "" when not sorted by it)."""
+    """For each sortable column: the ``sort`` value its heading links to,
+    its ``href`` (the list's filters kept, on its first page) and the arrow
+    it shows (▲ ascending, ▼ descending, "" when not sorted by it). The
+    query string is encoded once for the three headings."""
+    base = _query(params, without=("sort", "after", "before"))
     links = {}
     for column, first in SORTABLE_COLUMNS.items():
         name = first.lstrip("-")
@@ -87,8 +98,15 @@ def sort_links(params, sort: str) -> dict:
             arrow = "▼" if sort.startswith("-") else "▲"
         else:
             value, arrow = first, ""
-        links[column] = {"sort": value, "arrow": arrow}
+        href = f"?{base}&sort={value}" if base else f"?sort={value}"
+        links[column] = {"sort": value, "arrow": arrow, "href": href}
     return links
+
+
+def export_query(params) -> str:
+    """The query string of the list's export links: its filters and sort,
+    not its page (the export is the whole list)."""
+    return "?" + _query(params, without=("after", "before"))
 
 
 # --- Counting ------------------------------------------------------------------------

@@ -256,6 +256,7 @@ def item_list(request):
             "sort": sort,
             "sorts": [(key, label) for key, (label, _order) in listing.SORTS.items()],
             "sort_links": listing.sort_links(request.GET, sort),
+            "export_query": listing.export_query(request.GET),
             "label_form": LabelFormatForm(),
             "label_filters": _list_filters(request.GET),
             "labels_limit": selectors.LABELS_LIMIT,

@@ -243,3 +243,31 @@ def test_the_catalogue_is_made_once_per_process_until_it_changes(reg):
     assert changed.sites_named("store x") == [reg.site_x.pk]
     assert changed.sites_named("site-y") == [reg.site_y.pk]
     assert changed.sites_named("site") == []  # a code matches whole, a name in part
+
+
+def test_the_filter_values_are_checked_against_the_cached_ones_without_a_query(reg):
+    register(reg)
+    selectors.item_filter(user=reg.manager_x, data={}).form  # the catalogue is kept now
+    data = {"site": str(reg.site_x.pk), "category": reg.ivory.pk, "item_type": str(reg.tusk.pk)}
+    with CaptureQueriesContext(connection) as queries:
+        filterset = selectors.item_filter(user=reg.manager_x, data=data)
+        assert not filterset.form.errors
+    assert not any(
+        f'FROM "stock_{table}"' in q["sql"]
+        for q in queries.captured_queries
+        for table in ("site", "itemcategory", "itemtype")
+    )
+    assert filterset.form.cleaned_data["site"] == reg.site_x
+    assert filterset.form.cleaned_data["item_type"] == reg.tusk
+    assert len(filterset.qs) == 1
+    # What is not one of them — another store, an unknown id, not a number — is refused.
+    for name, value in (
+        ("site", reg.site_y.pk),
+        ("site", "999999"),
+        ("category", "ivory"),
+        ("item_type", "1\x00"),
+        ("item_type", "1.5"),
+    ):
+        filterset = selectors.item_filter(user=reg.manager_x, data={name: value})
+        assert name in filterset.form.errors, (name, value)
+        assert list(filterset.qs) == []
