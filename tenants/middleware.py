@@ -9,6 +9,7 @@ from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name
 
 from .current import country_zone
+from .hosts import country_for_host
 from .models import Country
 
 
@@ -23,7 +24,8 @@ class CountryMiddleware(TenantMainMiddleware):
     def get_tenant(self, domain_model, hostname):
         if hostname == settings.SMS_BASE_DOMAIN:
             return Country(schema_name=get_public_schema_name(), code="", name="SMS")
-        return super().get_tenant(domain_model, hostname)
+        # Kept per process until any country or domain changes (tenants.hosts).
+        return country_for_host(hostname)
 
     def process_request(self, request):
         response = super().process_request(request)

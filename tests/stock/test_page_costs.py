@@ -247,7 +247,7 @@ def test_the_catalogue_is_made_once_per_process_until_it_changes(reg):
 
 def test_the_filter_values_are_checked_against_the_cached_ones_without_a_query(reg):
     register(reg)
-    selectors.item_filter(user=reg.manager_x, data={}).form  # the catalogue is kept now
+    assert selectors.item_filter(user=reg.manager_x, data={}).form  # the catalogue is kept now
     data = {"site": str(reg.site_x.pk), "category": reg.ivory.pk, "item_type": str(reg.tusk.pk)}
     with CaptureQueriesContext(connection) as queries:
         filterset = selectors.item_filter(user=reg.manager_x, data=data)
@@ -271,3 +271,24 @@ def test_the_filter_values_are_checked_against_the_cached_ones_without_a_query(r
         filterset = selectors.item_filter(user=reg.manager_x, data={name: value})
         assert name in filterset.form.errors, (name, value)
         assert list(filterset.qs) == []
+
+
+def test_a_countrys_host_is_looked_up_once_until_a_country_changes(reg, host_a, country_a):
+    from tenants.models import Country
+
+    client = Client(HTTP_HOST=host_a)
+    client.force_login(reg.hq)
+    assert client.get("/items/").status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/items/").status_code == 200
+    assert not any('FROM "tenants_domain"' in q["sql"] for q in queries.captured_queries)
+    # Suspended from its own schema (the key of the token is the public
+    # schema's whatever the connection's): the next request is refused.
+    country = Country.objects.get(pk=country_a.pk)
+    country.status = Country.Status.SUSPENDED
+    country.save()
+    assert client.get("/items/").status_code == 503
+    country.status = Country.Status.ACTIVE
+    country.save()
+    assert client.get("/items/").status_code == 200
+    assert Client(HTTP_HOST="nowhere.localhost").get("/items/").status_code == 404
