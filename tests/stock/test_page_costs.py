@@ -292,3 +292,26 @@ def test_a_countrys_host_is_looked_up_once_until_a_country_changes(reg, host_a, 
     country.save()
     assert client.get("/items/").status_code == 200
     assert Client(HTTP_HOST="nowhere.localhost").get("/items/").status_code == 404
+
+
+def test_the_shared_filter_form_class_offers_and_accepts_each_users_own_stores(reg):
+    from audit.filters import AccessEventFilterSet
+    from audit.models import AccessEvent
+
+    # Whoever comes first makes the form class; the next user sees their own scope.
+    for first, then in ((reg.hq, reg.manager_x), (reg.manager_x, reg.hq)):
+        from core.filters import ScopedFilterSet
+
+        ScopedFilterSet._form_classes.clear()
+        for user in (first, then):
+            form = selectors.item_filter(user=user, data={"site": reg.site_y.pk}).form
+            sees_y = user == reg.hq
+            assert (reg.site_y in form.fields["site"].queryset) is sees_y
+            assert ("site" in form.errors) is not sees_y
+            assert (f'value="{reg.site_y.pk}"' in str(form["site"])) is sees_y
+            # The activity page's filter (the same SiteFilter, without the catalogue).
+            log = AccessEventFilterSet(
+                {"site": reg.site_y.pk}, queryset=AccessEvent.objects.all(), user=user
+            ).form
+            assert (reg.site_y in log.fields["site"].queryset) is sees_y
+            assert ("site" in log.errors) is not sees_y
