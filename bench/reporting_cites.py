@@ -93,9 +93,12 @@ def write_ledger(admin_id: int) -> int:
             [registered, admin_id],
         )
         total = registered + cursor.rowcount
+        # The head names the last entry and its hash: the database refuses
+        # any other (ledger.models.HeadFollowsTheChain).
         cursor.execute(
-            "UPDATE custody_ledgerhead SET last_sequence = %s, last_hash = %s WHERE id = 1",
-            [total, "f" * 64],
+            "UPDATE custody_ledgerhead SET last_sequence = e.sequence, last_hash = e.hash"
+            " FROM custody_ledgerentry e WHERE custody_ledgerhead.id = 1 AND e.sequence = %s",
+            [total],
         )
         cursor.execute("ANALYZE custody_ledgerentry")
     say(f"ledger: {total:,} entries written in {time.perf_counter() - started:.1f} s")

@@ -11,7 +11,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
@@ -159,23 +159,21 @@ def result_count(*, user, filterset) -> ResultCount | None:
 # --- Thumbnails ----------------------------------------------------------------------
 
 
+def with_thumbnails(queryset: QuerySet) -> QuerySet:
+    """Each item with ``thumbnail_id``: its first photo's id (or None), in the
+    list's own query (an index lookup per row of the page) rather than a
+    query of its own."""
+    first = ItemPhoto.objects.filter(item_id=OuterRef("pk")).order_by("uploaded_at", "pk")
+    return queryset.annotate(thumbnail_id=Subquery(first.values("pk")[:1]))
+
+
 def attach_thumbnails(items) -> None:
-    """Give each item of a page ``thumbnail_id``: its first photo (or None),
-    read in one query for the whole page, and ``thumbnail_url``."""
-    ids = [item.pk for item in items]
-    first = {}
-    rows = (
-        ItemPhoto.objects.filter(item_id__in=ids)
-        .order_by("item_id", "uploaded_at")
-        .values_list("item_id", "pk")
-    )
-    for item_id, photo_id in rows:
-        first.setdefault(item_id, photo_id)
+    """Give each item of a page (from ``with_thumbnails``) with a photo its
+    ``thumbnail_url``."""
     # One reverse for the page: every thumbnail's address differs only by its id.
     marker = "00000000-0000-0000-0000-000000000000"
     address = reverse("stock:photo_thumbnail", args=[marker])
     for item in items:
-        item.thumbnail_id = first.get(item.pk)
         if item.thumbnail_id is not None:
             item.thumbnail_url = address.replace(marker, str(item.thumbnail_id))
 

@@ -230,7 +230,8 @@ def item_list(request):
     # types from the cache (list_rows), not joined to each row.
     sort = listing.sort_of(request.GET)
     page = listing.pager(sort).page(
-        filterset.qs.select_related(None).only(*listing.LIST_COLUMNS), request.GET
+        listing.with_thumbnails(filterset.qs.select_related(None).only(*listing.LIST_COLUMNS)),
+        request.GET,
     )
     list_rows(page.rows, filterset.catalogue)
     listing.attach_thumbnails(page.rows)

@@ -197,6 +197,9 @@ def test_the_item_list_reads_its_columns_in_statements_that_do_not_grow_with_its
     register(reg, item_type=reg.cut_piece, weight_kg="0.400")
     page = client.get("/items/").content.decode()
     assert page.count('name="item" value=') == 4 and "provisional" in page
+    # The thumbnail is the item's first photo, found in the list's own query.
+    photo = StockItem.objects.get(weight_is_final=False).photos.earliest("uploaded_at")
+    assert page.count("/thumbnail/") == 1 and f"/photos/{photo.pk}/thumbnail/" in page
     many = _list_statements(client, "/items/")
     assert len(many) == len(one)
     rows = next(sql for sql in many if 'FROM "stock_stockitem"' in sql and "LIMIT 51" in sql)
