@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.permission_labels import permission_label
 from accounts.roles import ROLES
+from core.forms import ModelChoiceField, ModelMultipleChoiceField
 from core.text import limit_length
 from stock.scope import visible_sites
 
@@ -18,12 +19,12 @@ from . import services
 User = get_user_model()
 
 
-class _SiteChoice(forms.ModelMultipleChoiceField):
+class _SiteChoice(ModelMultipleChoiceField):
     def label_from_instance(self, obj):
         return obj.name
 
 
-class _RoleChoice(forms.ModelChoiceField):
+class _RoleChoice(ModelChoiceField):
     def label_from_instance(self, obj):
         # Built-in roles by their translated label; custom roles by their name.
         labels = {role.name: role.label for role in ROLES.values()}
@@ -73,7 +74,7 @@ class UserEditForm(ScopeForm):
     field_order = ["full_name", "role", "all_sites", "sites"]
 
 
-class _PermissionChoice(forms.ModelMultipleChoiceField):
+class _PermissionChoice(ModelMultipleChoiceField):
     def label_from_instance(self, obj):
         return permission_label(obj)
 

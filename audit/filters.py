@@ -2,12 +2,12 @@
 audit.selectors after the site scope; their form is the activity page's."""
 
 import django_filters
-from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from core.filters import ScopedFilterSet, date_range
+from core.forms import ModelChoiceField
 from stock.filters import SiteFilter
 
 from .models import AccessEvent
@@ -17,7 +17,7 @@ User = get_user_model()
 ITEM_TYPES = ("stock.stockitem", "stock.itemphoto", "custody.discrepancy")
 
 
-class PersonChoiceField(forms.ModelChoiceField):
+class PersonChoiceField(ModelChoiceField):
     def label_from_instance(self, obj):
         return f"{obj.display_name} ({obj.username})"
 

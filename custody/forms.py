@@ -10,6 +10,7 @@ decimal comma, which many users type.
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import ModelChoiceField
 from core.text import LINE_MAX_LENGTH, NOTE_MAX_LENGTH, limit_length
 from stock import selectors as stock_selectors
 from stock.forms import ItemTypeChoiceField, MultiplePhotoField, add_service_errors
@@ -46,15 +47,15 @@ class ServiceForm(forms.Form):
 
 
 class TransferForm(SubmitOnceMixin, ServiceForm):
-    destination = forms.ModelChoiceField(
-        label=_("To"), queryset=None, required=False, empty_label="—"
-    )
+    destination = ModelChoiceField(label=_("To"), queryset=None, required=False, empty_label="—")
     reason = _text(_("Reason"), required=True, textarea=True)
     authority_reference = _text(
         _("Authority reference"),
         required=True,
         help_text=_("The decision or letter that authorises the move."),
     )
+    # Django's own field: its choices could be a whole store's items (never
+    # drawn as options: the page lists them itself), read through a cursor.
     items = forms.ModelMultipleChoiceField(label=_("Items"), queryset=None, required=False)
     notes = _text(_("Notes"), textarea=True)
     # Finding the items among many: numbers scanned or typed one per line,
@@ -78,7 +79,7 @@ class TransferForm(SubmitOnceMixin, ServiceForm):
             }
         ),
     )
-    item_type = forms.ModelChoiceField(
+    item_type = ModelChoiceField(
         label=_("Type"), queryset=None, required=False, empty_label=_("All types")
     )
     # The template draws it as a tick box whose value is the count shown.
@@ -237,7 +238,7 @@ class ToleranceForm(ServiceForm):
 
 
 class StockTakeOpenForm(SubmitOnceMixin, ServiceForm):
-    site = forms.ModelChoiceField(label=_("Store"), queryset=None, required=False)
+    site = ModelChoiceField(label=_("Store"), queryset=None, required=False)
     notes = _text(_("Notes"), limit=NOTE_MAX_LENGTH)
 
     def __init__(self, *args, sites, **kwargs):

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core.forms import ModelChoiceField
 from core.text import limit_length
 from stock.models import ItemCategory, ItemType, StockItem
 from stock.scope import sees_all_sites, visible_sites
@@ -24,12 +25,10 @@ def _today():
 
 class FiltersForm(forms.Form):
     site = forms.ChoiceField(label=_("Site"), required=False)
-    category = forms.ModelChoiceField(
+    category = ModelChoiceField(
         label=_("Category"), queryset=ItemCategory.objects.none(), required=False
     )
-    item_type = forms.ModelChoiceField(
-        label=_("Type"), queryset=ItemType.objects.none(), required=False
-    )
+    item_type = ModelChoiceField(label=_("Type"), queryset=ItemType.objects.none(), required=False)
     source = forms.ChoiceField(
         label=_("Source"),
         choices=[("", _("All sources")), *StockItem.Source.choices],

@@ -19,14 +19,12 @@ scope), and a category filters by its types' ids as literals.
 from functools import cached_property
 
 import django_filters
-from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
 from core.filters import ScopedFilterSet, date_range
-from core.forms import QuickSelect, QuickTextInput
+from core.forms import ListedChoices, ModelChoiceField, QuickSelect, QuickTextInput
 
 from . import catalogue, marks
 from .fields import ItemTypeChoiceField, SiteChoiceField
@@ -69,13 +67,13 @@ class KnownItemTypeChoiceField(KnownChoiceMixin, ItemTypeChoiceField):
     pass
 
 
-class _EnabledCategories(ModelChoiceIterator):
+class _EnabledCategories(ListedChoices):
     def __init__(self, field):
         super().__init__(field)
         self.queryset = self.queryset.filter(enabled=True)
 
 
-class CategoryChoiceField(KnownChoiceMixin, forms.ModelChoiceField):
+class CategoryChoiceField(KnownChoiceMixin, ModelChoiceField):
     """Offers the enabled categories, accepts any: the dashboard links to
     the items of a category disabled since they were registered."""
 

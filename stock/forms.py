@@ -14,6 +14,7 @@ from django.core.validators import MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import ModelMultipleChoiceField
 from core.forms import add_service_errors as core_add_service_errors
 from core.text import limit_length
 
@@ -391,7 +392,7 @@ class CustomFieldForm(forms.Form):
         ),
         10_000,
     )
-    applies_to = forms.ModelMultipleChoiceField(
+    applies_to = ModelMultipleChoiceField(
         label=_("Applies to"),
         queryset=None,
         required=False,

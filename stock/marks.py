@@ -49,6 +49,7 @@ from django.utils.translation import gettext as _
 
 from tenants.current import current_country_code
 
+from . import catalogue
 from .models import CitesClass, ItemCategory, ItemNumberSerial, ItemType, MarkSerial
 
 DEFAULT_PATTERN = "{country} {yy}/{serial}/{weight}"
@@ -222,7 +223,8 @@ def canonical_query(text: str) -> list[str]:
     if not normalised or not any(ch.isdigit() for ch in normalised):
         return forms
     country = current_country_code()
-    patterns = {pattern_of(c) for c in ItemCategory.objects.only("mark_pattern")}
+    # The categories' patterns from the catalogue: a search reads no category.
+    patterns = {pattern_of(c) for c in catalogue.load().categories.values()}
     for pattern in sorted(patterns):
         parsed = parse_mark(normalised, pattern=pattern, country=country)
         if parsed and parsed.text not in forms:

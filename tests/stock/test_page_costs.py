@@ -216,11 +216,16 @@ def test_a_search_is_one_statement_for_its_prefixes_and_none_for_store_and_type_
     client.get("/items/")  # the stores and types are kept now
     for words, expected in (
         ("loxo", {tusk.sms_number}),  # species
+        (tusk.sms_number.lower(), {tusk.sms_number}),  # digits: the marks' patterns too
         ("store y", None),  # a store's name: its items
         ("scales", None),  # a type's code
     ):
         sql = _list_statements(client, f"/items/?q={words}")
-        assert not any('FROM "stock_site"' in s or 'FROM "stock_itemtype"' in s for s in sql), words
+        assert not any(
+            f'FROM "stock_{table}"' in s
+            for s in sql
+            for table in ("site", "itemtype", "itemcategory")
+        ), words
         prefix = [s for s in sql if "LIKE" in s and "UNION ALL" in s]
         assert len(prefix) == 1, words
         page = client.get(f"/items/?q={words}").content.decode()
@@ -318,3 +323,44 @@ def test_the_shared_filter_form_class_offers_and_accepts_each_users_own_stores(r
             ).form
             assert (reg.site_y in log.fields["site"].queryset) is sees_y
             assert ("site" in log.errors) is not sees_y
+
+
+def test_model_choices_are_read_in_one_plain_query_not_a_server_side_cursor(reg):
+    from django import forms
+    from django.contrib.auth.models import Permission
+
+    from accounts.models import User
+    from administration.forms import _PermissionChoice, _RoleChoice, _SiteChoice
+    from audit.filters import PersonChoiceField
+    from stock.fields import ItemTypeChoiceField, SiteChoiceField
+    from stock.filters import CategoryChoiceField
+    from stock.models import ItemCategory, ItemType, Site
+
+    fields = {
+        SiteChoiceField: Site.objects.all(),
+        ItemTypeChoiceField: ItemType.objects.select_related("category"),
+        CategoryChoiceField: ItemCategory.objects.all(),
+        PersonChoiceField: User.objects.order_by("username"),
+        _RoleChoice: Group.objects.all(),
+        _SiteChoice: Site.objects.all(),
+        _PermissionChoice: Permission.objects.select_related("content_type").filter(
+            content_type__app_label="stock"
+        ),
+    }
+    for field_class, queryset in fields.items():
+        field = field_class(queryset=queryset)
+        with CaptureQueriesContext(connection) as queries:
+            html = field.widget.render("x", None, attrs={"id": "id_x"})
+        sql = [q["sql"] for q in queries.captured_queries]
+        assert len(sql) == 1 and not sql[0].lstrip().upper().startswith("DECLARE"), field_class
+        # The same options as Django's own field would offer.
+        django = (
+            forms.ModelMultipleChoiceField
+            if isinstance(field, forms.ModelMultipleChoiceField)
+            else forms.ModelChoiceField
+        )(queryset=queryset)
+        django.label_from_instance = field.label_from_instance
+        if field_class is CategoryChoiceField:  # it offers the enabled ones
+            django.queryset = queryset.filter(enabled=True)
+        assert html == django.widget.render("x", None, attrs={"id": "id_x"}), field_class
+        assert html.count("<option") >= 2, field_class
