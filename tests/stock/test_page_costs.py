@@ -364,3 +364,19 @@ def test_model_choices_are_read_in_one_plain_query_not_a_server_side_cursor(reg)
             django.queryset = queryset.filter(enabled=True)
         assert html == django.widget.render("x", None, attrs={"id": "id_x"}), field_class
         assert html.count("<option") >= 2, field_class
+
+
+def test_each_country_has_its_own_kept_catalogue(reg, country_b):
+    from stock import catalogue
+
+    mine = catalogue.load()
+    assert {site.name for site in mine.sites.values()} == {"Store X", "Store Y"}
+    with schema_context(country_b.schema_name):
+        SiteFactory(code="site-b", name="Store of B")
+        theirs = catalogue.load()
+        assert theirs is not mine
+        assert {site.name for site in theirs.sites.values()} == {"Store of B"}
+        assert theirs.sites_named("store x") == []
+    # Back in A: A's own, still kept, and B's store is not among its names.
+    assert catalogue.load() is mine
+    assert mine.sites_named("store of b") == []
