@@ -29,15 +29,17 @@ forwarded_allow_ips = os.environ.get("SMS_FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
 def post_worker_init(worker):
-    """The application is loaded in this worker: import every view (the URL
-    configuration), then move all that start-up made — modules, classes,
+    """The application is loaded in this worker: import every view (the
+    countries' and the console's URL configurations), then move all that start-up made — modules, classes,
     settings, ~200,000 objects that live as long as the worker — out of the
     garbage collector's sight (``gc.freeze``). Otherwise each full
     collection walks them all again: a few tenths of a millisecond a
     request, more on the requests that trigger one."""
     import gc
 
+    from django.conf import settings
     from django.urls import get_resolver
 
-    get_resolver().url_patterns  # noqa: B018 - imports the views and their forms
+    for urlconf in (settings.ROOT_URLCONF, settings.PUBLIC_SCHEMA_URLCONF):
+        get_resolver(urlconf).url_patterns  # noqa: B018 - imports the views and their forms
     gc.freeze()

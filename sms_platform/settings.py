@@ -287,6 +287,19 @@ CSRF_FAILURE_VIEW = "core.error_pages.csrf_failure"
 # DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB: about 30,000 such fields).
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 24_000
 
+# Production needs one cache shared by every process: sessions (cached_db)
+# end everywhere when they end in one, and what a process keeps of the
+# countries, stores and types (tenants.hosts, stock.catalogue) is dropped
+# everywhere through it. A cache per process would keep an ended session,
+# a suspended country or a removed store alive in the other processes.
+if PRODUCTION and not os.environ.get("REDIS_URL"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "SMS_ENV=production needs REDIS_URL: the cache every web process shares "
+        "(see deploy/README.md)."
+    )
+
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache"

@@ -28,6 +28,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils.translation import get_language
+from django_tenants.utils import schema_context
 
 from .models import ItemCategory, ItemType, Site, localized_label
 from .scope import visible_site_ids
@@ -67,7 +68,15 @@ def _build() -> dict:
 
 def forget(**_kwargs) -> None:
     cache.delete_many([TOKEN_KEY, KEY])
-    transaction.on_commit(lambda: cache.delete_many([TOKEN_KEY, KEY]))
+    # Again on commit, in this country's keys: provisioning commits on the
+    # public schema after saving stores and types in the country's.
+    schema = connection.schema_name
+
+    def again() -> None:
+        with schema_context(schema):
+            cache.delete_many([TOKEN_KEY, KEY])
+
+    transaction.on_commit(again)
 
 
 for _model in (Site, ItemCategory, ItemType):

@@ -7,12 +7,15 @@ the shared cache stands: saving or deleting any country or domain deletes
 the token (at once and again when the transaction commits), so every
 process reads them again on its next request — a suspension, a new idle
 time or two-step policy applies at once everywhere. The token lives
-``SECONDS`` at most, so a change made in SQL, outside the models, is seen
-within that time too.
+``SECONDS`` at most, so a change made without the models (SQL, a queryset's
+``update()``) is seen within that time too. The cache must be shared by
+the processes (Redis: production refuses to start without ``REDIS_URL``).
 
 The token's key is the public schema's whichever schema the connection is
 on when a country changes (a country's own administrator changes its idle
-time on its own host). Each request gets its own copy of the kept Country.
+time on its own host). A kept country carries the token it was read under
+(a thread that read it before a change can't keep it after), and each
+request gets its own copy.
 """
 
 import copy
@@ -26,10 +29,10 @@ from django_tenants.utils import get_public_schema_name, schema_context
 from .models import Country, Domain
 
 TOKEN_KEY = "tenants:hosts:token"
-SECONDS = 60
+SECONDS = 10
 
-_kept: dict[str, Country] = {}
-_kept_token: list[str | None] = [None]
+# host name -> (the token it was read under, its Country)
+_kept: dict[str, tuple[str, Country]] = {}
 
 
 def _delete_token() -> None:
@@ -63,11 +66,12 @@ def country_for_host(hostname: str) -> Country:
     """The country of ``hostname`` (Domain.DoesNotExist for an unknown host:
     never kept, so a host added later is found at once)."""
     token = _token()
-    if token != _kept_token[0]:
-        _kept.clear()
-        _kept_token[0] = token
-    country = _kept.get(hostname)
-    if country is None:
+    kept = _kept.get(hostname)
+    if kept is not None and kept[0] == token:
+        country = kept[1]
+    else:
         country = Domain.objects.select_related("tenant").get(domain=hostname).tenant
-        _kept[hostname] = country
-    return copy.copy(country)
+        if len(_kept) > 1000:  # hosts come from requests: keep it bounded
+            _kept.clear()
+        _kept[hostname] = (token, country)
+    return copy.deepcopy(country)

@@ -56,6 +56,8 @@ def _menu_html(menu, shown: tuple[bool, ...]) -> str:
     key = (get_language(), get_urlconf(), get_script_prefix(), id(menu), shown)
     html = _written.get(key)
     if html is None:
+        if len(_written) > 1000:  # the script prefix comes from the request's server
+            _written.clear()
         html = _written[key] = "".join(
             markup.format_html('<a href="{}">{}</a>', reverse(name), label)
             for (name, label, _perms), show in zip(menu, shown, strict=True)

@@ -302,6 +302,8 @@ def production(tmp_path) -> dict:
         "SMS_ENV": "production",
         "DJANGO_SECRET_KEY": "test-only-" + "x" * 60,
         "SMS_BASE_DOMAIN": "sms.example.org",
+        # Production refuses to start without a shared cache.
+        "REDIS_URL": "redis://127.0.0.1:6379/15",
     }
     if hasattr(settings, "SMS_LEDGER_SIGNING_KEY_FILE"):
         # Production also refuses to start without the ledger's signing key.

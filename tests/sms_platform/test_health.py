@@ -170,8 +170,10 @@ def probe_in_production(path: str, **env) -> tuple[int, dict]:
         DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
         SMS_BASE_DOMAIN="sms.example.org",
         DJANGO_SETTINGS_MODULE="sms_platform.settings",
-        # Production refuses to start without the ledger's signing key.
+        # Production refuses to start without the ledger's signing key
+        # and without a shared cache.
         SMS_LEDGER_SIGNING_KEY_FILE=_ledger_key_file(),
+        REDIS_URL="redis://127.0.0.1:6379/15",
         DATABASE_URL=(
             f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
             f"{database['PORT'] or 5432}/{database['NAME']}"

@@ -109,6 +109,8 @@ def _production_env(**extra):
         SMS_BASE_DOMAIN="sms.example.org",
         DJANGO_SETTINGS_MODULE="sms_platform.settings",
         SMS_LEDGER_SIGNING_KEY_FILE=_ledger_key_file(),
+        # Production refuses to start without a shared cache.
+        REDIS_URL="redis://127.0.0.1:6379/15",
     )
     env.update(extra)
     return env
@@ -263,3 +265,11 @@ def test_production_refuses_plain_http_and_internal_addresses_for_odk_central():
     assert local_http is False and refuse_internal is True
     assert internal_hosts == ["central.lan", "10.0.0.7"]
     assert refused == ["http://127.0.0.1:8383", "http://localhost", "https://127.0.0.1"]
+
+
+def test_production_refuses_to_start_without_a_shared_cache():
+    env = _production_env()
+    del env["REDIS_URL"]
+    result = _run(["manage.py", "check"], env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "REDIS_URL" in result.stderr

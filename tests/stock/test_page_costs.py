@@ -380,3 +380,23 @@ def test_each_country_has_its_own_kept_catalogue(reg, country_b):
     # Back in A: A's own, still kept, and B's store is not among its names.
     assert catalogue.load() is mine
     assert mine.sites_named("store of b") == []
+
+
+def test_a_store_saved_in_a_country_inside_a_transaction_of_the_public_schema(
+    country_a, django_capture_on_commit_callbacks
+):
+    """Provisioning commits on the public schema after saving a country's
+    stores: the token deleted on commit is the country's own."""
+    from django.core.cache import cache
+    from django.db import transaction
+
+    from stock import catalogue
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        with schema_context(country_a.schema_name):
+            SiteFactory(code="site-new", name="Store New")
+            # Meanwhile another process made the catalogue from what it saw then.
+            cache.set(catalogue.TOKEN_KEY, "made-before-the-commit")
+    with schema_context(country_a.schema_name):
+        assert cache.get(catalogue.TOKEN_KEY) is None
+        assert "Store New" in {site.name for site in catalogue.load().sites.values()}
