@@ -75,6 +75,9 @@ class Scratch:
             # One role for everything in the scratch copy: its own (core.dbroles).
             DATABASE_OWNER_URL=self.database_url,
             SMS_MEDIA_ROOT=str(self.media_root),
+            # Not production's cache (REDIS_URL is left out above): the
+            # scratch copy's commands serve nobody and keep their own.
+            SMS_CACHE_PER_PROCESS="1",
             DJANGO_SETTINGS_MODULE=os.environ.get(
                 "DJANGO_SETTINGS_MODULE", "sms_platform.settings"
             ),

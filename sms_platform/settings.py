@@ -292,7 +292,10 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 24_000
 # countries, stores and types (tenants.hosts, stock.catalogue) is dropped
 # everywhere through it. A cache per process would keep an ended session,
 # a suspended country or a removed store alive in the other processes.
-if PRODUCTION and not os.environ.get("REDIS_URL"):
+# SMS_CACHE_PER_PROCESS=1 says a process serves nobody and keeps its own
+# cache: the restore drill's commands on its scratch copy (backups.drill),
+# which must not touch production's cache. Never for a web or Celery process.
+if PRODUCTION and not os.environ.get("REDIS_URL") and not env_bool("SMS_CACHE_PER_PROCESS", False):
     from django.core.exceptions import ImproperlyConfigured
 
     raise ImproperlyConfigured(

@@ -273,3 +273,6 @@ def test_production_refuses_to_start_without_a_shared_cache():
     result = _run(["manage.py", "check"], env)
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr and "REDIS_URL" in result.stderr
+    # A process that says it serves nobody (the restore drill's scratch copy).
+    env["SMS_CACHE_PER_PROCESS"] = "1"
+    assert _run(["manage.py", "check"], env).returncode == 0
