@@ -9,11 +9,11 @@ is saved or deleted (now and again when the transaction commits, so a
 reader in between can't keep the old list), and read again after
 ``SECONDS`` at most in any case (a change made in SQL, outside the models).
 
-``load()`` costs one small cache read per request: the tables are stored
-with a token, and a process keeps the Catalogue it made for each country
-(with the labels, choices and search names it worked out per language)
-as long as the cache still holds the same token. Forgetting deletes the
-token, so every process reads the tables again. A page asks its Catalogue
+``load()`` costs one small cache read per request: a process keeps the
+Catalogue it made for each country (with the labels, choices and search
+names it worked out per language) while the token of core.kept is the one
+the tables were read under; the tables themselves are in the cache under
+that token too, for the other processes. A page asks its Catalogue
 for what it shows. The site scope is not decided here: ``site_choices``
 narrows the cached stores with stock.scope's ids.
 
@@ -21,14 +21,14 @@ The Catalogue and its model instances are shared by the requests of a
 process: read them, never change them.
 """
 
-import secrets
 from functools import cached_property
 
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models.signals import post_delete, post_save
 from django.utils.translation import get_language
-from django_tenants.utils import schema_context
+
+from core import kept
 
 from .models import ItemCategory, ItemType, Site, localized_label
 from .scope import visible_site_ids
@@ -55,9 +55,9 @@ _TYPE_LABELS = _TYPE.index("labels")
 _SITE_NAME = _SITE.index("name")
 
 
-def _build() -> dict:
+def _build(token: str) -> dict:
     return {
-        "token": secrets.token_hex(8),
+        "token": token,
         "sites": list(Site.objects.order_by("name", "pk").values_list(*_SITE)),
         "categories": list(ItemCategory.objects.order_by("order", "code").values_list(*_CATEGORY)),
         "types": list(
@@ -67,16 +67,7 @@ def _build() -> dict:
 
 
 def forget(**_kwargs) -> None:
-    cache.delete_many([TOKEN_KEY, KEY])
-    # Again on commit, in this country's keys: provisioning commits on the
-    # public schema after saving stores and types in the country's.
-    schema = connection.schema_name
-
-    def again() -> None:
-        with schema_context(schema):
-            cache.delete_many([TOKEN_KEY, KEY])
-
-    transaction.on_commit(again)
+    kept.forget(TOKEN_KEY, KEY)
 
 
 for _model in (Site, ItemCategory, ItemType):
@@ -93,16 +84,14 @@ _made: dict[str, "Catalogue"] = {}
 
 def load() -> "Catalogue":
     schema = connection.schema_name
-    token = cache.get(TOKEN_KEY)
+    token = kept.token(TOKEN_KEY, SECONDS)
     made = _made.get(schema)
-    if token is not None and made is not None and made.token == token:
+    if made is not None and made.token == token:
         return made
-    found = cache.get(KEY) if token is not None else None
+    found = cache.get(KEY)
     if found is None or found["token"] != token:
-        found = _build()
-        # The tables first, then the token that says they are there.
+        found = _build(token)
         cache.set(KEY, found, SECONDS)
-        cache.set(TOKEN_KEY, found["token"], SECONDS)
     made = _made[schema] = Catalogue(found)
     return made
 

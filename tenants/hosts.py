@@ -19,12 +19,11 @@ request gets its own copy.
 """
 
 import copy
-import secrets
 
-from django.core.cache import cache
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save
-from django_tenants.utils import get_public_schema_name, schema_context
+from django_tenants.utils import get_public_schema_name
+
+from core import kept
 
 from .models import Country, Domain
 
@@ -35,14 +34,8 @@ SECONDS = 10
 _kept: dict[str, tuple[str, Country]] = {}
 
 
-def _delete_token() -> None:
-    with schema_context(get_public_schema_name()):
-        cache.delete(TOKEN_KEY)
-
-
 def forget(**_kwargs) -> None:
-    _delete_token()
-    transaction.on_commit(_delete_token)
+    kept.forget(TOKEN_KEY, schema=get_public_schema_name())
 
 
 for _model in (Country, Domain):
@@ -52,23 +45,14 @@ for _model in (Country, Domain):
     )
 
 
-def _token() -> str:
-    """The token that says the kept countries are current (made when absent).
-    Called on the public schema (the middleware's first step)."""
-    token = cache.get(TOKEN_KEY)
-    if token is None:
-        made = secrets.token_hex(8)
-        token = made if cache.add(TOKEN_KEY, made, SECONDS) else cache.get(TOKEN_KEY, made)
-    return token
-
-
 def country_for_host(hostname: str) -> Country:
     """The country of ``hostname`` (Domain.DoesNotExist for an unknown host:
     never kept, so a host added later is found at once)."""
-    token = _token()
-    kept = _kept.get(hostname)
-    if kept is not None and kept[0] == token:
-        country = kept[1]
+    # Called on the public schema (the middleware's first step).
+    token = kept.token(TOKEN_KEY, SECONDS)
+    found = _kept.get(hostname)
+    if found is not None and found[0] == token:
+        country = found[1]
     else:
         country = Domain.objects.select_related("tenant").get(domain=hostname).tenant
         if len(_kept) > 1000:  # hosts come from requests: keep it bounded
