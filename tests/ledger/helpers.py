@@ -1,5 +1,5 @@
-"""What the ledger tests share: the database owner's tampering, and running
-verify_ledger."""
+"""What the ledger tests share: the database owner's tampering (a cut
+tail among it), and running verify_ledger."""
 
 import io
 
@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
+from ledger.models import LedgerEntry
 from tests.database_roles import triggers_off
 
 
@@ -15,6 +16,16 @@ def tamper(sql: str, params) -> None:
     protecting triggers off for this transaction and rewrite history."""
     with triggers_off("custody_ledgerentry", "custody_ledgerhead") as cursor:
         cursor.execute(sql, params)
+
+
+def cut_the_tail(keep: int) -> None:
+    """The attack: delete every entry after ``keep`` and reset the head to it."""
+    kept = LedgerEntry.objects.get(sequence=keep)
+    tamper("DELETE FROM custody_ledgerentry WHERE sequence > %s", [keep])
+    tamper(
+        "UPDATE custody_ledgerhead SET last_sequence = %s, last_hash = %s WHERE id = 1",
+        [kept.sequence, kept.hash],
+    )
 
 
 def call_verify_ledger(*args, stdin: str | None = None) -> tuple[str, str]:

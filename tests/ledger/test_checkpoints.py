@@ -11,19 +11,9 @@ from django_tenants.utils import schema_context
 from ledger import chain, checkpoints
 from ledger.models import LedgerEntry, LedgerHead
 from tests.custody.conftest import register
-from tests.ledger.helpers import call_verify_ledger, tamper
+from tests.ledger.helpers import call_verify_ledger, cut_the_tail, tamper
 
 pytestmark = pytest.mark.django_db
-
-
-def _cut_the_tail(keep: int) -> None:
-    """The attack: delete every entry after ``keep`` and reset the head to it."""
-    kept = LedgerEntry.objects.get(sequence=keep)
-    tamper("DELETE FROM custody_ledgerentry WHERE sequence > %s", [keep])
-    tamper(
-        "UPDATE custody_ledgerhead SET last_sequence = %s, last_hash = %s WHERE id = 1",
-        [kept.sequence, kept.hash],
-    )
 
 
 def test_a_checkpoint_reads_back_from_its_token_its_file_and_a_pdf_copy(reg):
@@ -66,7 +56,7 @@ def test_removing_the_last_entries_is_caught_by_an_earlier_checkpoint(reg):
     items = [register(reg) for _ in range(4)]
     checkpoint = checkpoints.take()  # e.g. printed on yesterday's manifest
     keep = LedgerEntry.objects.get(item_id=items[1].pk).sequence
-    _cut_the_tail(keep)
+    cut_the_tail(keep)
 
     # The shortened chain verifies on its own: hashes, links, signatures, head.
     assert chain.verify_chain().ok
@@ -83,7 +73,7 @@ def test_a_cut_tail_written_over_by_new_entries_is_caught_too(reg):
     items = [register(reg) for _ in range(3)]
     checkpoint = checkpoints.take()
     keep = LedgerEntry.objects.get(item_id=items[0].pk).sequence
-    _cut_the_tail(keep)
+    cut_the_tail(keep)
     # Covering the tracks in the report aggregates too, so the application runs on.
     tamper("DELETE FROM reporting_itemtransition WHERE sequence > %s", [keep])
     for _ in range(3):  # the application carries on, numbering from the cut

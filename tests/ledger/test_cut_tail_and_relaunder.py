@@ -17,18 +17,9 @@ from ledger import chain, checkpoints, signing, witness
 from ledger.models import LedgerEntry, LedgerHead
 from tests.custody.conftest import register
 from tests.database_roles import database_owner
-from tests.ledger.helpers import call_verify_ledger, tamper
+from tests.ledger.helpers import call_verify_ledger, cut_the_tail, tamper
 
 pytestmark = pytest.mark.django_db
-
-
-def _cut_the_tail(keep: int) -> None:
-    kept = LedgerEntry.objects.get(sequence=keep)
-    tamper("DELETE FROM custody_ledgerentry WHERE sequence > %s", [keep])
-    tamper(
-        "UPDATE custody_ledgerhead SET last_sequence = %s, last_hash = %s WHERE id = 1",
-        [kept.sequence, kept.hash],
-    )
 
 
 def test_a_tail_cut_after_the_page_checked_the_chain_fails_the_next_check(reg):
@@ -36,7 +27,7 @@ def test_a_tail_cut_after_the_page_checked_the_chain_fails_the_next_check(reg):
     assert chain.verify_chain().ok  # the Ledger check page, an hour ago
     last = LedgerHead.objects.get(pk=1).last_sequence
     keep = LedgerEntry.objects.get(item_id=items[1].pk).sequence
-    _cut_the_tail(keep)
+    cut_the_tail(keep)
 
     result = chain.verify_chain()
     assert not result.ok and result.problem.sequence == keep + 1
@@ -56,7 +47,7 @@ def test_a_tail_cut_after_the_nightly_check_fails_every_check_and_no_checkpoint_
     assert kept and kept["sequence"] == LedgerHead.objects.get(pk=1).last_sequence
     cache.clear()  # another process: nothing remembered in the cache
     keep = LedgerEntry.objects.get(item_id=items[0].pk).sequence
-    _cut_the_tail(keep)
+    cut_the_tail(keep)
 
     report = evidence_verify(country_code="XA")
     assert not report.ok
