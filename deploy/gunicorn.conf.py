@@ -30,9 +30,10 @@ forwarded_allow_ips = os.environ.get("SMS_FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 def post_worker_init(worker):
     """The application is loaded in this worker: import every view (the
-    countries' and the console's URL configurations), then move all that start-up made — modules, classes,
-    settings, ~200,000 objects that live as long as the worker — out of the
-    garbage collector's sight (``gc.freeze``). Otherwise each full
+    countries' and the console's URL configurations), then move all that
+    start-up made — modules, classes, settings, ~200,000 objects that live
+    as long as the worker — out of the garbage collector's sight
+    (``gc.freeze``). Otherwise each full
     collection walks them all again: a few tenths of a millisecond a
     request, more on the requests that trigger one."""
     import gc

@@ -193,9 +193,10 @@ def list_rows(items, known: catalogue.Catalogue | None = None) -> None:
     label, a weight and a date per row looked up in the template cost more
     than the query): ``item.url``, ``type_label``, ``weight_shown``,
     ``pieces_shown``, ``status_label``, ``received_shown`` and ``tick_label``
-    (the label tick box's name) on each item. A new column adds
-    its own attribute here, and its field to stock.listing.LIST_COLUMNS. Each item's store and type (with its category)
-    are the cached ones (stock.catalogue): the page's query joins nothing."""
+    (the label tick box's name) on each item. A new column adds its own
+    attribute here, and its field to stock.listing.LIST_COLUMNS. Each item's
+    store and type (with its category) are the cached ones
+    (stock.catalogue): the page's query joins nothing."""
     if not items:
         return
     known = known or catalogue.load()
